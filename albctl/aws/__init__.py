@@ -1,0 +1,1 @@
+"""The AWS adapter: the only package that talks to AWS (boto3)."""

@@ -1,0 +1,446 @@
+"""Execute a plan against AWS, in the plan's order.
+
+Every Create call carries the ownership tags (atomic ownership). Before modifying or deleting
+an existing resource its observed tags are checked again: a resource without our cluster tag
+is never touched. Deletes that AWS refuses while a dependency drains (ResourceInUse,
+DependencyViolation) are retried with jittered backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from albctl.aws.clients import AwsClients, aws_error, error_code
+from albctl.aws.convert import (
+    action_to_aws,
+    condition_to_aws,
+    health_check_to_aws,
+    sg_rules_to_aws,
+    tags_to_aws,
+)
+from albctl.errors import OwnershipError
+from albctl.logs import log_event
+from albctl.model.desired import (
+    MANAGED_SG_ID,
+    Listener,
+    LoadBalancer,
+    Rule,
+    SecurityGroup,
+    TargetGroup,
+)
+from albctl.model.diff import Change, Plan
+from albctl.model.observed import ObservedStack
+from albctl.model.tags import owned_by
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRY_ON_DELETE = {"ResourceInUse", "DependencyViolation", "InvalidGroup.InUse"}
+
+
+def _retryable(exc: BaseException) -> bool:
+    return error_code(exc) in RETRY_ON_DELETE
+
+
+_dependency_retry = retry(
+    retry=retry_if_exception(_retryable),
+    wait=wait_exponential_jitter(initial=0.2, max=10),
+    stop=stop_after_delay(180),
+    reraise=True,
+)
+
+
+@dataclass
+class ApplyResult:
+    group_id: str
+    load_balancer_arn: str | None = None
+    dns_name: str | None = None
+    applied: list[Change] = field(default_factory=list)
+
+
+class Applier:
+    def __init__(self, clients: AwsClients, cluster: str, vpc_id: str | None) -> None:
+        self.c = clients
+        self.cluster = cluster
+        self.vpc_id = vpc_id
+
+    def apply(self, plan: Plan, observed: ObservedStack) -> ApplyResult:
+        self.tg_arns: dict[str, str] = {}
+        for tg in observed.target_groups:
+            self.tg_arns.setdefault(tg.resource_id, tg.arn)
+        self.listener_arns: dict[str, str] = {}
+        self.sg_id: str | None = next(
+            (s.group_id for s in observed.security_groups if s.resource_id == MANAGED_SG_ID), None
+        )
+        lb = next((lb for lb in observed.load_balancers), None)
+        self.lb_arn: str | None = lb.arn if lb else None
+        result = ApplyResult(
+            group_id=plan.group_id,
+            load_balancer_arn=self.lb_arn,
+            dns_name=lb.dns_name if lb else None,
+        )
+        # prefer the current (non-replaced) target group of each id
+        for ch in plan.changes:
+            if ch.kind == "TargetGroup" and ch.action in ("update",) and ch.observed is not None:
+                self.tg_arns[ch.id] = ch.observed.arn
+        for li in observed.listeners:
+            if li.load_balancer_arn == self.lb_arn:
+                self.listener_arns[li.resource_id] = li.arn
+        self._pending_priorities: dict[str, list[tuple[str, int]]] = {}
+        self._observed_rules = {r.arn: r for r in observed.rules}
+        self._observed = observed
+        changes = plan.changes
+        i = 0
+        while i < len(changes):
+            ch = changes[i]
+            # batch consecutive priority updates of one listener into SetRulePriorities
+            if ch.kind == "ListenerRule" and ch.ops == ("priority",):
+                j = i
+                while (
+                    j < len(changes)
+                    and changes[j].kind == "ListenerRule"
+                    and changes[j].ops == ("priority",)
+                ):
+                    j += 1
+                self._set_priorities(changes[i:j])
+                result.applied += changes[i:j]
+                i = j
+                continue
+            try:
+                self._apply_one(ch, result)
+            except (ClientError, BotoCoreError) as exc:
+                raise aws_error(exc, f"{ch.action} {ch.kind} {ch.id} of {plan.group_id}") from exc
+            log_event(log, "applied", group=plan.group_id, action=ch.action, kind=ch.kind, id=ch.id)
+            result.applied.append(ch)
+            i += 1
+        result.load_balancer_arn = self.lb_arn
+        return result
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _owned(self, tags: dict[str, str], what: str) -> None:
+        if not owned_by(tags, self.cluster):
+            raise OwnershipError(
+                f"{what} does not carry albctl.io/cluster={self.cluster}; refusing to change it"
+            )
+
+    def _tg_arn(self, ref: str) -> str:
+        if ref.startswith("arn:"):
+            return ref
+        return self.tg_arns[ref]
+
+    def _sg_ids(self, lb: LoadBalancer) -> list[str]:
+        out = []
+        for s in lb.security_groups:
+            if s == MANAGED_SG_ID:
+                if self.sg_id is None:
+                    raise OwnershipError("managed security group missing")
+                out.append(self.sg_id)
+            else:
+                out.append(s)
+        return out
+
+    def _retag_elb(self, arn: str, details: dict[str, Any]) -> None:
+        tags = details.get("tags", {})
+        if tags.get("add"):
+            self.c.elbv2.add_tags(ResourceArns=[arn], Tags=tags_to_aws(tags["add"]))
+        if tags.get("remove"):
+            self.c.elbv2.remove_tags(ResourceArns=[arn], TagKeys=tags["remove"])
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    def _apply_one(self, ch: Change, result: ApplyResult) -> None:
+        handler: Callable[[Change, ApplyResult], None] = getattr(self, f"_{ch.action}_{ch.kind}")
+        handler(ch, result)
+
+    # security group
+    def _create_SecurityGroup(self, ch: Change, _: ApplyResult) -> None:
+        sg: SecurityGroup = ch.desired
+        kwargs: dict[str, Any] = {
+            "GroupName": sg.name,
+            "Description": sg.description,
+            "TagSpecifications": [{"ResourceType": "security-group", "Tags": tags_to_aws(sg.tags)}],
+        }
+        if self.vpc_id:
+            kwargs["VpcId"] = self.vpc_id
+        self.sg_id = self.c.ec2.create_security_group(**kwargs)["GroupId"]
+        if sg.ingress:
+            self.c.ec2.authorize_security_group_ingress(
+                GroupId=self.sg_id, IpPermissions=sg_rules_to_aws(list(sg.ingress))
+            )
+
+    def _update_SecurityGroup(self, ch: Change, _: ApplyResult) -> None:
+        sg: SecurityGroup = ch.desired
+        obs = ch.observed
+        self._owned(obs.tags, f"security group {obs.group_id}")
+        want, have = set(sg.ingress), set(obs.ingress)
+        if want - have:
+            self.c.ec2.authorize_security_group_ingress(
+                GroupId=obs.group_id, IpPermissions=sg_rules_to_aws(sorted(want - have, key=str))
+            )
+        if have - want:
+            self.c.ec2.revoke_security_group_ingress(
+                GroupId=obs.group_id, IpPermissions=sg_rules_to_aws(sorted(have - want, key=str))
+            )
+        tags = ch.details.get("tags", {})
+        if tags.get("add"):
+            self.c.ec2.create_tags(Resources=[obs.group_id], Tags=tags_to_aws(tags["add"]))
+        if tags.get("remove"):
+            self.c.ec2.delete_tags(
+                Resources=[obs.group_id], Tags=[{"Key": k} for k in tags["remove"]]
+            )
+
+    def _delete_SecurityGroup(self, ch: Change, _: ApplyResult) -> None:
+        obs = ch.observed
+        self._owned(obs.tags, f"security group {obs.group_id}")
+        _dependency_retry(self.c.ec2.delete_security_group)(GroupId=obs.group_id)
+
+    # target groups
+    def _create_TargetGroup(self, ch: Change, _: ApplyResult) -> None:
+        tg: TargetGroup = ch.desired
+        kwargs: dict[str, Any] = {
+            "Name": tg.name,
+            "Protocol": tg.protocol,
+            "ProtocolVersion": tg.protocol_version,
+            "Port": tg.port,
+            "TargetType": tg.target_type,
+            "IpAddressType": tg.ip_address_type,
+            "Tags": tags_to_aws(tg.tags),
+            **health_check_to_aws(tg.health_check),
+        }
+        if self.vpc_id:
+            kwargs["VpcId"] = self.vpc_id
+        arn = self.c.elbv2.create_target_group(**kwargs)["TargetGroups"][0]["TargetGroupArn"]
+        self.tg_arns[tg.id] = arn
+        if tg.attributes:
+            self.c.elbv2.modify_target_group_attributes(
+                TargetGroupArn=arn,
+                Attributes=[{"Key": k, "Value": v} for k, v in sorted(tg.attributes.items())],
+            )
+
+    _replace_TargetGroup = _create_TargetGroup
+
+    def _update_TargetGroup(self, ch: Change, _: ApplyResult) -> None:
+        tg: TargetGroup = ch.desired
+        obs = ch.observed
+        self._owned(obs.tags, f"target group {obs.name}")
+        if "health_check" in ch.ops:
+            hc = health_check_to_aws(tg.health_check)
+            self.c.elbv2.modify_target_group(TargetGroupArn=obs.arn, **hc)
+        if "attributes" in ch.ops:
+            self.c.elbv2.modify_target_group_attributes(
+                TargetGroupArn=obs.arn,
+                Attributes=[
+                    {"Key": k, "Value": v} for k, v in sorted(ch.details["attributes"].items())
+                ],
+            )
+        if "tags" in ch.ops:
+            self._retag_elb(obs.arn, ch.details)
+
+    def _delete_TargetGroup(self, ch: Change, _: ApplyResult) -> None:
+        obs = ch.observed
+        self._owned(obs.tags, f"target group {obs.name}")
+        _dependency_retry(self.c.elbv2.delete_target_group)(TargetGroupArn=obs.arn)
+
+    def _update_Targets(self, ch: Change, _: ApplyResult) -> None:
+        tg: TargetGroup = ch.desired
+        arn = self.tg_arns[tg.id]
+        if ch.observed is not None:
+            self._owned(ch.observed.tags, f"target group {ch.observed.name}")
+        for verb, call in (
+            ("register", self.c.elbv2.register_targets),
+            ("deregister", self.c.elbv2.deregister_targets),
+        ):
+            items = ch.details.get(verb, [])
+            for i in range(0, len(items), 500):
+                targets = []
+                for t in items[i : i + 500]:
+                    tid, _, port = t.rpartition(":")
+                    targets.append({"Id": tid, "Port": int(port)})
+                call(TargetGroupArn=arn, Targets=targets)
+
+    # load balancer
+    def _create_LoadBalancer(self, ch: Change, result: ApplyResult) -> None:
+        lb: LoadBalancer = ch.desired
+        resp = self.c.elbv2.create_load_balancer(
+            Name=lb.name,
+            Subnets=list(lb.subnets),
+            SecurityGroups=self._sg_ids(lb),
+            Scheme=lb.scheme,
+            Type="application",
+            IpAddressType=lb.ip_address_type,
+            Tags=tags_to_aws(lb.tags),
+        )["LoadBalancers"][0]
+        self.lb_arn = resp["LoadBalancerArn"]
+        result.load_balancer_arn = self.lb_arn
+        result.dns_name = resp.get("DNSName")
+        self.listener_arns = {}
+        if lb.attributes:
+            self.c.elbv2.modify_load_balancer_attributes(
+                LoadBalancerArn=self.lb_arn,
+                Attributes=[{"Key": k, "Value": v} for k, v in lb.attributes.items()],
+            )
+
+    def _replace_LoadBalancer(self, ch: Change, result: ApplyResult) -> None:
+        obs = ch.observed
+        self._owned(obs.tags, f"load balancer {obs.name}")
+        self.c.elbv2.delete_load_balancer(LoadBalancerArn=obs.arn)
+        self._create_LoadBalancer(ch, result)
+
+    def _update_LoadBalancer(self, ch: Change, _: ApplyResult) -> None:
+        lb: LoadBalancer = ch.desired
+        obs = ch.observed
+        self._owned(obs.tags, f"load balancer {obs.name}")
+        if "subnets" in ch.ops:
+            self.c.elbv2.set_subnets(LoadBalancerArn=obs.arn, Subnets=list(lb.subnets))
+        if "security_groups" in ch.ops:
+            self.c.elbv2.set_security_groups(
+                LoadBalancerArn=obs.arn, SecurityGroups=self._sg_ids(lb)
+            )
+        if "ip_address_type" in ch.ops:
+            self.c.elbv2.set_ip_address_type(
+                LoadBalancerArn=obs.arn, IpAddressType=lb.ip_address_type
+            )
+        if "attributes" in ch.ops:
+            self.c.elbv2.modify_load_balancer_attributes(
+                LoadBalancerArn=obs.arn,
+                Attributes=[{"Key": k, "Value": v} for k, v in ch.details["attributes"].items()],
+            )
+        if "tags" in ch.ops:
+            self._retag_elb(obs.arn, ch.details)
+
+    def _delete_LoadBalancer(self, ch: Change, _: ApplyResult) -> None:
+        obs = ch.observed
+        self._owned(obs.tags, f"load balancer {obs.name}")
+        self.c.elbv2.delete_load_balancer(LoadBalancerArn=obs.arn)
+        if self.lb_arn == obs.arn:
+            self.lb_arn = None
+
+    # listeners
+    def _create_Listener(self, ch: Change, _: ApplyResult) -> None:
+        li: Listener = ch.desired
+        kwargs: dict[str, Any] = {
+            "LoadBalancerArn": self.lb_arn,
+            "Protocol": li.protocol,
+            "Port": li.port,
+            "DefaultActions": [action_to_aws(li.default_action, self._tg_arn)],
+            "Tags": tags_to_aws(li.tags),
+        }
+        if li.protocol == "HTTPS":
+            kwargs["SslPolicy"] = li.ssl_policy
+            kwargs["Certificates"] = [{"CertificateArn": li.certificates[0]}]
+        arn = self.c.elbv2.create_listener(**kwargs)["Listeners"][0]["ListenerArn"]
+        self.listener_arns[li.id] = arn
+        extra = [c for c in li.certificates[1:] if c != li.certificates[0]]
+        if extra:
+            self.c.elbv2.add_listener_certificates(
+                ListenerArn=arn, Certificates=[{"CertificateArn": c} for c in extra]
+            )
+
+    def _update_Listener(self, ch: Change, _: ApplyResult) -> None:
+        li: Listener = ch.desired
+        obs = ch.observed
+        self._owned(obs.tags, f"listener {obs.port}")
+        if "listener" in ch.ops:
+            kwargs: dict[str, Any] = {
+                "ListenerArn": obs.arn,
+                "Protocol": li.protocol,
+                "Port": li.port,
+                "DefaultActions": [action_to_aws(li.default_action, self._tg_arn)],
+            }
+            if li.protocol == "HTTPS":
+                kwargs["SslPolicy"] = li.ssl_policy
+                kwargs["Certificates"] = [{"CertificateArn": li.certificates[0]}]
+            self.c.elbv2.modify_listener(**kwargs)
+        if ch.details.get("add_certificates"):
+            self.c.elbv2.add_listener_certificates(
+                ListenerArn=obs.arn,
+                Certificates=[{"CertificateArn": c} for c in ch.details["add_certificates"]],
+            )
+        if ch.details.get("remove_certificates"):
+            self.c.elbv2.remove_listener_certificates(
+                ListenerArn=obs.arn,
+                Certificates=[{"CertificateArn": c} for c in ch.details["remove_certificates"]],
+            )
+        if "tags" in ch.ops:
+            self._retag_elb(obs.arn, ch.details)
+
+    def _delete_Listener(self, ch: Change, _: ApplyResult) -> None:
+        obs = ch.observed
+        self._owned(obs.tags, f"listener {obs.port}")
+        self.c.elbv2.delete_listener(ListenerArn=obs.arn)
+
+    # rules
+    def _create_ListenerRule(self, ch: Change, _: ApplyResult) -> None:
+        r: Rule = ch.desired
+        self.c.elbv2.create_rule(
+            ListenerArn=self.listener_arns[r.listener],
+            Priority=r.priority,
+            Conditions=[condition_to_aws(c) for c in r.conditions],
+            Actions=[action_to_aws(r.action, self._tg_arn)],
+            Tags=tags_to_aws(r.tags),
+        )
+
+    def _update_ListenerRule(self, ch: Change, _: ApplyResult) -> None:
+        r: Rule = ch.desired
+        obs = ch.observed
+        self._owned(obs.tags, f"rule {obs.arn}")
+        if "rule" in ch.ops:
+            self.c.elbv2.modify_rule(
+                RuleArn=obs.arn,
+                Conditions=[condition_to_aws(c) for c in r.conditions],
+                Actions=[action_to_aws(r.action, self._tg_arn)],
+            )
+        if "tags" in ch.ops:
+            self._retag_elb(obs.arn, ch.details)
+
+    def _delete_ListenerRule(self, ch: Change, _: ApplyResult) -> None:
+        obs = ch.observed
+        self._owned(obs.tags, f"rule {obs.arn}")
+        self.c.elbv2.delete_rule(RuleArn=obs.arn)
+
+    def _set_priorities(self, changes: list[Change]) -> None:
+        """Move rules to new priorities; via temporary free priorities when they swap."""
+        by_listener: dict[str, list[Change]] = {}
+        for ch in changes:
+            self._owned(ch.observed.tags, f"rule {ch.observed.arn}")
+            by_listener.setdefault(ch.observed.listener_arn, []).append(ch)
+        try:
+            for listener_arn, chs in by_listener.items():
+                current = {
+                    int(r["Priority"]): r["RuleArn"]
+                    for r in self.c.elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]
+                    if not r.get("IsDefault")
+                }
+                moving = {ch.observed.arn for ch in chs}
+                targets = {ch.desired.priority for ch in chs}
+                if any(current.get(p) not in (None,) and current[p] not in moving for p in targets):
+                    raise OwnershipError(
+                        f"priority taken by a rule albctl does not manage on {listener_arn}"
+                    )
+                if any(p in current for p in targets):
+                    temp, p = [], 50000
+                    for ch in chs:
+                        while p in current or p in targets:
+                            p -= 1
+                        temp.append({"RuleArn": ch.observed.arn, "Priority": p})
+                        p -= 1
+                    self.c.elbv2.set_rule_priorities(RulePriorities=temp)
+                self.c.elbv2.set_rule_priorities(
+                    RulePriorities=[
+                        {"RuleArn": ch.observed.arn, "Priority": ch.desired.priority} for ch in chs
+                    ]
+                )
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(exc, "setting rule priorities") from exc

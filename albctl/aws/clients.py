@@ -1,0 +1,120 @@
+"""boto3 clients with adaptive retries, call counting and guarded pagination.
+
+Settings come from the standard boto3 chain (AWS_REGION/AWS_DEFAULT_REGION, credentials,
+AWS_ENDPOINT_URL), so the same code runs against AWS, a moto server or LocalStack.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from albctl.errors import AwsError, ConfigError
+
+log = logging.getLogger(__name__)
+
+MAX_PAGES = 1000
+
+# operations that change nothing in AWS
+_READ_PREFIXES = ("Describe", "List", "Get")
+
+
+def is_mutating(operation: str) -> bool:
+    return not operation.startswith(_READ_PREFIXES)
+
+
+CallHook = Callable[[str, str], None]
+
+
+class AwsClients:
+    """ELBv2, EC2 and ACM clients sharing one session, counting every API call."""
+
+    def __init__(self, region: str | None = None, session: boto3.Session | None = None) -> None:
+        self.session = session or boto3.Session(region_name=region)
+        region = region or self.session.region_name or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise ConfigError(
+                "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region"
+            )
+        self.region = region
+        config = Config(
+            region_name=region,
+            retries={"mode": "adaptive", "max_attempts": 8},
+            user_agent_extra="albctl/0.1",
+            connect_timeout=10,
+            read_timeout=60,
+        )
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+        self.hooks: list[CallHook] = []
+        self.elbv2 = self.session.client("elbv2", config=config)
+        self.ec2 = self.session.client("ec2", config=config)
+        self.acm = self.session.client("acm", config=config)
+        for client in (self.elbv2, self.ec2, self.acm):
+            client.meta.events.register("before-call.*.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        service = model.service_model.service_name
+        op = model.name
+        with self._lock:
+            self.calls[(service, op)] += 1
+        for hook in self.hooks:
+            hook(service, op)
+
+    def mutating_calls(self) -> Counter[tuple[str, str]]:
+        return Counter({k: v for k, v in self.calls.items() if is_mutating(k[1])})
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+def paginate(
+    call: Callable[..., Any],
+    result_key: str,
+    marker_in: str = "Marker",
+    marker_out: str = "NextMarker",
+    **kwargs: Any,
+) -> Iterator[Any]:
+    """Follow Marker/NextMarker pages; stop on a repeated marker (a broken backend)."""
+    seen: set[str] = set()
+    marker: str | None = None
+    for _ in range(MAX_PAGES):
+        args = dict(kwargs)
+        if marker:
+            args[marker_in] = marker
+        page = call(**args)
+        yield from page.get(result_key, [])
+        marker = page.get(marker_out)
+        if not marker or marker in seen:
+            return
+        seen.add(marker)
+    log.warning("pagination stopped", extra={"pages": MAX_PAGES, "result": result_key})
+
+
+def aws_error(exc: Exception, doing: str) -> AwsError:
+    """Turn a botocore error into our own, with what was being done."""
+    if isinstance(exc, NoCredentialsError):
+        return AwsError(f"{doing}: no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_PROFILE)")
+    if isinstance(exc, NoRegionError):
+        return AwsError(f"{doing}: no AWS region (set AWS_REGION)")
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return AwsError(f"{doing}: {err.get('Code', 'Error')}: {err.get('Message', str(exc))}")
+    if isinstance(exc, BotoCoreError):
+        return AwsError(f"{doing}: {exc}")
+    return AwsError(f"{doing}: {exc}")
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""

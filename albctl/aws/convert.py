@@ -1,0 +1,216 @@
+"""Conversions between the model's shapes and ELBv2/EC2 API shapes (both directions)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from albctl.model.desired import (
+    Action,
+    Condition,
+    FixedResponseConfig,
+    ForwardTarget,
+    HealthCheck,
+    QueryStringValue,
+    RedirectConfig,
+    SecurityGroupRule,
+)
+
+
+def tags_to_aws(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def tags_from_aws(tags: list[dict[str, Any]] | None) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in tags or []}
+
+
+def action_to_aws(action: Action, tg_arn: Callable[[str], str]) -> dict[str, Any]:
+    if action.type == "forward":
+        sticky: dict[str, Any] = {"Enabled": action.stickiness_enabled}
+        if action.stickiness_enabled and action.stickiness_duration:
+            sticky["DurationSeconds"] = action.stickiness_duration
+        return {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [
+                    {"TargetGroupArn": tg_arn(f.target_group), "Weight": f.weight}
+                    for f in action.forward
+                ],
+                "TargetGroupStickinessConfig": sticky,
+            },
+        }
+    if action.type == "redirect":
+        r = action.redirect or RedirectConfig()
+        return {
+            "Type": "redirect",
+            "RedirectConfig": {
+                "Protocol": r.protocol,
+                "Port": r.port,
+                "Host": r.host,
+                "Path": r.path,
+                "Query": r.query,
+                "StatusCode": r.status_code,
+            },
+        }
+    f = action.fixed_response or FixedResponseConfig(status_code="404")
+    cfg: dict[str, Any] = {"StatusCode": f.status_code}
+    if f.content_type:
+        cfg["ContentType"] = f.content_type
+    if f.message_body:
+        cfg["MessageBody"] = f.message_body
+    return {"Type": "fixed-response", "FixedResponseConfig": cfg}
+
+
+def action_from_aws(actions: list[dict[str, Any]], tg_id: Callable[[str], str]) -> Action:
+    """The terminal action of a rule or listener default (authenticate-* are not managed)."""
+    terminal = [a for a in actions if a.get("Type") in ("forward", "redirect", "fixed-response")]
+    if not terminal:
+        return Action(type="fixed-response", fixed_response=FixedResponseConfig(status_code="000"))
+    a = sorted(terminal, key=lambda x: x.get("Order", 0))[-1]
+    if a["Type"] == "forward":
+        fc = a.get("ForwardConfig") or {}
+        tgs = fc.get("TargetGroups") or (
+            [{"TargetGroupArn": a["TargetGroupArn"]}] if a.get("TargetGroupArn") else []
+        )
+        sticky = fc.get("TargetGroupStickinessConfig") or {}
+        enabled = bool(sticky.get("Enabled", False))
+        return Action(
+            type="forward",
+            forward=tuple(
+                ForwardTarget(
+                    target_group=tg_id(t["TargetGroupArn"]), weight=int(t.get("Weight", 1))
+                )
+                for t in tgs
+            ),
+            stickiness_enabled=enabled,
+            stickiness_duration=sticky.get("DurationSeconds") if enabled else None,
+        )
+    if a["Type"] == "redirect":
+        rc = a.get("RedirectConfig") or {}
+        d = RedirectConfig()
+        return Action(
+            type="redirect",
+            redirect=RedirectConfig(
+                protocol=rc.get("Protocol", d.protocol),
+                port=rc.get("Port", d.port),
+                host=rc.get("Host", d.host),
+                path=rc.get("Path", d.path),
+                query=rc.get("Query", d.query),
+                status_code=rc.get("StatusCode", "HTTP_301"),
+            ),
+        )
+    fc = a.get("FixedResponseConfig") or {}
+    return Action(
+        type="fixed-response",
+        fixed_response=FixedResponseConfig(
+            status_code=str(fc.get("StatusCode", "")),
+            content_type=fc.get("ContentType") or None,
+            message_body=fc.get("MessageBody") or None,
+        ),
+    )
+
+
+_CFG = {
+    "host-header": "HostHeaderConfig",
+    "path-pattern": "PathPatternConfig",
+    "http-header": "HttpHeaderConfig",
+    "http-request-method": "HttpRequestMethodConfig",
+    "query-string": "QueryStringConfig",
+    "source-ip": "SourceIpConfig",
+}
+
+
+def condition_to_aws(c: Condition) -> dict[str, Any]:
+    key = _CFG[c.field]
+    if c.field == "query-string":
+        vals = []
+        for q in c.query_values:
+            v: dict[str, str] = {"Value": q.value}
+            if q.key is not None:
+                v["Key"] = q.key
+            vals.append(v)
+        return {"Field": c.field, key: {"Values": vals}}
+    cfg: dict[str, Any] = {}
+    if c.values:
+        cfg["Values"] = list(c.values)
+    if c.regex_values:
+        cfg["RegexValues"] = list(c.regex_values)
+    if c.field == "http-header":
+        cfg["HttpHeaderName"] = c.http_header_name
+    return {"Field": c.field, key: cfg}
+
+
+def condition_from_aws(raw: dict[str, Any]) -> Condition:
+    field = raw["Field"]
+    cfg = raw.get(_CFG.get(field, ""), {}) or {}
+    if field == "query-string":
+        return Condition(
+            field="query-string",
+            query_values=tuple(
+                QueryStringValue(key=v.get("Key"), value=v["Value"]) for v in cfg.get("Values", [])
+            ),
+        )
+    values = tuple(cfg.get("Values") or raw.get("Values") or ())
+    regex = tuple(cfg.get("RegexValues") or raw.get("RegexValues") or ())
+    return Condition(
+        field=field,
+        values=values,
+        regex_values=regex,
+        http_header_name=cfg.get("HttpHeaderName") if field == "http-header" else None,
+    )
+
+
+def health_check_to_aws(hc: HealthCheck) -> dict[str, Any]:
+    matcher = {"GrpcCode": hc.grpc_code} if hc.grpc_code else {"HttpCode": hc.http_code or "200"}
+    return {
+        "HealthCheckProtocol": hc.protocol,
+        "HealthCheckPort": hc.port,
+        "HealthCheckPath": hc.path,
+        "HealthCheckEnabled": True,
+        "HealthCheckIntervalSeconds": hc.interval_seconds,
+        "HealthCheckTimeoutSeconds": hc.timeout_seconds,
+        "HealthyThresholdCount": hc.healthy_threshold,
+        "UnhealthyThresholdCount": hc.unhealthy_threshold,
+        "Matcher": matcher,
+    }
+
+
+def health_check_from_aws(tg: dict[str, Any]) -> HealthCheck:
+    m = tg.get("Matcher") or {}
+    return HealthCheck(
+        protocol=tg.get("HealthCheckProtocol", "HTTP"),
+        port=str(tg.get("HealthCheckPort", "traffic-port")),
+        path=tg.get("HealthCheckPath", "/"),
+        interval_seconds=int(tg.get("HealthCheckIntervalSeconds", 30)),
+        timeout_seconds=int(tg.get("HealthCheckTimeoutSeconds", 5)),
+        healthy_threshold=int(tg.get("HealthyThresholdCount", 5)),
+        unhealthy_threshold=int(tg.get("UnhealthyThresholdCount", 2)),
+        http_code=m.get("HttpCode"),
+        grpc_code=m.get("GrpcCode"),
+    )
+
+
+def sg_rules_from_aws(perms: list[dict[str, Any]]) -> tuple[SecurityGroupRule, ...]:
+    out: list[SecurityGroupRule] = []
+    for p in perms:
+        if p.get("IpProtocol") not in ("tcp", "6"):
+            continue
+        lo, hi = int(p.get("FromPort", 0)), int(p.get("ToPort", 0))
+        for r in p.get("IpRanges", []):
+            out.append(SecurityGroupRule(from_port=lo, to_port=hi, cidr=r["CidrIp"]))
+        for r in p.get("Ipv6Ranges", []):
+            out.append(SecurityGroupRule(from_port=lo, to_port=hi, cidr=r["CidrIpv6"]))
+    return tuple(sorted(set(out), key=lambda r: (r.from_port, r.cidr)))
+
+
+def sg_rules_to_aws(rules: list[SecurityGroupRule]) -> list[dict[str, Any]]:
+    perms: list[dict[str, Any]] = []
+    for r in rules:
+        p: dict[str, Any] = {"IpProtocol": r.protocol, "FromPort": r.from_port, "ToPort": r.to_port}
+        if ":" in r.cidr:
+            p["Ipv6Ranges"] = [{"CidrIpv6": r.cidr}]
+        else:
+            p["IpRanges"] = [{"CidrIp": r.cidr}]
+        perms.append(p)
+    return perms

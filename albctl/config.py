@@ -1,0 +1,55 @@
+"""albctl's runtime settings (flags with environment fallbacks)."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from albctl.errors import ConfigError
+from albctl.model.annotations import parse_map
+from albctl.model.settings import BuildSettings
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    cluster_name: str
+    vpc_id: str | None = None
+    region: str | None = None
+    ingress_class: str = "alb"
+    default_tags: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def resolve(
+        cls,
+        cluster_name: str | None,
+        vpc_id: str | None = None,
+        region: str | None = None,
+        ingress_class: str | None = None,
+        default_tags: str | None = None,
+    ) -> Settings:
+        cluster = cluster_name or os.environ.get("ALBCTL_CLUSTER_NAME")
+        if not cluster:
+            raise ConfigError("no cluster name: pass --cluster-name or set ALBCTL_CLUSTER_NAME")
+        tags_raw = (
+            default_tags if default_tags is not None else os.environ.get("ALBCTL_DEFAULT_TAGS", "")
+        )
+        try:
+            tags = parse_map(tags_raw) if tags_raw else {}
+        except ValueError as exc:
+            raise ConfigError(f"--default-tags: {exc}") from None
+        return cls(
+            cluster_name=cluster,
+            vpc_id=vpc_id or os.environ.get("ALBCTL_VPC_ID") or None,
+            region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+            ingress_class=ingress_class or os.environ.get("ALBCTL_INGRESS_CLASS", "alb"),
+            default_tags=tags,
+        )
+
+    def build_settings(self) -> BuildSettings:
+        return BuildSettings(
+            cluster_name=self.cluster_name,
+            ingress_class=self.ingress_class,
+            default_tags=self.default_tags,
+        )

@@ -1,0 +1,1 @@
+"""Wiring: turns objects into reconciles of IngressGroups (one-shot engine, controller loop)."""

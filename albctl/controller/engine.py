@@ -1,0 +1,237 @@
+"""Reconcile IngressGroups: build (pure) → observe AWS → diff (pure) → apply.
+
+Used by the one-shot CLI (plan/apply/delete from manifest files). One group's failure never
+stops the others; an invalid member is left out and its AWS resources are kept as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from albctl.aws.apply import Applier, ApplyResult
+from albctl.aws.clients import AwsClients
+from albctl.aws.discover import discover_inventory
+from albctl.aws.observe import Observer
+from albctl.config import Settings
+from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
+from albctl.logs import log_event
+from albctl.manifests import ObjectSet
+from albctl.model.annotations import PREFIX, ci_get
+from albctl.model.builder import BuildResult, GroupInput, build_group
+from albctl.model.diff import Plan, diff_stack
+from albctl.model.groups import Group, Grouping, group_ingresses
+from albctl.model.observed import ObservedStack
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["plan", "apply", "delete"]
+
+
+@dataclass
+class GroupOutcome:
+    group_id: str
+    plan: Plan
+    build: BuildResult | None = None
+    result: ApplyResult | None = None
+    error: str | None = None
+    pruned: bool = False
+    duration: float = 0.0
+
+    @property
+    def invalid(self) -> dict[str, InvalidInputError]:
+        return self.build.invalid if self.build else {}
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.error is None and not self.invalid and not (self.build and self.build.group_error)
+        )
+
+
+@dataclass
+class Report:
+    outcomes: list[GroupOutcome] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    def plan_json(self) -> dict[str, Any]:
+        return {
+            "changes": [
+                c.to_json() | {"group": o.group_id} for o in self.outcomes for c in o.plan.changes
+            ]
+        }
+
+
+def _needs(objects: ObjectSet) -> tuple[bool, set[str], set[str]]:
+    """(certificates needed?, security group names, target group names) to discover."""
+    certs = False
+    sg_names: set[str] = set()
+    tg_names: set[str] = set()
+
+    def scan(value: Any) -> None:
+        if isinstance(value, dict):
+            name = ci_get(value, "targetGroupName")
+            if isinstance(name, str):
+                tg_names.add(name)
+            for v in value.values():
+                scan(v)
+        elif isinstance(value, list):
+            for v in value:
+                scan(v)
+
+    for ing in objects.ingresses:
+        ann = ing.metadata.annotations
+        if (
+            "HTTPS" in ann.get(PREFIX + "listen-ports", "")
+            and PREFIX + "certificate-arn" not in ann
+        ):
+            certs = True
+        for s in ann.get(PREFIX + "security-groups", "").split(","):
+            if s.strip() and not s.strip().startswith("sg-"):
+                sg_names.add(s.strip())
+        for k, v in ann.items():
+            if k.startswith(PREFIX + "actions."):
+                try:
+                    scan(json.loads(v))
+                except json.JSONDecodeError:
+                    pass
+    return certs, sg_names, tg_names
+
+
+class Engine:
+    def __init__(self, settings: Settings, clients: AwsClients) -> None:
+        self.settings = settings
+        self.clients = clients
+
+    def group(self, objects: ObjectSet) -> Grouping:
+        return group_ingresses(
+            objects.ingresses,
+            objects.ingress_classes,
+            objects.ingress_class_params,
+            self.settings.build_settings(),
+        )
+
+    def run(
+        self, objects: ObjectSet, mode: Mode, prune: bool = False, only: Iterable[str] | None = None
+    ) -> Report:
+        grouping = self.group(objects)
+        groups = grouping.groups
+        if only is not None:
+            wanted = set(only)
+            groups = {k: g for k, g in groups.items() if k in wanted or g.resource_name in wanted}
+        report = Report(ignored=grouping.ignored, notes=list(objects.notes))
+        for key, reason in grouping.ignored:
+            log_event(log, "ingress ignored", ingress=key, reason=reason)
+        if prune and not objects.ingresses:
+            raise GuardRailError(
+                "the files hold no Ingress at all; refusing to prune every load balancer of "
+                f"cluster {self.settings.cluster_name} (use albctl delete for that)"
+            )
+        need_certs, sg_names, tg_names = _needs(objects)
+        observer = Observer(self.clients, self.settings.cluster_name)
+        observed = observer.observe(None if prune else set(groups))
+        inventory = None
+        if mode != "delete":
+            inventory = discover_inventory(
+                self.clients, self.settings.vpc_id, need_certs, sg_names, tg_names
+            )
+        services = {s.key: s for s in objects.services}
+        bs = self.settings.build_settings()
+        for gid, group in sorted(groups.items()):
+            start = time.monotonic()
+            obs = observed.get(gid, ObservedStack(group_id=gid))
+            outcome = GroupOutcome(group_id=gid, plan=Plan(group_id=gid))
+            try:
+                if mode == "delete":
+                    outcome.plan = diff_stack(None, obs)
+                else:
+                    assert inventory is not None
+                    outcome.build = self._build(group, objects, services, inventory, obs, bs)
+                    for member, err in outcome.build.invalid.items():
+                        log_event(
+                            log,
+                            "invalid ingress left out",
+                            logging.WARNING,
+                            group=gid,
+                            ingress=member,
+                            error=str(err),
+                        )
+                    for obj, msg in outcome.build.warnings:
+                        log_event(
+                            log, "warning", logging.WARNING, group=gid, object=obj, message=msg
+                        )
+                    frozen = set(outcome.build.invalid)
+                    if outcome.build.group_error is not None:
+                        log_event(
+                            log,
+                            "group not built",
+                            logging.WARNING,
+                            group=gid,
+                            error=str(outcome.build.group_error),
+                        )
+                        frozen |= {m.key for m in group.members}
+                    outcome.plan = diff_stack(outcome.build.stack, obs, frozen)
+                log_event(log, "planned", group=gid, changes=len(outcome.plan.changes))
+                if mode in ("apply", "delete") and outcome.plan.changes:
+                    vpc = inventory.vpc_id if inventory else self.settings.vpc_id
+                    outcome.result = Applier(self.clients, self.settings.cluster_name, vpc).apply(
+                        outcome.plan, obs
+                    )
+                elif obs.load_balancers:
+                    lb = obs.load_balancers[0]
+                    outcome.result = ApplyResult(
+                        group_id=gid, load_balancer_arn=lb.arn, dns_name=lb.dns_name
+                    )
+            except AlbctlError as exc:
+                outcome.error = str(exc)
+                log_event(log, "group failed", logging.ERROR, group=gid, error=str(exc))
+            outcome.duration = time.monotonic() - start
+            report.outcomes.append(outcome)
+        if prune:
+            for gid in sorted(set(observed) - set(grouping.groups)):
+                obs = observed[gid]
+                outcome = GroupOutcome(group_id=gid, plan=diff_stack(None, obs), pruned=True)
+                log_event(log, "pruning stack", group=gid, changes=len(outcome.plan.changes))
+                if mode == "apply" and outcome.plan.changes:
+                    try:
+                        outcome.result = Applier(
+                            self.clients, self.settings.cluster_name, self.settings.vpc_id
+                        ).apply(outcome.plan, obs)
+                    except AlbctlError as exc:
+                        outcome.error = str(exc)
+                report.outcomes.append(outcome)
+        return report
+
+    def _build(
+        self,
+        group: Group,
+        objects: ObjectSet,
+        services: dict[str, Any],
+        inventory: Any,
+        obs: ObservedStack,
+        bs: Any,
+    ) -> BuildResult:
+        if obs.load_balancers:
+            lb = obs.load_balancers[0]
+            inventory = inventory.model_copy(
+                update={"existing_subnets": lb.subnets, "existing_scheme": lb.scheme}
+            )
+        return build_group(
+            GroupInput(
+                group=group,
+                services=services,
+                endpoint_slices=objects.endpoint_slices,
+                nodes=objects.nodes,
+                inventory=inventory,
+                settings=bs,
+            )
+        )

@@ -1,0 +1,116 @@
+"""Read Kubernetes manifests from YAML files and directories (one-shot mode).
+
+Kinds read: Ingress, IngressClass, IngressClassParams, Service, EndpointSlice, Pod, Node,
+TargetGroupBinding; others are skipped with a note. Namespaced objects without a namespace
+land in ``default``, as kubectl would put them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from albctl.errors import ManifestError
+from albctl.model.objects import (
+    EndpointSlice,
+    Ingress,
+    IngressClass,
+    IngressClassParams,
+    Node,
+    Pod,
+    Service,
+    TargetGroupBinding,
+)
+
+KINDS: dict[str, type[BaseModel]] = {
+    "Ingress": Ingress,
+    "IngressClass": IngressClass,
+    "IngressClassParams": IngressClassParams,
+    "Service": Service,
+    "EndpointSlice": EndpointSlice,
+    "Pod": Pod,
+    "Node": Node,
+    "TargetGroupBinding": TargetGroupBinding,
+}
+CLUSTER_SCOPED = {"IngressClass", "IngressClassParams", "Node"}
+
+
+@dataclass
+class ObjectSet:
+    ingresses: list[Ingress] = field(default_factory=list)
+    ingress_classes: list[IngressClass] = field(default_factory=list)
+    ingress_class_params: list[IngressClassParams] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    endpoint_slices: list[EndpointSlice] = field(default_factory=list)
+    pods: list[Pod] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    target_group_bindings: list[TargetGroupBinding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, obj: Any) -> None:
+        attr = {
+            "Ingress": "ingresses",
+            "IngressClass": "ingress_classes",
+            "IngressClassParams": "ingress_class_params",
+            "Service": "services",
+            "EndpointSlice": "endpoint_slices",
+            "Pod": "pods",
+            "Node": "nodes",
+            "TargetGroupBinding": "target_group_bindings",
+        }[kind]
+        getattr(self, attr).append(obj)
+
+
+def _files(paths: Iterable[str | Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(
+                f for f in p.rglob("*") if f.suffix in (".yaml", ".yml", ".json") and f.is_file()
+            )
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise ManifestError(f"{p}: no such file or directory")
+    return out
+
+
+def parse_documents(docs: Iterable[Any], source: str, into: ObjectSet) -> None:
+    for i, doc in enumerate(docs):
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise ManifestError(f"{source}: document {i + 1} is not a mapping")
+        kind = doc.get("kind")
+        if kind == "List" or (isinstance(kind, str) and kind.endswith("List") and "items" in doc):
+            parse_documents(doc.get("items") or [], source, into)
+            continue
+        if kind not in KINDS:
+            into.notes.append(f"{source}: document {i + 1}: kind {kind!r} ignored")
+            continue
+        meta = doc.setdefault("metadata", {}) or {}
+        if kind not in CLUSTER_SCOPED and not meta.get("namespace"):
+            meta["namespace"] = "default"
+        try:
+            into.add(kind, KINDS[kind].model_validate(doc))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"])
+            name = meta.get("name", "?")
+            raise ManifestError(f"{source}: {kind}/{name}: field {where}: {first['msg']}") from None
+
+
+def load_manifests(paths: Iterable[str | Path]) -> ObjectSet:
+    objects = ObjectSet()
+    for f in _files(paths):
+        try:
+            docs = list(yaml.safe_load_all(f.read_text()))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ManifestError(f"{f}: cannot read YAML: {exc}") from None
+        parse_documents(docs, str(f), objects)
+    return objects

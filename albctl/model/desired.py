@@ -1,0 +1,162 @@
+"""The desired state of one IngressGroup's AWS resources, and the observed state in the same shape.
+
+Every resource has a stable ``id`` inside its stack (the ``albctl.io/resource`` tag). References
+between resources use those ids, never ARNs, so a desired state is fully determined by its
+inputs and can be serialised, compared and golden-tested.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+LB_ID = "LoadBalancer"
+MANAGED_SG_ID = "ManagedLBSecurityGroup"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SecurityGroupRule(_Frozen):
+    protocol: str = "tcp"
+    from_port: int
+    to_port: int
+    cidr: str  # IPv4 or IPv6 CIDR
+
+
+class SecurityGroup(_Frozen):
+    id: str
+    name: str
+    description: str
+    ingress: tuple[SecurityGroupRule, ...]
+    tags: dict[str, str]
+
+
+class LoadBalancer(_Frozen):
+    id: str = LB_ID
+    name: str
+    scheme: Literal["internet-facing", "internal"]
+    ip_address_type: Literal["ipv4", "dualstack", "dualstack-without-public-ipv4"]
+    subnets: tuple[str, ...]  # subnet ids, sorted
+    security_groups: tuple[str, ...]  # sg ids, or the managed SG resource id
+    attributes: dict[str, str]
+    tags: dict[str, str]
+
+
+class HealthCheck(_Frozen):
+    protocol: str
+    port: str
+    path: str
+    interval_seconds: int
+    timeout_seconds: int
+    healthy_threshold: int
+    unhealthy_threshold: int
+    http_code: str | None = None
+    grpc_code: str | None = None
+
+
+class Target(_Frozen):
+    id: str
+    port: int
+
+
+class TargetGroup(_Frozen):
+    id: str
+    name: str
+    ingress: str  # ns/name of the member that owns it
+    service: str  # ns/name:port of the backend
+    port: int
+    protocol: str
+    protocol_version: str
+    target_type: Literal["instance", "ip"]
+    ip_address_type: Literal["ipv4", "ipv6"] = "ipv4"
+    health_check: HealthCheck
+    attributes: dict[str, str]
+    tags: dict[str, str]
+    targets: tuple[Target, ...]
+
+
+class ForwardTarget(_Frozen):
+    target_group: str  # a TargetGroup id of this stack, or an ARN of a foreign target group
+    weight: int = 1
+
+
+class RedirectConfig(_Frozen):
+    protocol: str = "#{protocol}"
+    port: str = "#{port}"
+    host: str = "#{host}"
+    path: str = "/#{path}"
+    query: str = "#{query}"
+    status_code: Literal["HTTP_301", "HTTP_302"] = "HTTP_301"
+
+
+class FixedResponseConfig(_Frozen):
+    status_code: str
+    content_type: str | None = None
+    message_body: str | None = None
+
+
+class Action(_Frozen):
+    type: Literal["forward", "redirect", "fixed-response"]
+    forward: tuple[ForwardTarget, ...] = ()
+    stickiness_enabled: bool = False
+    stickiness_duration: int | None = None
+    redirect: RedirectConfig | None = None
+    fixed_response: FixedResponseConfig | None = None
+
+
+class QueryStringValue(_Frozen):
+    key: str | None = None
+    value: str
+
+
+class Condition(_Frozen):
+    field: Literal[
+        "host-header",
+        "path-pattern",
+        "http-header",
+        "http-request-method",
+        "query-string",
+        "source-ip",
+    ]
+    values: tuple[str, ...] = ()
+    regex_values: tuple[str, ...] = ()
+    http_header_name: str | None = None
+    query_values: tuple[QueryStringValue, ...] = ()
+
+    @property
+    def value_count(self) -> int:
+        return len(self.values) + len(self.regex_values) + len(self.query_values)
+
+
+class Listener(_Frozen):
+    id: str  # the port, as text
+    port: int
+    protocol: Literal["HTTP", "HTTPS"]
+    ssl_policy: str | None = None
+    certificates: tuple[str, ...] = ()  # first is the default certificate
+    default_action: Action
+    tags: dict[str, str]
+
+
+class Rule(_Frozen):
+    id: str
+    listener: str  # Listener id
+    ingress: str  # ns/name of the member that owns it
+    priority: int
+    conditions: tuple[Condition, ...]
+    action: Action
+    tags: dict[str, str]
+
+
+class Stack(_Frozen):
+    """Everything albctl manages for one IngressGroup."""
+
+    group_id: str
+    load_balancer: LoadBalancer
+    security_group: SecurityGroup | None
+    target_groups: tuple[TargetGroup, ...]
+    listeners: tuple[Listener, ...]
+    rules: tuple[Rule, ...]

@@ -1,0 +1,153 @@
+"""Which Ingresses are ours, and how they form IngressGroups.
+
+An Ingress is ours by ``spec.ingressClassName`` (an IngressClass whose controller is
+``albctl.io/alb``), else the legacy ``kubernetes.io/ingress.class`` annotation, else the
+default IngressClass when it is ours. Explicit groups come from ``group.name`` (or the
+IngressClassParams ``group.name``); every other Ingress is a group of one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from albctl.errors import InvalidInputError
+from albctl.model.annotations import PREFIX, Annotations
+from albctl.model.objects import Ingress, IngressClass, IngressClassParams
+from albctl.model.settings import CONTROLLER_NAME, PARAMS_API_GROUP, BuildSettings
+
+LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+GROUP_NAME_RE = re.compile(r"^([a-z0-9][-a-z0-9.]*)?[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class Member:
+    ingress: Ingress
+    order: int
+    params: IngressClassParams | None
+
+    @property
+    def key(self) -> str:
+        return self.ingress.key
+
+
+@dataclass
+class Group:
+    id: str  # stack id: ns/name (implicit) or the group name (explicit)
+    explicit: bool
+    members: list[Member] = field(default_factory=list)
+    invalid: dict[str, InvalidInputError] = field(default_factory=dict)
+
+    @property
+    def resource_name(self) -> str:
+        """Name of the LoadBalancerGroup object."""
+        return self.id if self.explicit else self.id.replace("/", ".")
+
+
+@dataclass
+class Grouping:
+    groups: dict[str, Group]
+    ignored: list[tuple[str, str]]  # (ingress key, reason)
+
+
+def resolve_class(
+    ing: Ingress,
+    classes: dict[str, IngressClass],
+    params: dict[str, IngressClassParams],
+    settings: BuildSettings,
+) -> tuple[bool, IngressClassParams | None, str]:
+    """(ours?, the class's params, reason). Raises for a class of ours that is broken."""
+    legacy = ing.metadata.annotations.get(LEGACY_CLASS_ANNOTATION)
+    if legacy is not None:
+        if legacy == settings.ingress_class:
+            return True, None, "legacy class annotation"
+        return False, None, f"class annotation {legacy!r} is not {settings.ingress_class!r}"
+    name = ing.spec.ingress_class_name
+    cls: IngressClass | None
+    if name:
+        cls = classes.get(name)
+        if cls is None:
+            return False, None, f"IngressClass {name!r} does not exist"
+    else:
+        defaults = [c for c in classes.values() if c.is_default]
+        if not defaults:
+            return False, None, "no ingress class and no default IngressClass"
+        if len(defaults) > 1:
+            return False, None, "several default IngressClasses"
+        cls = defaults[0]
+    if cls.spec.controller != CONTROLLER_NAME:
+        return False, None, f"IngressClass {cls.metadata.name!r} belongs to {cls.spec.controller!r}"
+    ref = cls.spec.parameters
+    if ref is None:
+        return True, None, f"IngressClass {cls.metadata.name}"
+    if ref.api_group != PARAMS_API_GROUP or ref.kind != "IngressClassParams":
+        raise InvalidInputError(
+            f"IngressClass/{cls.metadata.name}",
+            "spec.parameters",
+            f"expected apiGroup {PARAMS_API_GROUP} kind IngressClassParams, "
+            f"got {ref.api_group}/{ref.kind}",
+        )
+    p = params.get(ref.name)
+    if p is None:
+        raise InvalidInputError(
+            f"IngressClass/{cls.metadata.name}",
+            "spec.parameters",
+            f"IngressClassParams {ref.name!r} does not exist",
+        )
+    return True, p, f"IngressClass {cls.metadata.name}"
+
+
+def group_ingresses(
+    ingresses: Iterable[Ingress],
+    classes: Iterable[IngressClass],
+    params: Iterable[IngressClassParams],
+    settings: BuildSettings,
+) -> Grouping:
+    """Sort the Ingresses that are ours into groups; others are ignored with a reason."""
+    cls_by_name = {c.metadata.name: c for c in classes}
+    params_by_name = {p.metadata.name: p for p in params}
+    groups: dict[str, Group] = {}
+    ignored: list[tuple[str, str]] = []
+    for ing in sorted(ingresses, key=lambda i: i.key):
+        obj = f"Ingress/{ing.key}"
+        try:
+            ours, p, reason = resolve_class(ing, cls_by_name, params_by_name, settings)
+        except InvalidInputError as exc:
+            # ours by name, but broken: keep it as an invalid implicit member so its
+            # resources are left alone
+            g = groups.setdefault(ing.key, Group(id=ing.key, explicit=False))
+            g.invalid[ing.key] = exc
+            continue
+        if not ours:
+            ignored.append((ing.key, reason))
+            continue
+        ann = Annotations(obj, ing.metadata.annotations)
+        try:
+            group_name = p.spec.group.name if p and p.spec.group else ann.string("group.name")
+            if group_name is not None and (
+                len(group_name) > 63 or not GROUP_NAME_RE.match(group_name)
+            ):
+                raise ann.error(
+                    obj,
+                    "group.name",
+                    f"got {group_name!r}, expected lower-case alphanumerics, '-' and '.', "
+                    "at most 63 characters",
+                )
+            order = ann.integer("group.order", minimum=-1000, maximum=1000) or 0
+        except InvalidInputError as exc:
+            g = groups.setdefault(ing.key, Group(id=ing.key, explicit=False))
+            g.invalid[ing.key] = exc
+            continue
+        if group_name:
+            g = groups.setdefault(group_name, Group(id=group_name, explicit=True))
+        else:
+            g = groups.setdefault(ing.key, Group(id=ing.key, explicit=False))
+        g.members.append(Member(ingress=ing, order=order, params=p))
+    for g in groups.values():
+        g.members.sort(key=lambda m: (m.order, m.key))
+    return Grouping(groups=groups, ignored=ignored)
+
+
+def is_ours_annotation(name: str) -> bool:
+    return name.startswith(PREFIX)

@@ -1,0 +1,46 @@
+"""What albctl discovered in AWS before building: subnets, certificates, security groups.
+
+Filled by the AWS adapter, read by the pure builder. Keeping discovery results as plain data
+lets golden tests feed the builder without any AWS.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SubnetInfo(_Frozen):
+    id: str
+    az: str
+    vpc_id: str
+    tags: dict[str, str] = Field(default_factory=dict)
+    ipv6: bool = False
+    available_ips: int = 250
+
+
+class CertificateInfo(_Frozen):
+    arn: str
+    domains: tuple[str, ...]  # domain name and every SAN
+    status: str = "ISSUED"
+
+
+class SecurityGroupInfo(_Frozen):
+    id: str
+    name: str
+    vpc_id: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Inventory(_Frozen):
+    vpc_id: str | None = None
+    subnets: tuple[SubnetInfo, ...] = ()
+    certificates: tuple[CertificateInfo, ...] = ()
+    security_groups: tuple[SecurityGroupInfo, ...] = ()
+    target_groups_by_name: dict[str, str] = Field(default_factory=dict)
+    # subnets of the existing load balancer, kept unless the scheme changes (as LBC does)
+    existing_subnets: tuple[str, ...] = ()
+    existing_scheme: str | None = None

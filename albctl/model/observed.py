@@ -1,0 +1,96 @@
+"""What exists in AWS for a stack, in the shapes of the desired state plus ARNs.
+
+Filled by the AWS adapter (``albctl.aws.observe``); compared with the desired state by
+:mod:`albctl.model.diff`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from albctl.model.desired import (
+    Action,
+    Condition,
+    HealthCheck,
+    SecurityGroupRule,
+    Target,
+)
+
+
+class _Obs(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ObservedLoadBalancer(_Obs):
+    arn: str
+    resource_id: str
+    name: str
+    dns_name: str
+    scheme: str
+    ip_address_type: str
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+    attributes: dict[str, str]
+    tags: dict[str, str]
+    vpc_id: str = ""
+
+
+class ObservedSecurityGroup(_Obs):
+    group_id: str
+    resource_id: str
+    name: str
+    ingress: tuple[SecurityGroupRule, ...]
+    tags: dict[str, str]
+
+
+class ObservedTargetGroup(_Obs):
+    arn: str
+    resource_id: str
+    name: str
+    port: int
+    protocol: str
+    protocol_version: str
+    target_type: str
+    ip_address_type: str
+    health_check: HealthCheck
+    attributes: dict[str, str]
+    tags: dict[str, str]
+    targets: tuple[Target, ...]
+    load_balancer_arns: tuple[str, ...] = ()
+
+
+class ObservedListener(_Obs):
+    arn: str
+    load_balancer_arn: str
+    resource_id: str
+    port: int
+    protocol: str
+    ssl_policy: str | None
+    certificates: tuple[str, ...]  # default first, then the others sorted
+    default_action: Action
+    tags: dict[str, str]
+
+
+class ObservedRule(_Obs):
+    arn: str
+    listener_arn: str
+    resource_id: str
+    priority: int
+    conditions: tuple[Condition, ...]
+    action: Action
+    tags: dict[str, str]
+
+
+class ObservedStack(_Obs):
+    group_id: str
+    load_balancers: tuple[ObservedLoadBalancer, ...] = ()
+    security_groups: tuple[ObservedSecurityGroup, ...] = ()
+    target_groups: tuple[ObservedTargetGroup, ...] = ()
+    listeners: tuple[ObservedListener, ...] = ()
+    rules: tuple[ObservedRule, ...] = ()
+    # the ingress members (ns/name) each resource was tagged with, by ARN/id
+    notes: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.load_balancers or self.security_groups or self.target_groups)

@@ -1,0 +1,19 @@
+"""Settings the builder needs from albctl's configuration (pure data)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTROLLER_NAME = "albctl.io/alb"
+PARAMS_API_GROUP = "albctl.io"
+
+
+class BuildSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cluster_name: str
+    ingress_class: str = "alb"
+    default_tags: dict[str, str] = Field(default_factory=dict)
+    default_scheme: str = "internal"
+    default_target_type: str = "instance"
+    default_ssl_policy: str = "ELBSecurityPolicy-2016-08"
