@@ -252,7 +252,7 @@ def parse_conditions(obj: str, cond_name: str, data: Any) -> list[Condition]:
                 raise _err(obj, name, f"{where}: missing {_COND_CFG[field]}")
             cfg = {"values": legacy}
         try:
-            values = _strings(ci_get(cfg, "values"))
+            values = _strings(ci_get(cfg, "values")) if field != "query-string" else ()
             regex = _strings(ci_get(cfg, "regexValues"))
         except ValueError as exc:
             raise _err(obj, name, f"{where}: {exc}") from None

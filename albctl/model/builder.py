@@ -280,7 +280,7 @@ class _MemberBuilder:
         attrs = ann.string_map("target-group-attributes", service_override=True) or {}
         tags = self._member_tags()
         tags.update(_service_tags(sobj, svc))
-        ref = str(port)
+        ref = str(sp.port)
         tg_id = f"{self.ing.key}-{svc_name}:{ref}"
         identity = (
             self.inp.settings.cluster_name,
