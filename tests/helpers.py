@@ -26,7 +26,9 @@ def ingress(
     **short: str,
 ) -> dict[str, Any]:
     ann = dict(annotations or {})
-    ann.update({ANN + k.replace("_", "-"): v for k, v in short.items()})
+    for k, v in short.items():
+        key = k.replace("group_", "group.") if k.startswith("group_") else k.replace("_", "-")
+        ann[ANN + key] = v
     spec: dict[str, Any] = {}
     if ingress_class:
         spec["ingressClassName"] = ingress_class

@@ -55,7 +55,7 @@ def _retryable(exc: BaseException) -> bool:
 
 _dependency_retry = retry(
     retry=retry_if_exception(_retryable),
-    wait=wait_exponential_jitter(initial=0.2, max=10),
+    wait=wait_exponential_jitter(multiplier=0.2, max=10),
     stop=stop_after_delay(180),
     reraise=True,
 )

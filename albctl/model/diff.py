@@ -325,7 +325,7 @@ def diff_stack(
     for lid, oli in obs_listeners.items():
         if lid in desired_listener_ids:
             continue
-        if any(_frozen(r.tags, frozen) for r in rules_by_listener.get(oli.arn, [])):
+        if any(not r.resource_id or _frozen(r.tags, frozen) for r in rules_by_listener.get(oli.arn, [])):
             continue
         deletes.append(Change("delete", "Listener", lid, {"port": oli.port}, observed=oli))
     ch.extend(target_changes)
@@ -485,8 +485,9 @@ def _diff_rules(
     for lid in sorted(listener_ids):
         oli = obs_listeners.get(lid)
         observed = rules_by_listener.get(oli.arn, []) if oli else []
-        held = {r.priority for r in observed if _frozen(r.tags, frozen)}
-        obs_by_id = {r.resource_id: r for r in observed}
+        # rules of left-out members and rules albctl does not own keep their priorities
+        held = {r.priority for r in observed if not r.resource_id or _frozen(r.tags, frozen)}
+        obs_by_id = {r.resource_id: r for r in observed if r.resource_id}
         wanted = sorted(by_listener.get(lid, []), key=lambda r: r.priority)
         # skip priorities still held by rules of left-out members
         next_free = 1
@@ -500,7 +501,7 @@ def _diff_rules(
             next_free += 1
         wanted_ids = {r.id for r in placed}
         for o in observed:
-            if o.resource_id not in wanted_ids and not _frozen(o.tags, frozen):
+            if o.resource_id and o.resource_id not in wanted_ids and not _frozen(o.tags, frozen):
                 out_delete.append(
                     Change(
                         "delete",

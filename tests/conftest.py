@@ -1,0 +1,49 @@
+"""Shared fixtures: moto in-process (AWS tier) and a moto server on 127.0.0.1 (e2e tier)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.helpers import REGION
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ["AWS_DEFAULT_REGION"] = REGION
+os.environ["AWS_REGION"] = REGION
+os.environ.pop("AWS_PROFILE", None)
+
+
+@dataclass
+class AwsEnv:
+    clients: object
+    seeded: object
+    cluster: str
+
+
+@pytest.fixture
+def aws() -> Iterator[AwsEnv]:
+    """moto in-process, seeded with a VPC, tagged subnets, 3 instances and certificates."""
+    from moto import mock_aws
+
+    from albctl.aws.clients import AwsClients
+    from albctl.aws.seed import seed
+
+    endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
+    try:
+        with mock_aws():
+            clients = AwsClients(region=REGION)
+            seeded = seed(
+                clients,
+                "test",
+                instances=3,
+                certificates={"*.example.com": ["example.com"], "shop.example.com": []},
+            )
+            clients.reset_counts()
+            yield AwsEnv(clients, seeded, "test")
+    finally:
+        if endpoint:
+            os.environ["AWS_ENDPOINT_URL"] = endpoint

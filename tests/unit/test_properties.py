@@ -1,0 +1,92 @@
+"""Properties of the builder: deterministic, names within AWS limits, unique priorities."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from albctl.model.builder import GroupInput, build_group
+from albctl.model.groups import group_ingresses
+from albctl.model.settings import BuildSettings
+from tests.helpers import backend, ingress, ingress_class, inventory, objects, rule, service
+
+DNS_LABEL = st.from_regex(r"[a-z]([a-z0-9-]{0,40}[a-z0-9])?", fullmatch=True)
+PATHS = st.lists(st.from_regex(r"/[a-z]{1,8}(/[a-z]{1,6})?", fullmatch=True), min_size=1, max_size=4, unique=True)
+
+
+@st.composite
+def groups(draw: Any) -> list[dict[str, Any]]:
+    n = draw(st.integers(1, 5))
+    docs: list[dict[str, Any]] = [ingress_class()]
+    group = draw(DNS_LABEL)
+    for i in range(n):
+        ns = draw(DNS_LABEL)
+        name = draw(DNS_LABEL) + f"-{i}"
+        paths = draw(PATHS)
+        ptype = draw(st.sampled_from(["Prefix", "Exact", "ImplementationSpecific"]))
+        docs.append(service(f"svc{i}", namespace=ns, node_port=30000 + i))
+        docs.append(
+            ingress(
+                name,
+                namespace=ns,
+                group_name=group,
+                group_order=str(draw(st.integers(-3, 3))),
+                rules=[rule(draw(st.sampled_from([None, "a.example.com", "*.b.example.com"])),
+                            *[(p, ptype, backend(f"svc{i}", 80)) for p in paths])],
+            )
+        )
+    return docs
+
+
+def _build(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    objs = objects(*docs)
+    s = BuildSettings(cluster_name="a-very-long-cluster-name-for-testing-limits")
+    grouping = group_ingresses(objs.ingresses, objs.ingress_classes, objs.ingress_class_params, s)
+    out = {}
+    for gid, g in grouping.groups.items():
+        res = build_group(GroupInput(g, {x.key: x for x in objs.services}, objs.endpoint_slices, objs.nodes, inventory(), s))
+        out[gid] = (res.stack.model_dump(mode="json") if res.stack else None, sorted(res.invalid))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups(), st.randoms())
+def test_same_input_in_any_order_builds_the_same_stack(docs: list[dict[str, Any]], rnd: random.Random) -> None:
+    shuffled = list(docs)
+    rnd.shuffle(shuffled)
+    assert _build(docs) == _build(shuffled)
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups())
+def test_names_within_limits_and_priorities_unique(docs: list[dict[str, Any]]) -> None:
+    for stack, _invalid in _build(docs).values():
+        if stack is None:
+            continue
+        assert len(stack["load_balancer"]["name"]) <= 32
+        for tg in stack["target_groups"]:
+            assert len(tg["name"]) <= 32
+            assert tg["name"].replace("-", "").isalnum()
+        by_listener: dict[str, list[int]] = {}
+        for r in stack["rules"]:
+            by_listener.setdefault(r["listener"], []).append(r["priority"])
+        for prios in by_listener.values():
+            assert sorted(prios) == list(range(1, len(prios) + 1))
+        ids = [r["id"] for r in stack["rules"]]
+        assert len(ids) == len(set(ids))
+
+
+def test_adding_an_ingress_late_in_the_order_keeps_earlier_priorities() -> None:
+    base = [
+        ingress_class(),
+        service("s"),
+        ingress("a", group_name="g", group_order="1", rules=[rule(None, ("/a", "Prefix", backend("s", 80)), ("/b", "Exact", backend("s", 80)))]),
+    ]
+    late = ingress("z", group_name="g", group_order="9", rules=[rule(None, ("/z", "Prefix", backend("s", 80)))])
+    before = {r["id"]: r["priority"] for r in _build(base)["g"][0]["rules"]}
+    after = {r["id"]: r["priority"] for r in _build([*base, late])["g"][0]["rules"]}
+    assert all(after[k] == v for k, v in before.items())
+    assert len(after) == len(before) + 1
