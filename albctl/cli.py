@@ -32,20 +32,34 @@ FilesOpt = Annotated[
 ]
 ClusterOpt = Annotated[
     str | None,
-    typer.Option("--cluster-name", envvar="ALBCTL_CLUSTER_NAME", help="Cluster name used in ownership tags."),
+    typer.Option(
+        "--cluster-name", envvar="ALBCTL_CLUSTER_NAME", help="Cluster name used in ownership tags."
+    ),
 ]
 VpcOpt = Annotated[
-    str | None, typer.Option("--vpc-id", envvar="ALBCTL_VPC_ID", help="VPC (default: inferred from the tagged subnets).")
+    str | None,
+    typer.Option(
+        "--vpc-id", envvar="ALBCTL_VPC_ID", help="VPC (default: inferred from the tagged subnets)."
+    ),
 ]
-RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region (default: AWS_REGION).")]
+RegionOpt = Annotated[
+    str | None, typer.Option("--region", help="AWS region (default: AWS_REGION).")
+]
 OutputOpt = Annotated[str, typer.Option("-o", "--output", help="text or json.")]
 LogLevelOpt = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")]
 IngressClassOpt = Annotated[
     str | None,
-    typer.Option("--ingress-class", envvar="ALBCTL_INGRESS_CLASS", help="Value of kubernetes.io/ingress.class handled (default alb)."),
+    typer.Option(
+        "--ingress-class",
+        envvar="ALBCTL_INGRESS_CLASS",
+        help="Value of kubernetes.io/ingress.class handled (default alb).",
+    ),
 ]
 DefaultTagsOpt = Annotated[
-    str | None, typer.Option("--default-tags", envvar="ALBCTL_DEFAULT_TAGS", help="Tags on every resource: k=v,k2=v2.")
+    str | None,
+    typer.Option(
+        "--default-tags", envvar="ALBCTL_DEFAULT_TAGS", help="Tags on every resource: k=v,k2=v2."
+    ),
 ]
 
 
@@ -54,7 +68,13 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _engine(cluster: str | None, vpc: str | None, region: str | None, ingress_class: str | None, default_tags: str | None) -> Any:
+def _engine(
+    cluster: str | None,
+    vpc: str | None,
+    region: str | None,
+    ingress_class: str | None,
+    default_tags: str | None,
+) -> Any:
     from albctl.aws.clients import AwsClients
     from albctl.config import Settings
     from albctl.controller.engine import Engine
@@ -68,8 +88,18 @@ def _check_output(output: str) -> None:
         _fail(f"--output must be text or json, got {output!r}", 2)
 
 
-def _run(mode: str, files: list[Path], prune: bool, cluster: str | None, vpc: str | None, region: str | None,
-         ingress_class: str | None, default_tags: str | None, output: str, log_level: str) -> Any:
+def _run(
+    mode: str,
+    files: list[Path],
+    prune: bool,
+    cluster: str | None,
+    vpc: str | None,
+    region: str | None,
+    ingress_class: str | None,
+    default_tags: str | None,
+    output: str,
+    log_level: str,
+) -> Any:
     from albctl.manifests import load_manifests
 
     setup_logging(log_level)
@@ -88,8 +118,15 @@ def _run(mode: str, files: list[Path], prune: bool, cluster: str | None, vpc: st
 @app.command()
 def plan(
     filename: FilesOpt = [],  # noqa: B006
-    prune: Annotated[bool, typer.Option("--prune", help="Also plan deleting stacks of this cluster that are not in the files.")] = False,
-    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Also plan deleting stacks of this cluster that are not in the files."
+        ),
+    ] = False,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
     cluster_name: ClusterOpt = None,
     vpc_id: VpcOpt = None,
     region: RegionOpt = None,
@@ -101,7 +138,18 @@ def plan(
     """Show what apply would change in AWS for the Ingresses in the files (changes nothing)."""
     from albctl.render import print_report
 
-    report = _run("plan", filename, prune, cluster_name, vpc_id, region, ingress_class, default_tags, output, log_level)
+    report = _run(
+        "plan",
+        filename,
+        prune,
+        cluster_name,
+        vpc_id,
+        region,
+        ingress_class,
+        default_tags,
+        output,
+        log_level,
+    )
     if output == "json":
         sys.stdout.write(json.dumps(report.plan_json(), indent=2, sort_keys=True) + "\n")
     else:
@@ -116,7 +164,12 @@ def plan(
 @app.command()
 def apply(
     filename: FilesOpt = [],  # noqa: B006
-    prune: Annotated[bool, typer.Option("--prune", help="Also delete stacks of this cluster that are not in the files.")] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Also delete stacks of this cluster that are not in the files."
+        ),
+    ] = False,
     cluster_name: ClusterOpt = None,
     vpc_id: VpcOpt = None,
     region: RegionOpt = None,
@@ -128,7 +181,18 @@ def apply(
     """Make AWS match the Ingresses in the files. Idempotent; invalid Ingresses are left as they are."""
     from albctl.render import print_report, report_json
 
-    report = _run("apply", filename, prune, cluster_name, vpc_id, region, ingress_class, default_tags, output, log_level)
+    report = _run(
+        "apply",
+        filename,
+        prune,
+        cluster_name,
+        vpc_id,
+        region,
+        ingress_class,
+        default_tags,
+        output,
+        log_level,
+    )
     if output == "json":
         sys.stdout.write(json.dumps(report_json(report), indent=2, sort_keys=True) + "\n")
     else:
@@ -150,7 +214,18 @@ def delete(
     """Delete the AWS resources of the IngressGroups in the files (only resources albctl owns)."""
     from albctl.render import print_report, report_json
 
-    report = _run("delete", filename, False, cluster_name, vpc_id, region, ingress_class, None, output, log_level)
+    report = _run(
+        "delete",
+        filename,
+        False,
+        cluster_name,
+        vpc_id,
+        region,
+        ingress_class,
+        None,
+        output,
+        log_level,
+    )
     if output == "json":
         sys.stdout.write(json.dumps(report_json(report), indent=2, sort_keys=True) + "\n")
     else:
@@ -161,7 +236,10 @@ def delete(
 
 @app.command()
 def demo(
-    examples: Annotated[Path | None, typer.Option("--examples", help="Manifests to apply (default: the bundled example app).")] = None,
+    examples: Annotated[
+        Path | None,
+        typer.Option("--examples", help="Manifests to apply (default: the bundled example app)."),
+    ] = None,
 ) -> None:
     """Run the example app against an embedded AWS (moto): apply, show the ALB tree, re-plan."""
     from albctl.demo import run_demo

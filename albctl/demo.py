@@ -23,7 +23,9 @@ def _examples_dir() -> Path:
     for candidate in (Path.cwd() / "examples", Path(__file__).resolve().parent.parent / "examples"):
         if candidate.is_dir():
             return candidate
-    raise ConfigError("examples/ not found: run the demo from the albctl checkout or pass --examples")
+    raise ConfigError(
+        "examples/ not found: run the demo from the albctl checkout or pass --examples"
+    )
 
 
 def _calls_table(console: Console, title: str, calls: Counter[tuple[str, str]]) -> None:

@@ -9,7 +9,12 @@ from rich.tree import Tree
 
 from albctl.controller.engine import Report
 
-SYMBOL = {"create": "[green]+[/]", "update": "[yellow]~[/]", "replace": "[magenta]-/+[/]", "delete": "[red]-[/]"}
+SYMBOL = {
+    "create": "[green]+[/]",
+    "update": "[yellow]~[/]",
+    "replace": "[magenta]-/+[/]",
+    "delete": "[red]-[/]",
+}
 
 
 def _console() -> Console:
@@ -41,19 +46,25 @@ def print_report(report: Report, mode: str) -> None:
             head += f"  dns={o.result.dns_name}"
         out.print(head)
         for member, exc in sorted(o.invalid.items()):
-            err.print(f"  [bold red]invalid[/] Ingress/{member} left out (its AWS resources are kept): {exc}")
+            err.print(
+                f"  [bold red]invalid[/] Ingress/{member} left out (its AWS resources are kept): {exc}"
+            )
         if o.build:
             for obj, msg in o.build.warnings:
                 err.print(f"  [yellow]warning[/] {obj}: {msg}")
             if o.build.group_error:
-                err.print(f"  [bold red]error[/] {o.build.group_error} (nothing changed for this group)")
+                err.print(
+                    f"  [bold red]error[/] {o.build.group_error} (nothing changed for this group)"
+                )
         if o.error:
             err.print(f"  [bold red]error[/] {o.error}")
         if not o.plan.changes:
             out.print("  no changes")
         for c in o.plan.changes:
             total += 1
-            out.print(f"  {SYMBOL[c.action]} {c.action} {c.kind} {c.id}  [dim]{_detail(c.details)}[/]")
+            out.print(
+                f"  {SYMBOL[c.action]} {c.action} {c.kind} {c.id}  [dim]{_detail(c.details)}[/]"
+            )
     if mode == "plan":
         out.print(f"\n{total} change(s) planned in {len(report.outcomes)} group(s).")
     else:
@@ -70,7 +81,8 @@ def report_json(report: Report) -> dict[str, Any]:
                 "changes": [c.to_json() for c in o.plan.changes],
                 "invalid": {k: str(v) for k, v in sorted(o.invalid.items())},
                 "warnings": [f"{obj}: {msg}" for obj, msg in (o.build.warnings if o.build else [])],
-                "error": o.error or (str(o.build.group_error) if o.build and o.build.group_error else None),
+                "error": o.error
+                or (str(o.build.group_error) if o.build and o.build.group_error else None),
                 "pruned": o.pruned,
             }
             for o in report.outcomes
@@ -89,7 +101,9 @@ def print_tree(tree_data: dict[str, Any]) -> None:
         for r in li["rules"]:
             rn = node.add(f"[{r['priority']}] {r['conditions']} → {r['action']}")
             for tg in r["targetGroups"]:
-                tn = rn.add(f"[green]{tg['name']}[/] ({tg['targetType']} {tg['protocol']}:{tg['port']}, weight {tg['weight']})")
+                tn = rn.add(
+                    f"[green]{tg['name']}[/] ({tg['targetType']} {tg['protocol']}:{tg['port']}, weight {tg['weight']})"
+                )
                 for t in tg["targets"]:
                     tn.add(f"{t['id']}:{t['port']} {t['health']}")
     _console().print(root)

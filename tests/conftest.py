@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,6 +16,10 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["AWS_DEFAULT_REGION"] = REGION
 os.environ["AWS_REGION"] = REGION
 os.environ.pop("AWS_PROFILE", None)
+# moto's request recorder (used by the e2e tier to count calls) reads its path at import
+os.environ.setdefault(
+    "MOTO_RECORDER_FILEPATH", os.path.join(tempfile.mkdtemp(prefix="albctl-moto-"), "recording")
+)
 
 
 @dataclass

@@ -87,11 +87,19 @@ def service(
 
 
 def endpoint_slice(
-    service_name: str, addresses: list[str], namespace: str = "default", port: int = 8080,
-    port_name: str = "http", not_ready: list[str] | None = None, suffix: str = "a",
+    service_name: str,
+    addresses: list[str],
+    namespace: str = "default",
+    port: int = 8080,
+    port_name: str = "http",
+    not_ready: list[str] | None = None,
+    suffix: str = "a",
 ) -> dict[str, Any]:
     eps = [{"addresses": [a], "conditions": {"ready": True}} for a in addresses]
-    eps += [{"addresses": [a], "conditions": {"ready": False, "terminating": True}} for a in not_ready or []]
+    eps += [
+        {"addresses": [a], "conditions": {"ready": False, "terminating": True}}
+        for a in not_ready or []
+    ]
     return {
         "apiVersion": "discovery.k8s.io/v1",
         "kind": "EndpointSlice",
@@ -116,15 +124,24 @@ def node(name: str, instance_id: str, ready: bool = True, az: str = "a") -> dict
     }
 
 
-def ingress_class(name: str = "alb", controller: str = "albctl.io/alb", default: bool = False,
-                  params: str | None = None) -> dict[str, Any]:
+def ingress_class(
+    name: str = "alb",
+    controller: str = "albctl.io/alb",
+    default: bool = False,
+    params: str | None = None,
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name}
     if default:
         meta["annotations"] = {"ingressclass.kubernetes.io/is-default-class": "true"}
     spec: dict[str, Any] = {"controller": controller}
     if params:
         spec["parameters"] = {"apiGroup": "albctl.io", "kind": "IngressClassParams", "name": params}
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": meta, "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": meta,
+        "spec": spec,
+    }
 
 
 def objects(*docs: dict[str, Any]) -> ObjectSet:
@@ -143,13 +160,28 @@ def inventory(certs: dict[str, list[str]] | None = None) -> Inventory:
     """Three AZs of public and private subnets, plus certificates (domain -> SANs)."""
     subnets = []
     for i, az in enumerate("abc"):
-        subnets.append(SubnetInfo(id=f"subnet-pub{az}", az=f"{REGION}{az}", vpc_id="vpc-1",
-                                  tags={"kubernetes.io/role/elb": "1", "Name": f"public-{az}"}))
-        subnets.append(SubnetInfo(id=f"subnet-prv{az}", az=f"{REGION}{az}", vpc_id="vpc-1",
-                                  tags={"kubernetes.io/role/internal-elb": "1", "Name": f"private-{az}"}))
+        subnets.append(
+            SubnetInfo(
+                id=f"subnet-pub{az}",
+                az=f"{REGION}{az}",
+                vpc_id="vpc-1",
+                tags={"kubernetes.io/role/elb": "1", "Name": f"public-{az}"},
+            )
+        )
+        subnets.append(
+            SubnetInfo(
+                id=f"subnet-prv{az}",
+                az=f"{REGION}{az}",
+                vpc_id="vpc-1",
+                tags={"kubernetes.io/role/internal-elb": "1", "Name": f"private-{az}"},
+            )
+        )
         del i
     cert_infos = tuple(
-        CertificateInfo(arn=f"arn:aws:acm:{REGION}:123456789012:certificate/{d.replace('*', 'star')}", domains=(d, *sans))
+        CertificateInfo(
+            arn=f"arn:aws:acm:{REGION}:123456789012:certificate/{d.replace('*', 'star')}",
+            domains=(d, *sans),
+        )
         for d, sans in (certs or {}).items()
     )
     return Inventory(vpc_id="vpc-1", subnets=tuple(subnets), certificates=cert_infos)

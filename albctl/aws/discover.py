@@ -60,9 +60,10 @@ def discover_inventory(
                 detail = clients.acm.describe_certificate(CertificateArn=summary["CertificateArn"])[
                     "Certificate"
                 ]
-                names = [detail.get("DomainName", "")] + list(
-                    detail.get("SubjectAlternativeNames", [])
-                )
+                names = [
+                    detail.get("DomainName", ""),
+                    *list(detail.get("SubjectAlternativeNames", [])),
+                ]
                 certs.append(
                     CertificateInfo(
                         arn=detail["CertificateArn"],
@@ -79,7 +80,7 @@ def discover_inventory(
             found = list(
                 clients.ec2.describe_security_groups(Filters=sg_filters).get("SecurityGroups", [])
             )
-            by_group_name = [{"Name": "group-name", "Values": names}] + sg_filters[1:]
+            by_group_name = [{"Name": "group-name", "Values": names}, *sg_filters[1:]]
             found += clients.ec2.describe_security_groups(Filters=by_group_name).get(
                 "SecurityGroups", []
             )

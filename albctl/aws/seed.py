@@ -42,13 +42,17 @@ def self_signed(domain: str, sans: list[str]) -> tuple[bytes, bytes]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in [domain, *sans]]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(d) for d in [domain, *sans]]), critical=False
+        )
         .sign(key, hashes.SHA256())
     )
     return (
         cert.public_bytes(serialization.Encoding.PEM),
         key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
         ),
     )
 
@@ -64,7 +68,10 @@ def seed(
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     out = Seeded(vpc_id=vpc_id)
     for i, az in enumerate(AZS):
-        for kind, role, base in (("public", "kubernetes.io/role/elb", 100), ("private", "kubernetes.io/role/internal-elb", 200)):
+        for kind, role, base in (
+            ("public", "kubernetes.io/role/elb", 100),
+            ("private", "kubernetes.io/role/internal-elb", 200),
+        ):
             tags: list[dict[str, Any]] = [
                 {"Key": role, "Value": "1"},
                 {"Key": f"kubernetes.io/cluster/{cluster}", "Value": "shared"},
@@ -82,7 +89,11 @@ def seed(
         image = images[0]["ImageId"] if images else "ami-12c6146b"
         for i in range(instances):
             resp = ec2.run_instances(
-                ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.medium", SubnetId=out.private_subnets[i % 3]
+                ImageId=image,
+                MinCount=1,
+                MaxCount=1,
+                InstanceType="t3.medium",
+                SubnetId=out.private_subnets[i % 3],
             )
             out.instances.append(resp["Instances"][0]["InstanceId"])
     for domain, sans in (certificates or {}).items():
@@ -98,7 +109,10 @@ def node_manifests(instance_ids: list[str], region: str) -> list[dict[str, Any]]
         {
             "apiVersion": "v1",
             "kind": "Node",
-            "metadata": {"name": f"node-{i}", "labels": {"topology.kubernetes.io/zone": f"{region}{AZS[i % 3]}"}},
+            "metadata": {
+                "name": f"node-{i}",
+                "labels": {"topology.kubernetes.io/zone": f"{region}{AZS[i % 3]}"},
+            },
             "spec": {"providerID": f"aws:///{region}{AZS[i % 3]}/{iid}"},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]},
         }

@@ -21,10 +21,14 @@ def _conditions(conds: list[dict[str, Any]]) -> str:
     return " & ".join(parts)
 
 
-def _action(actions: list[dict[str, Any]], names: dict[str, str]) -> tuple[str, list[tuple[str, int]]]:
+def _action(
+    actions: list[dict[str, Any]], names: dict[str, str]
+) -> tuple[str, list[tuple[str, int]]]:
     a = sorted(actions, key=lambda x: x.get("Order", 0))[-1]
     if a["Type"] == "forward":
-        tgs = (a.get("ForwardConfig") or {}).get("TargetGroups") or [{"TargetGroupArn": a.get("TargetGroupArn"), "Weight": 1}]
+        tgs = (a.get("ForwardConfig") or {}).get("TargetGroups") or [
+            {"TargetGroupArn": a.get("TargetGroupArn"), "Weight": 1}
+        ]
         pairs = [(t["TargetGroupArn"], int(t.get("Weight", 1))) for t in tgs]
         return "forward " + ", ".join(f"{names.get(arn, arn)}({w})" for arn, w in pairs), pairs
     if a["Type"] == "redirect":
@@ -37,14 +41,19 @@ def _action(actions: list[dict[str, Any]], names: dict[str, str]) -> tuple[str, 
 def describe_tree(clients: AwsClients, lb_arn: str) -> dict[str, Any]:
     elb = clients.elbv2
     lb = elb.describe_load_balancers(LoadBalancerArns=[lb_arn])["LoadBalancers"][0]
-    tgs = {t["TargetGroupArn"]: t for t in paginate(elb.describe_target_groups, "TargetGroups", LoadBalancerArn=lb_arn)}
+    tgs = {
+        t["TargetGroupArn"]: t
+        for t in paginate(elb.describe_target_groups, "TargetGroups", LoadBalancerArn=lb_arn)
+    }
     names = {arn: t["TargetGroupName"] for arn, t in tgs.items()}
     health_cache: dict[str, list[dict[str, Any]]] = {}
 
     def tg_node(arn: str, weight: int) -> dict[str, Any]:
         t = tgs.get(arn) or elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
         if arn not in health_cache:
-            health_cache[arn] = elb.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+            health_cache[arn] = elb.describe_target_health(TargetGroupArn=arn)[
+                "TargetHealthDescriptions"
+            ]
         return {
             "name": t["TargetGroupName"],
             "targetType": t.get("TargetType"),
@@ -52,16 +61,27 @@ def describe_tree(clients: AwsClients, lb_arn: str) -> dict[str, Any]:
             "port": t.get("Port"),
             "weight": weight,
             "targets": [
-                {"id": h["Target"]["Id"], "port": h["Target"].get("Port"), "health": h["TargetHealth"]["State"]}
+                {
+                    "id": h["Target"]["Id"],
+                    "port": h["Target"].get("Port"),
+                    "health": h["TargetHealth"]["State"],
+                }
                 for h in health_cache[arn]
             ],
         }
 
     listeners = []
-    for li in sorted(paginate(elb.describe_listeners, "Listeners", LoadBalancerArn=lb_arn), key=lambda x: x["Port"]):
+    for li in sorted(
+        paginate(elb.describe_listeners, "Listeners", LoadBalancerArn=lb_arn),
+        key=lambda x: x["Port"],
+    ):
         default, _ = _action(li["DefaultActions"], names)
         rules = []
-        raw = [r for r in paginate(elb.describe_rules, "Rules", ListenerArn=li["ListenerArn"]) if not r.get("IsDefault")]
+        raw = [
+            r
+            for r in paginate(elb.describe_rules, "Rules", ListenerArn=li["ListenerArn"])
+            if not r.get("IsDefault")
+        ]
         for r in sorted(raw, key=lambda r: int(r["Priority"])):
             text, pairs = _action(r["Actions"], names)
             rules.append(
@@ -74,11 +94,29 @@ def describe_tree(clients: AwsClients, lb_arn: str) -> dict[str, Any]:
             )
         certs = []
         if li["Protocol"] == "HTTPS":
-            certs = [c["CertificateArn"] for c in paginate(elb.describe_listener_certificates, "Certificates", ListenerArn=li["ListenerArn"])]
+            certs = [
+                c["CertificateArn"]
+                for c in paginate(
+                    elb.describe_listener_certificates,
+                    "Certificates",
+                    ListenerArn=li["ListenerArn"],
+                )
+            ]
         listeners.append(
-            {"port": li["Port"], "protocol": li["Protocol"], "default": default, "certificates": certs, "rules": rules}
+            {
+                "port": li["Port"],
+                "protocol": li["Protocol"],
+                "default": default,
+                "certificates": certs,
+                "rules": rules,
+            }
         )
     return {
-        "loadBalancer": {"name": lb["LoadBalancerName"], "arn": lb_arn, "dnsName": lb["DNSName"], "scheme": lb["Scheme"]},
+        "loadBalancer": {
+            "name": lb["LoadBalancerName"],
+            "arn": lb_arn,
+            "dnsName": lb["DNSName"],
+            "scheme": lb["Scheme"],
+        },
         "listeners": listeners,
     }

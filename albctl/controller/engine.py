@@ -6,6 +6,7 @@ stops the others; an invalid member is left out and its AWS resources are kept a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -100,10 +101,8 @@ def _needs(objects: ObjectSet) -> tuple[bool, set[str], set[str]]:
                 sg_names.add(s.strip())
         for k, v in ann.items():
             if k.startswith(PREFIX + "actions."):
-                try:
+                with contextlib.suppress(json.JSONDecodeError):
                     scan(json.loads(v))
-                except json.JSONDecodeError:
-                    pass
     return certs, sg_names, tg_names
 
 

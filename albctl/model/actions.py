@@ -256,9 +256,8 @@ def parse_conditions(obj: str, cond_name: str, data: Any) -> list[Condition]:
             regex = _strings(ci_get(cfg, "regexValues"))
         except ValueError as exc:
             raise _err(obj, name, f"{where}: {exc}") from None
-        if field in ("host-header", "path-pattern", "http-header"):
-            if bool(values) == bool(regex):
-                raise _err(obj, name, f"{where}: set exactly one of values or regexValues")
+        if field in ("host-header", "path-pattern", "http-header") and bool(values) == bool(regex):
+            raise _err(obj, name, f"{where}: set exactly one of values or regexValues")
         if field == "http-header":
             hname = ci_get(cfg, "httpHeaderName")
             if not hname:

@@ -136,7 +136,9 @@ def diff_stack(
             )
         for osg in observed.security_groups:
             deletes.append(
-                Change("delete", "SecurityGroup", osg.resource_id, {"id": osg.group_id}, observed=osg)
+                Change(
+                    "delete", "SecurityGroup", osg.resource_id, {"id": osg.group_id}, observed=osg
+                )
             )
         # listeners and rules go with their load balancer
         plan.changes = (
@@ -325,7 +327,9 @@ def diff_stack(
     for lid, oli in obs_listeners.items():
         if lid in desired_listener_ids:
             continue
-        if any(not r.resource_id or _frozen(r.tags, frozen) for r in rules_by_listener.get(oli.arn, [])):
+        if any(
+            not r.resource_id or _frozen(r.tags, frozen) for r in rules_by_listener.get(oli.arn, [])
+        ):
             continue
         deletes.append(Change("delete", "Listener", lid, {"port": oli.port}, observed=oli))
     ch.extend(target_changes)

@@ -12,7 +12,16 @@ from albctl.aws.seed import Seeded, node_manifests
 from albctl.config import Settings
 from albctl.controller.engine import Engine, Report
 from tests.conftest import AwsEnv
-from tests.helpers import REGION, backend, endpoint_slice, ingress, ingress_class, objects, rule, service
+from tests.helpers import (
+    REGION,
+    backend,
+    endpoint_slice,
+    ingress,
+    ingress_class,
+    objects,
+    rule,
+    service,
+)
 
 CERT_HOSTS = "shop.example.com"
 
@@ -53,19 +62,34 @@ def shop(env: AwsEnv, **overrides: Any) -> list[dict[str, Any]]:
         service("web", "shop", node_port=30080),
         service("api", "shop", node_port=None, target_port=9000),
         service("api-canary", "shop", node_port=None, target_port=9000),
-        endpoint_slice("api", overrides.pop("api_ips", ["10.0.1.10", "10.0.2.11"]), "shop", port=9000),
+        endpoint_slice(
+            "api", overrides.pop("api_ips", ["10.0.1.10", "10.0.2.11"]), "shop", port=9000
+        ),
         endpoint_slice("api-canary", ["10.0.1.20"], "shop", port=9000),
-        ingress("web", "shop", group_name="shop", tls=[{"hosts": [CERT_HOSTS]}],
-                rules=[rule(CERT_HOSTS, ("/", "Prefix", backend("web", "http")))], **{k: v for k, v in web_ann.items()}),
-        ingress("api", "shop", group_name="shop", tls=[{"hosts": ["api.example.com"]}],
-                rules=[rule("api.example.com", ("/", "Prefix", backend("weighted", "use-annotation")))],
-                **{k: v for k, v in api_ann.items()}),
+        ingress(
+            "web",
+            "shop",
+            group_name="shop",
+            tls=[{"hosts": [CERT_HOSTS]}],
+            rules=[rule(CERT_HOSTS, ("/", "Prefix", backend("web", "http")))],
+            **{k: v for k, v in web_ann.items()},
+        ),
+        ingress(
+            "api",
+            "shop",
+            group_name="shop",
+            tls=[{"hosts": ["api.example.com"]}],
+            rules=[rule("api.example.com", ("/", "Prefix", backend("weighted", "use-annotation")))],
+            **{k: v for k, v in api_ann.items()},
+        ),
         *node_manifests(seeded(env).instances, REGION),
     ]
     return docs
 
 
-def run(env: AwsEnv, docs: list[dict[str, Any]], mode: str = "apply", prune: bool = False) -> Report:
+def run(
+    env: AwsEnv, docs: list[dict[str, Any]], mode: str = "apply", prune: bool = False
+) -> Report:
     clients(env).reset_counts()
     return engine(env).run(objects(*docs), mode, prune=prune)  # type: ignore[arg-type]
 
@@ -84,7 +108,10 @@ def tags_of(env: AwsEnv, arn: str) -> dict[str, str]:
 
 
 def listeners(env: AwsEnv, lb_arn: str) -> dict[int, dict[str, Any]]:
-    return {li["Port"]: li for li in clients(env).elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]}
+    return {
+        li["Port"]: li
+        for li in clients(env).elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]
+    }
 
 
 def rules_of(env: AwsEnv, listener_arn: str) -> list[dict[str, Any]]:
@@ -93,7 +120,9 @@ def rules_of(env: AwsEnv, listener_arn: str) -> list[dict[str, Any]]:
 
 
 def tgs(env: AwsEnv) -> dict[str, dict[str, Any]]:
-    return {t["TargetGroupName"]: t for t in clients(env).elbv2.describe_target_groups()["TargetGroups"]}
+    return {
+        t["TargetGroupName"]: t for t in clients(env).elbv2.describe_target_groups()["TargetGroups"]
+    }
 
 
 def targets(env: AwsEnv, tg_arn: str) -> set[tuple[str, int]]:
@@ -106,11 +135,25 @@ def test_apply_builds_the_alb_resource_by_resource(aws: AwsEnv) -> None:
     assert report.ok, [(o.invalid, o.error) for o in report.outcomes]
     [lb] = lbs(aws)
     assert lb["Scheme"] == "internet-facing"
-    assert sorted(z["SubnetId"] for z in lb["AvailabilityZones"]) == sorted(seeded(aws).public_subnets)
-    assert tags_of(aws, lb["LoadBalancerArn"]).items() >= {"albctl.io/cluster": "test", "albctl.io/stack": "shop", "albctl.io/resource": "LoadBalancer", "team": "web"}.items()
+    assert sorted(z["SubnetId"] for z in lb["AvailabilityZones"]) == sorted(
+        seeded(aws).public_subnets
+    )
+    assert (
+        tags_of(aws, lb["LoadBalancerArn"]).items()
+        >= {
+            "albctl.io/cluster": "test",
+            "albctl.io/stack": "shop",
+            "albctl.io/resource": "LoadBalancer",
+            "team": "web",
+        }.items()
+    )
     # managed security group: exactly the listener ports, open to the world
-    [sg] = clients(aws).ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])["SecurityGroups"]
-    assert sorted((p["FromPort"], r["CidrIp"]) for p in sg["IpPermissions"] for r in p["IpRanges"]) == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
+    [sg] = clients(aws).ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])[
+        "SecurityGroups"
+    ]
+    assert sorted(
+        (p["FromPort"], r["CidrIp"]) for p in sg["IpPermissions"] for r in p["IpRanges"]
+    ) == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
     ls = listeners(aws, lb["LoadBalancerArn"])
     assert set(ls) == {80, 443}
     # ssl-redirect: HTTP listener redirects and has no rules
@@ -121,19 +164,33 @@ def test_apply_builds_the_alb_resource_by_resource(aws: AwsEnv) -> None:
     # the default certificate comes from the first member in group order (api: the wildcard)
     assert ls[443]["Certificates"][0]["CertificateArn"] == seeded(aws).certificates["*.example.com"]
     assert ls[443]["SslPolicy"] == "ELBSecurityPolicy-2016-08"
-    certs = {c["CertificateArn"] for c in clients(aws).elbv2.describe_listener_certificates(ListenerArn=ls[443]["ListenerArn"])["Certificates"]}
+    certs = {
+        c["CertificateArn"]
+        for c in clients(aws).elbv2.describe_listener_certificates(
+            ListenerArn=ls[443]["ListenerArn"]
+        )["Certificates"]
+    }
     assert certs == set(seeded(aws).certificates.values())
     # rules: api (group.order 1) before web (10)
     rs = rules_of(aws, ls[443]["ListenerArn"])
     assert [r["Priority"] for r in rs] == ["1", "2"]
-    hosts = [next(c for c in r["Conditions"] if c["Field"] == "host-header")["HostHeaderConfig"]["Values"] for r in rs]
+    hosts = [
+        next(c for c in r["Conditions"] if c["Field"] == "host-header")["HostHeaderConfig"][
+            "Values"
+        ]
+        for r in rs
+    ]
     assert hosts == [["api.example.com"], ["shop.example.com"]]
     weights = sorted(t["Weight"] for t in rs[0]["Actions"][0]["ForwardConfig"]["TargetGroups"])
     assert weights == [10, 90]
     # target groups: instance web on the nodePort with the health check path; ip api on 9000
     groups = tgs(aws)
     web = next(t for n, t in groups.items() if "web" in n)
-    assert (web["TargetType"], web["Port"], web["HealthCheckPath"]) == ("instance", 30080, "/healthz")
+    assert (web["TargetType"], web["Port"], web["HealthCheckPath"]) == (
+        "instance",
+        30080,
+        "/healthz",
+    )
     assert targets(aws, web["TargetGroupArn"]) == {(i, 30080) for i in seeded(aws).instances}
     api = next(t for n, t in groups.items() if "shop-api-" in n)
     assert (api["TargetType"], api["Port"]) == ("ip", 9000)
@@ -173,14 +230,19 @@ def test_target_type_change_replaces_the_target_group(aws: AwsEnv) -> None:
     report = run(aws, docs)
     assert report.ok
     replaced = [c for o in report.outcomes for c in o.plan.changes if c.action == "replace"]
-    assert [(c.kind, c.details["changed"]["target_type"]) for c in replaced] == [("TargetGroup", {"from": "instance", "to": "ip"})]
+    assert [(c.kind, c.details["changed"]["target_type"]) for c in replaced] == [
+        ("TargetGroup", {"from": "instance", "to": "ip"})
+    ]
     now = tgs(aws)
     web = next(t for n, t in now.items() if "web" in n)
     assert web["TargetGroupArn"] not in old and web["TargetType"] == "ip"
     assert len(now) == 3  # the old one is gone
     [lb] = lbs(aws)
     rs = rules_of(aws, listeners(aws, lb["LoadBalancerArn"])[443]["ListenerArn"])
-    assert rs[1]["Actions"][0]["ForwardConfig"]["TargetGroups"][0]["TargetGroupArn"] == web["TargetGroupArn"]
+    assert (
+        rs[1]["Actions"][0]["ForwardConfig"]["TargetGroups"][0]["TargetGroupArn"]
+        == web["TargetGroupArn"]
+    )
     assert run(aws, docs).ok and mutations(aws) == Counter()
 
 
@@ -191,11 +253,16 @@ def test_invalid_member_keeps_what_it_has_and_others_deploy(aws: AwsEnv) -> None
     api_rule_before = rules_of(aws, https)[0]
     tgs_before = tgs(aws)
     # api becomes invalid; web changes its health check at the same time
-    report = run(aws, shop(aws, api={"healthcheck_interval_seconds": "often"}, web={"healthcheck_path": "/v2"}))
+    report = run(
+        aws,
+        shop(aws, api={"healthcheck_interval_seconds": "often"}, web={"healthcheck_path": "/v2"}),
+    )
     [o] = report.outcomes
     assert not report.ok
     assert list(o.invalid) == ["shop/api"]
-    assert "healthcheck-interval-seconds: got 'often', expected an integer" in str(o.invalid["shop/api"])
+    assert "healthcheck-interval-seconds: got 'often', expected an integer" in str(
+        o.invalid["shop/api"]
+    )
     rs = rules_of(aws, https)
     assert rs[0]["RuleArn"] == api_rule_before["RuleArn"]
     assert rs[0]["Conditions"] == api_rule_before["Conditions"]
@@ -214,32 +281,54 @@ def test_scale_endpoints_changes_only_targets(aws: AwsEnv) -> None:
     assert report.ok
     assert set(mutations(aws)) == {"RegisterTargets", "DeregisterTargets"}
     api = next(t for n, t in tgs(aws).items() if "shop-api-" in n)
-    assert targets(aws, api["TargetGroupArn"]) == {("10.0.1.10", 9000), ("10.0.3.30", 9000), ("10.0.3.31", 9000)}
+    assert targets(aws, api["TargetGroupArn"]) == {
+        ("10.0.1.10", 9000),
+        ("10.0.3.30", 9000),
+        ("10.0.3.31", 9000),
+    }
 
 
 def test_delete_removes_everything_owned_and_nothing_else(aws: AwsEnv) -> None:
     c = clients(aws)
     # a foreign load balancer and target group in the same VPC, one even tagged for another cluster
-    foreign_lb = c.elbv2.create_load_balancer(Name="foreign", Subnets=seeded(aws).public_subnets[:2])["LoadBalancers"][0]["LoadBalancerArn"]
-    foreign_tg = c.elbv2.create_target_group(Name="other-cluster", Protocol="HTTP", Port=80, VpcId=seeded(aws).vpc_id,
-                                             Tags=[{"Key": "albctl.io/cluster", "Value": "other"}, {"Key": "albctl.io/stack", "Value": "shop"},
-                                                   {"Key": "albctl.io/resource", "Value": "shop/web-web:80"}])["TargetGroups"][0]["TargetGroupArn"]
+    foreign_lb = c.elbv2.create_load_balancer(
+        Name="foreign", Subnets=seeded(aws).public_subnets[:2]
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    foreign_tg = c.elbv2.create_target_group(
+        Name="other-cluster",
+        Protocol="HTTP",
+        Port=80,
+        VpcId=seeded(aws).vpc_id,
+        Tags=[
+            {"Key": "albctl.io/cluster", "Value": "other"},
+            {"Key": "albctl.io/stack", "Value": "shop"},
+            {"Key": "albctl.io/resource", "Value": "shop/web-web:80"},
+        ],
+    )["TargetGroups"][0]["TargetGroupArn"]
     run(aws, shop(aws))
     report = run(aws, shop(aws), mode="delete")
     assert report.ok
     assert [lb["LoadBalancerArn"] for lb in lbs(aws)] == [foreign_lb]
     assert [t["TargetGroupArn"] for t in tgs(aws).values()] == [foreign_tg]
-    sgs = c.ec2.describe_security_groups(Filters=[{"Name": "tag:albctl.io/cluster", "Values": ["test"]}])["SecurityGroups"]
+    sgs = c.ec2.describe_security_groups(
+        Filters=[{"Name": "tag:albctl.io/cluster", "Values": ["test"]}]
+    )["SecurityGroups"]
     assert sgs == []
 
 
 def test_prune_deletes_stacks_missing_from_the_files(aws: AwsEnv) -> None:
-    other = [ingress_class(), service("solo", "misc"), *node_manifests(seeded(aws).instances, REGION),
-             ingress("solo", "misc", rules=[rule(None, ("/", "Prefix", backend("solo", 80)))])]
+    other = [
+        ingress_class(),
+        service("solo", "misc"),
+        *node_manifests(seeded(aws).instances, REGION),
+        ingress("solo", "misc", rules=[rule(None, ("/", "Prefix", backend("solo", 80)))]),
+    ]
     assert run(aws, shop(aws) + other[1:]).ok
     assert len(lbs(aws)) == 2
     plan = run(aws, shop(aws), mode="plan", prune=True)
-    assert [(o.group_id, o.pruned) for o in plan.outcomes if o.plan.changes] == [("misc/solo", True)]
+    assert [(o.group_id, o.pruned) for o in plan.outcomes if o.plan.changes] == [
+        ("misc/solo", True)
+    ]
     assert len(lbs(aws)) == 2  # plan changes nothing
     assert run(aws, shop(aws), prune=True).ok
     [lb] = lbs(aws)
@@ -261,16 +350,25 @@ def test_drift_made_by_hand_is_put_back(aws: AwsEnv) -> None:
     [lb] = lbs(aws)
     https = listeners(aws, lb["LoadBalancerArn"])[443]
     rs = rules_of(aws, https["ListenerArn"])
-    c.elbv2.modify_rule(RuleArn=rs[1]["RuleArn"], Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/hacked"]}}])
+    c.elbv2.modify_rule(
+        RuleArn=rs[1]["RuleArn"],
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/hacked"]}}],
+    )
     web = next(t for n, t in tgs(aws).items() if "web" in n)
     c.elbv2.modify_target_group(TargetGroupArn=web["TargetGroupArn"], HealthCheckPath="/manual")
     c.elbv2.delete_listener(ListenerArn=listeners(aws, lb["LoadBalancerArn"])[80]["ListenerArn"])
     report = run(aws, shop(aws))
     assert report.ok
     kinds = sorted((ch.action, ch.kind) for o in report.outcomes for ch in o.plan.changes)
-    assert ("create", "Listener") in kinds and ("update", "ListenerRule") in kinds and ("update", "TargetGroup") in kinds
+    assert (
+        ("create", "Listener") in kinds
+        and ("update", "ListenerRule") in kinds
+        and ("update", "TargetGroup") in kinds
+    )
     rs = rules_of(aws, https["ListenerArn"])
-    assert next(x for x in rs[1]["Conditions"] if x["Field"] == "host-header")["HostHeaderConfig"]["Values"] == ["shop.example.com"]
+    assert next(x for x in rs[1]["Conditions"] if x["Field"] == "host-header")["HostHeaderConfig"][
+        "Values"
+    ] == ["shop.example.com"]
     assert next(t for n, t in tgs(aws).items() if "web" in n)["HealthCheckPath"] == "/healthz"
     assert set(listeners(aws, lb["LoadBalancerArn"])) == {80, 443}
     assert run(aws, shop(aws)).ok and mutations(aws) == Counter()
@@ -284,8 +382,12 @@ def test_rule_not_owned_by_us_is_kept_and_its_priority_respected(aws: AwsEnv) ->
     rs = rules_of(aws, https)
     # an operator deletes our first rule and puts their own rule at priority 1
     c.elbv2.delete_rule(RuleArn=rs[0]["RuleArn"])
-    manual = c.elbv2.create_rule(ListenerArn=https, Priority=1, Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/maintenance"]}}],
-                                 Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503"}}])["Rules"][0]["RuleArn"]
+    manual = c.elbv2.create_rule(
+        ListenerArn=https,
+        Priority=1,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/maintenance"]}}],
+        Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503"}}],
+    )["Rules"][0]["RuleArn"]
     assert run(aws, shop(aws, api={"group_order": "20"})).ok
     rs = rules_of(aws, https)
     assert rs[0]["RuleArn"] == manual and rs[0]["Priority"] == "1"
@@ -316,7 +418,9 @@ def test_throttling_is_retried(aws: AwsEnv) -> None:
             return AWSResponse("https://elb", 400, {}, _Raw(body))
         return None
 
-    c.elbv2.meta.events.register_first("before-send.elastic-load-balancing-v2.DescribeLoadBalancers", throttle)
+    c.elbv2.meta.events.register_first(
+        "before-send.elastic-load-balancing-v2.DescribeLoadBalancers", throttle
+    )
     assert run(aws, shop(aws)).ok
     assert sent["n"] >= 3
     assert len(lbs(aws)) == 1

@@ -32,18 +32,28 @@ def run_case(path: Path) -> dict[str, Any]:
     inv_doc = next((d for d in docs if d and d.get("kind") == "GoldenInventory"), {})
     settings_doc = next((d for d in docs if d and d.get("kind") == "GoldenSettings"), {})
     objs = ObjectSet()
-    parse_documents([d for d in docs if d and not str(d.get("kind", "")).startswith("Golden")], path.name, objs)
+    parse_documents(
+        [d for d in docs if d and not str(d.get("kind", "")).startswith("Golden")], path.name, objs
+    )
     inv = inventory(inv_doc.get("certificates"))
     if inv_doc.get("securityGroups"):
-        inv = inv.model_copy(update={"security_groups": tuple(SecurityGroupInfo(**s) for s in inv_doc["securityGroups"])})
+        inv = inv.model_copy(
+            update={
+                "security_groups": tuple(SecurityGroupInfo(**s) for s in inv_doc["securityGroups"])
+            }
+        )
     if inv_doc.get("targetGroupsByName"):
         inv = inv.model_copy(update={"target_groups_by_name": inv_doc["targetGroupsByName"]})
     settings = BuildSettings(cluster_name="golden", **settings_doc.get("settings", {}))
-    grouping = group_ingresses(objs.ingresses, objs.ingress_classes, objs.ingress_class_params, settings)
+    grouping = group_ingresses(
+        objs.ingresses, objs.ingress_classes, objs.ingress_class_params, settings
+    )
     out: dict[str, Any] = {"ignored": [list(x) for x in grouping.ignored], "groups": {}}
     services = {s.key: s for s in objs.services}
     for gid, group in sorted(grouping.groups.items()):
-        res = build_group(GroupInput(group, services, objs.endpoint_slices, objs.nodes, inv, settings))
+        res = build_group(
+            GroupInput(group, services, objs.endpoint_slices, objs.nodes, inv, settings)
+        )
         out["groups"][gid] = {
             "active": res.active,
             "invalid": {k: str(v) for k, v in sorted(res.invalid.items())},
@@ -61,7 +71,9 @@ def test_golden(case: Path) -> None:
     text = json.dumps(got, indent=2, sort_keys=True) + "\n"
     if os.environ.get("ALBCTL_UPDATE_GOLDEN"):
         expected_path.write_text(text)
-    assert expected_path.exists(), f"no expected output for {case.stem}; run with ALBCTL_UPDATE_GOLDEN=1"
+    assert expected_path.exists(), (
+        f"no expected output for {case.stem}; run with ALBCTL_UPDATE_GOLDEN=1"
+    )
     assert json.loads(expected_path.read_text()) == got
 
 
@@ -69,13 +81,34 @@ def test_every_annotation_is_covered_by_a_golden_case() -> None:
     """The annotations of the core engine each appear in at least one golden input."""
     text = "\n".join(c.read_text() for c in CASES)
     annotations = [
-        "scheme", "load-balancer-name", "group.name", "group.order", "tags", "ip-address-type",
-        "subnets", "security-groups", "listen-ports", "certificate-arn", "ssl-policy", "ssl-redirect",
-        "inbound-cidrs", "target-type", "backend-protocol", "backend-protocol-version",
-        "target-group-attributes", "load-balancer-attributes", "healthcheck-port",
-        "healthcheck-protocol", "healthcheck-path", "healthcheck-interval-seconds",
-        "healthcheck-timeout-seconds", "healthy-threshold-count", "unhealthy-threshold-count",
-        "success-codes", "actions.", "conditions.",
+        "scheme",
+        "load-balancer-name",
+        "group.name",
+        "group.order",
+        "tags",
+        "ip-address-type",
+        "subnets",
+        "security-groups",
+        "listen-ports",
+        "certificate-arn",
+        "ssl-policy",
+        "ssl-redirect",
+        "inbound-cidrs",
+        "target-type",
+        "backend-protocol",
+        "backend-protocol-version",
+        "target-group-attributes",
+        "load-balancer-attributes",
+        "healthcheck-port",
+        "healthcheck-protocol",
+        "healthcheck-path",
+        "healthcheck-interval-seconds",
+        "healthcheck-timeout-seconds",
+        "healthy-threshold-count",
+        "unhealthy-threshold-count",
+        "success-codes",
+        "actions.",
+        "conditions.",
     ]
     missing = [a for a in annotations if f"alb.ingress.kubernetes.io/{a}" not in text]
     assert not missing, f"annotations without a golden case: {missing}"

@@ -38,7 +38,9 @@ def test_service_annotation_overrides_ingress_when_allowed() -> None:
     assert ann.string("healthcheck-path", service_override=True) == "/svc"
     assert ann.string("healthcheck-path") == "/ing"
     bad = Annotations("Ingress/ns/x", {}).with_service("Service/ns/s", {P + "target-type": "pod"})
-    with pytest.raises(InvalidInputError, match="Service/ns/s: annotation .*target-type: got 'pod'"):
+    with pytest.raises(
+        InvalidInputError, match="Service/ns/s: annotation .*target-type: got 'pod'"
+    ):
         bad.choice("target-type", ("instance", "ip"), service_override=True)
 
 
@@ -49,8 +51,19 @@ def test_invalid_cidr_is_reported() -> None:
 
 
 def test_actions_json_is_case_insensitive_like_lbc() -> None:
-    a = parse_action("Ingress/a/b", "x", {"Type": "forward", "ForwardConfig": {"TargetGroups": [
-        {"ServiceName": "s", "ServicePort": "80", "Weight": 3}, {"serviceName": "t", "servicePort": "web", "weight": 1}]}})
+    a = parse_action(
+        "Ingress/a/b",
+        "x",
+        {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [
+                    {"ServiceName": "s", "ServicePort": "80", "Weight": 3},
+                    {"serviceName": "t", "servicePort": "web", "weight": 1},
+                ]
+            },
+        },
+    )
     assert [(t.name, t.port, t.weight) for t in a.targets] == [("s", 80, 3), ("t", "web", 1)]  # type: ignore[union-attr]
 
 
@@ -58,11 +71,34 @@ def test_actions_json_is_case_insensitive_like_lbc() -> None:
     ("data", "message"),
     [
         ({"type": "teleport"}, "expected forward, redirect or fixed-response"),
-        ({"type": "fixed-response", "fixedResponseConfig": {"statusCode": "700"}}, "is not 2XX/4XX/5XX"),
-        ({"type": "redirect", "redirectConfig": {"statusCode": "HTTP_307"}}, "expected HTTP_301 or HTTP_302"),
-        ({"type": "forward", "forwardConfig": {"targetGroups": [{"serviceName": "a", "servicePort": 80}, {"serviceName": "b", "servicePort": 80}]}}, "weight is required"),
-        ({"type": "forward", "targetGroupARN": "arn:x", "forwardConfig": {"targetGroups": []}}, "not both"),
-        ({"type": "forward", "forwardConfig": {"targetGroups": [{"serviceName": "a"}]}}, "servicePort is required"),
+        (
+            {"type": "fixed-response", "fixedResponseConfig": {"statusCode": "700"}},
+            "is not 2XX/4XX/5XX",
+        ),
+        (
+            {"type": "redirect", "redirectConfig": {"statusCode": "HTTP_307"}},
+            "expected HTTP_301 or HTTP_302",
+        ),
+        (
+            {
+                "type": "forward",
+                "forwardConfig": {
+                    "targetGroups": [
+                        {"serviceName": "a", "servicePort": 80},
+                        {"serviceName": "b", "servicePort": 80},
+                    ]
+                },
+            },
+            "weight is required",
+        ),
+        (
+            {"type": "forward", "targetGroupARN": "arn:x", "forwardConfig": {"targetGroups": []}},
+            "not both",
+        ),
+        (
+            {"type": "forward", "forwardConfig": {"targetGroups": [{"serviceName": "a"}]}},
+            "servicePort is required",
+        ),
     ],
 )
 def test_bad_actions_are_rejected_with_the_reason(data: dict[str, object], message: str) -> None:
@@ -77,7 +113,9 @@ def test_conditions_validation() -> None:
     with pytest.raises(InvalidInputError, match="not a CIDR"):
         parse_conditions("I", "c", [{"field": "source-ip", "sourceIpConfig": {"values": ["x"]}}])
     with pytest.raises(InvalidInputError, match="httpHeaderName is required"):
-        parse_conditions("I", "c", [{"field": "http-header", "httpHeaderConfig": {"values": ["a"]}}])
+        parse_conditions(
+            "I", "c", [{"field": "http-header", "httpHeaderConfig": {"values": ["a"]}}]
+        )
     got = parse_conditions("I", "c", [{"field": "path-pattern", "values": ["/legacy"]}])
     assert got[0].values == ("/legacy",)
 

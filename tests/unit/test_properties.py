@@ -14,7 +14,9 @@ from albctl.model.settings import BuildSettings
 from tests.helpers import backend, ingress, ingress_class, inventory, objects, rule, service
 
 DNS_LABEL = st.from_regex(r"[a-z]([a-z0-9-]{0,40}[a-z0-9])?", fullmatch=True)
-PATHS = st.lists(st.from_regex(r"/[a-z]{1,8}(/[a-z]{1,6})?", fullmatch=True), min_size=1, max_size=4, unique=True)
+PATHS = st.lists(
+    st.from_regex(r"/[a-z]{1,8}(/[a-z]{1,6})?", fullmatch=True), min_size=1, max_size=4, unique=True
+)
 
 
 @st.composite
@@ -34,8 +36,12 @@ def groups(draw: Any) -> list[dict[str, Any]]:
                 namespace=ns,
                 group_name=group,
                 group_order=str(draw(st.integers(-3, 3))),
-                rules=[rule(draw(st.sampled_from([None, "a.example.com", "*.b.example.com"])),
-                            *[(p, ptype, backend(f"svc{i}", 80)) for p in paths])],
+                rules=[
+                    rule(
+                        draw(st.sampled_from([None, "a.example.com", "*.b.example.com"])),
+                        *[(p, ptype, backend(f"svc{i}", 80)) for p in paths],
+                    )
+                ],
             )
         )
     return docs
@@ -47,14 +53,25 @@ def _build(docs: list[dict[str, Any]]) -> dict[str, Any]:
     grouping = group_ingresses(objs.ingresses, objs.ingress_classes, objs.ingress_class_params, s)
     out = {}
     for gid, g in grouping.groups.items():
-        res = build_group(GroupInput(g, {x.key: x for x in objs.services}, objs.endpoint_slices, objs.nodes, inventory(), s))
+        res = build_group(
+            GroupInput(
+                g,
+                {x.key: x for x in objs.services},
+                objs.endpoint_slices,
+                objs.nodes,
+                inventory(),
+                s,
+            )
+        )
         out[gid] = (res.stack.model_dump(mode="json") if res.stack else None, sorted(res.invalid))
     return out
 
 
 @settings(max_examples=60, deadline=None)
 @given(groups(), st.randoms())
-def test_same_input_in_any_order_builds_the_same_stack(docs: list[dict[str, Any]], rnd: random.Random) -> None:
+def test_same_input_in_any_order_builds_the_same_stack(
+    docs: list[dict[str, Any]], rnd: random.Random
+) -> None:
     shuffled = list(docs)
     rnd.shuffle(shuffled)
     assert _build(docs) == _build(shuffled)
@@ -83,9 +100,18 @@ def test_adding_an_ingress_late_in_the_order_keeps_earlier_priorities() -> None:
     base = [
         ingress_class(),
         service("s"),
-        ingress("a", group_name="g", group_order="1", rules=[rule(None, ("/a", "Prefix", backend("s", 80)), ("/b", "Exact", backend("s", 80)))]),
+        ingress(
+            "a",
+            group_name="g",
+            group_order="1",
+            rules=[
+                rule(None, ("/a", "Prefix", backend("s", 80)), ("/b", "Exact", backend("s", 80)))
+            ],
+        ),
     ]
-    late = ingress("z", group_name="g", group_order="9", rules=[rule(None, ("/z", "Prefix", backend("s", 80)))])
+    late = ingress(
+        "z", group_name="g", group_order="9", rules=[rule(None, ("/z", "Prefix", backend("s", 80)))]
+    )
     before = {r["id"]: r["priority"] for r in _build(base)["g"][0]["rules"]}
     after = {r["id"]: r["priority"] for r in _build([*base, late])["g"][0]["rules"]}
     assert all(after[k] == v for k, v in before.items())
