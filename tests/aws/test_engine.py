@@ -435,3 +435,56 @@ class _Raw:
 
     def read(self, *_: Any) -> bytes:
         return self.body
+
+
+def test_scheme_change_replaces_the_load_balancer(aws: AwsEnv) -> None:
+    run(aws, shop(aws))
+    [old] = lbs(aws)
+    report = run(aws, shop(aws, web={"scheme": "internal"}, api={"scheme": "internal"}))
+    assert report.ok, [(o.invalid, o.error) for o in report.outcomes]
+    [new] = lbs(aws)
+    assert new["LoadBalancerArn"] != old["LoadBalancerArn"] and new["Scheme"] == "internal"
+    assert sorted(z["SubnetId"] for z in new["AvailabilityZones"]) == sorted(
+        seeded(aws).private_subnets
+    )
+    ls = listeners(aws, new["LoadBalancerArn"])
+    assert set(ls) == {80, 443} and len(rules_of(aws, ls[443]["ListenerArn"])) == 2
+    assert run(aws, shop(aws, web={"scheme": "internal"}, api={"scheme": "internal"})).ok
+    assert mutations(aws) == Counter()
+
+
+def test_many_target_groups_are_observed_with_batched_tag_reads(aws: AwsEnv) -> None:
+    docs: list[dict[str, Any]] = [ingress_class(), *node_manifests(seeded(aws).instances, REGION)]
+    paths = []
+    for i in range(25):
+        docs.append(service(f"s{i}", "many", node_port=31000 + i))
+        paths.append((f"/p{i}", "Prefix", backend(f"s{i}", 80)))
+    docs.append(ingress("many", "many", rules=[rule(None, *paths)]))
+    assert run(aws, docs).ok
+    assert len(tgs(aws)) == 25
+    again = run(aws, docs)
+    assert again.ok and mutations(aws) == Counter()
+    calls = clients(aws).calls
+    assert calls[("elbv2", "DescribeTags")] >= 2  # 25 target groups: 2 batches
+    assert all(len(o.plan.changes) == 0 for o in again.outcomes)
+
+
+def test_rule_quota_leaves_the_member_out_with_a_clear_error(aws: AwsEnv) -> None:
+    docs: list[dict[str, Any]] = [
+        ingress_class(),
+        service("s", "q", node_port=31000),
+        *node_manifests(seeded(aws).instances, REGION),
+    ]
+    docs.append(
+        ingress(
+            "huge",
+            "q",
+            rules=[rule(None, *[(f"/p{i}", "Exact", backend("s", 80)) for i in range(101)])],
+        )
+    )
+    report = run(aws, docs)
+    [o] = report.outcomes
+    assert "listener 80 would have 101 rules; an ALB listener allows 100" in str(
+        o.invalid["q/huge"]
+    )
+    assert lbs(aws) == []
