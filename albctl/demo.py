@@ -2,7 +2,7 @@
 
 No cloud account and no cluster: moto is seeded with a VPC, tagged subnets in three AZs,
 EC2 instances for the nodes and issued ACM certificates; then ``apply`` runs, the resulting
-load balancer is printed as a tree, and a second plan shows that nothing is left to change.
+load balancer is printed as a tree, and a second apply shows that nothing is left to change (no mutating call).
 """
 
 from __future__ import annotations
@@ -88,16 +88,16 @@ def run_demo(examples: Path | None = None) -> int:
             if o.result and o.result.load_balancer_arn:
                 print_tree(describe_tree(clients, o.result.load_balancer_arn))
 
-        console.rule("[bold]4. albctl plan (second run)")
+        console.rule("[bold]4. albctl apply (second run)")
         clients.reset_counts()
-        again = engine.run(objects, "plan")
-        print_report(again, "plan")
+        again = engine.run(objects, "apply")
+        print_report(again, "apply")
         second = Counter(clients.calls)
 
         console.rule("[bold]5. AWS calls")
         _calls_table(console, "first apply", first)
         console.print(f"  mutating calls: {sum(v for k, v in first.items() if is_mutating(k[1]))}")
-        _calls_table(console, "second plan", second)
+        _calls_table(console, "second apply", second)
         console.print(f"  mutating calls: {sum(v for k, v in second.items() if is_mutating(k[1]))}")
         ok = report.ok and again.ok and not any(o.plan.changes for o in again.outcomes)
         return 0 if ok else 1

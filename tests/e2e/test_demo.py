@@ -27,7 +27,7 @@ def test_demo_applies_the_examples_and_converges() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     apply_part, _, rest = out.partition("3. the load balancer")
-    tree, _, second = rest.partition("4. albctl plan (second run)")
+    tree, _, second = rest.partition("4. albctl apply (second run)")
     assert "create LoadBalancer" in apply_part and "create ListenerRule" in apply_part
     assert "HTTP:80" in tree and "redirect HTTPS:443" in tree and "HTTPS:443" in tree
     assert "weight 90" in tree and "weight 10" in tree  # the canary
