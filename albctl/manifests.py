@@ -37,6 +37,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "Node": Node,
     "TargetGroupBinding": TargetGroupBinding,
 }
+SILENT = {"Namespace"}  # read by kubectl users alongside the rest; nothing to do with it
 CLUSTER_SCOPED = {"IngressClass", "IngressClassParams", "Node"}
 
 
@@ -89,6 +90,8 @@ def parse_documents(docs: Iterable[Any], source: str, into: ObjectSet) -> None:
         kind = doc.get("kind")
         if kind == "List" or (isinstance(kind, str) and kind.endswith("List") and "items" in doc):
             parse_documents(doc.get("items") or [], source, into)
+            continue
+        if kind in SILENT:
             continue
         if kind not in KINDS:
             into.notes.append(f"{source}: document {i + 1}: kind {kind!r} ignored")

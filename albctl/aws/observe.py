@@ -55,6 +55,25 @@ class Observer:
         self.c = clients
         self.cluster = cluster
 
+    def stack_ids(self) -> set[str]:
+        """The stacks of this cluster that have a load balancer or target group in AWS."""
+        try:
+            elb = self.c.elbv2
+            arns = [
+                lb["LoadBalancerArn"]
+                for lb in paginate(elb.describe_load_balancers, "LoadBalancers")
+            ]
+            arns += [
+                t["TargetGroupArn"] for t in paginate(elb.describe_target_groups, "TargetGroups")
+            ]
+            out = set()
+            for tags in describe_tags(self.c, arns).values():
+                if owned_by(tags, self.cluster) and STACK_TAG in tags:
+                    out.add(tags[STACK_TAG])
+            return out
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(exc, "listing load balancers") from exc
+
     def observe(self, stacks: set[str] | None = None) -> dict[str, ObservedStack]:
         try:
             return self._observe(stacks)

@@ -446,7 +446,9 @@ def _diff_listener(
     if tuple(obs.certificates[:1]) != tuple(want_default):
         ops.append("listener")
         details["default_certificate"] = want_default[0] if want_default else None
-    want_extra, have_extra = set(li.certificates[1:]) - set(want_default), set(obs.certificates[1:])
+    # the new default certificate is never removed from the list, even if it was an extra
+    want_extra = set(li.certificates[1:]) - set(want_default)
+    have_extra = set(obs.certificates[1:]) - set(want_default)
     if want_extra != have_extra:
         ops.append("certificates")
         if want_extra - have_extra:

@@ -488,3 +488,20 @@ def test_rule_quota_leaves_the_member_out_with_a_clear_error(aws: AwsEnv) -> Non
         o.invalid["q/huge"]
     )
     assert lbs(aws) == []
+
+
+def test_default_certificate_moves_when_the_first_member_leaves(aws: AwsEnv) -> None:
+    run(aws, shop(aws))
+    docs = [d for d in shop(aws) if not (d["kind"] == "Ingress" and d["metadata"]["name"] == "api")]
+    assert run(aws, docs).ok
+    [lb] = lbs(aws)
+    li = listeners(aws, lb["LoadBalancerArn"])[443]
+    assert li["Certificates"][0]["CertificateArn"] == seeded(aws).certificates["shop.example.com"]
+    certs = {
+        c["CertificateArn"]
+        for c in clients(aws).elbv2.describe_listener_certificates(ListenerArn=li["ListenerArn"])[
+            "Certificates"
+        ]
+    }
+    assert certs == set(seeded(aws).certificates.values())
+    assert run(aws, docs).ok and mutations(aws) == Counter()

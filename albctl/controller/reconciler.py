@@ -1,0 +1,666 @@
+"""Reconcile one IngressGroup of a live cluster, and the fast path for targets.
+
+Full reconcile: finalizers on members first, then build (pure) → observe → diff (pure) →
+apply; then Ingress status, Events, the LoadBalancerGroup status, and finalizers removed from
+members that left. The fast path (EndpointSlice/Node changes) registers and deregisters
+targets of the affected target groups only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from albctl.aws.apply import Applier
+from albctl.aws.clients import AwsClients, error_code
+from albctl.aws.discover import discover_inventory
+from albctl.aws.observe import Observer
+from albctl.config import Settings
+from albctl.controller.engine import _needs
+from albctl.controller.metrics import Metrics
+from albctl.controller.snapshot import Snapshotter
+from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
+from albctl.kube.api import KubeError
+from albctl.kube.events import EventRecorder, ObjectRef, now_rfc3339
+from albctl.kube.writer import FINALIZER, KubeWriter
+from albctl.logs import log_event
+from albctl.manifests import ObjectSet
+from albctl.model.builder import BuildResult, GroupInput, build_group
+from albctl.model.desired import Stack
+from albctl.model.diff import Change, Plan, diff_stack
+from albctl.model.groups import Group, group_ingresses
+from albctl.model.inventory import Inventory
+from albctl.model.objects import Ingress
+from albctl.model.observed import ObservedStack
+from albctl.model.tags import INGRESS_TAG
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 20
+_EMPTY_INVENTORY = Inventory()
+
+
+class NotLeaderError(AlbctlError):
+    """This replica lost the leader lease: no write may happen."""
+
+
+def lbg_name(group_id: str) -> str:
+    """LoadBalancerGroup name: the explicit group name, or ``<namespace>.<name>``."""
+    return group_id.replace("/", ".")
+
+
+def summarize(changes: list[Change]) -> str:
+    if not changes:
+        return "no changes"
+    counts: dict[str, int] = {}
+    for c in changes:
+        counts[c.action] = counts.get(c.action, 0) + 1
+    verbs = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}
+    head = ", ".join(f"{n} {verbs[a]}" for a, n in sorted(counts.items()))
+    items = ", ".join(f"{c.action} {c.kind} {c.id}" for c in changes[:6])
+    more = f" (+{len(changes) - 6} more)" if len(changes) > 6 else ""
+    return f"{head}: {items}{more}"
+
+
+def _fingerprint(stack: Stack | None, invalid: list[str]) -> str:
+    data = json.dumps(
+        [stack.model_dump(mode="json") if stack else None, sorted(invalid)], sort_keys=True
+    )
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+@dataclass
+class GroupMemory:
+    """What the controller remembers of a group between reconciles (lost on restart)."""
+
+    tg_arns: dict[str, str] = field(default_factory=dict)
+    tg_names: dict[str, str] = field(default_factory=dict)
+    targets: dict[str, frozenset[tuple[str, int]]] = field(default_factory=dict)
+    fingerprint: str | None = None
+
+
+class Reconciler:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: AwsClients,
+        writer: KubeWriter,
+        recorder: EventRecorder,
+        snapshots: Snapshotter,
+        metrics: Metrics,
+        is_leader: Callable[[], bool],
+    ) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.writer = writer
+        self.recorder = recorder
+        self.snapshots = snapshots
+        self.metrics = metrics
+        self.is_leader = is_leader
+        self.memory: dict[str, GroupMemory] = {}
+        self.member_of: dict[str, str] = {}
+        self.cert_count = 0
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        clients.hooks.append(self._on_aws_call)
+
+    # --- AWS call accounting and the leader guard ------------------------------------------
+
+    def _on_aws_call(self, service: str, operation: str) -> None:
+        self.metrics.aws_calls.labels(service, operation).inc()
+        n = getattr(self._local, "calls", None)
+        if n is not None:
+            self._local.calls = n + 1
+        from albctl.aws.clients import is_mutating
+
+        if is_mutating(operation) and not self.is_leader():
+            raise NotLeaderError(f"not the leader: refusing {service}:{operation}")
+
+    def _mem(self, gid: str) -> GroupMemory:
+        with self._lock:
+            return self.memory.setdefault(gid, GroupMemory())
+
+    # --- grouping ------------------------------------------------------------------------
+
+    def _groups(self, objs: ObjectSet) -> tuple[dict[str, Group], dict[str, str]]:
+        """Groups of the Ingresses that are not being deleted, and the group of every Ingress
+        of ours (deleting ones included)."""
+        bs = self.settings.build_settings()
+        live = [i for i in objs.ingresses if not i.metadata.deletion_timestamp]
+        grouping = group_ingresses(live, objs.ingress_classes, objs.ingress_class_params, bs)
+        every = group_ingresses(objs.ingresses, objs.ingress_classes, objs.ingress_class_params, bs)
+        where: dict[str, str] = {}
+        for gid, g in every.groups.items():
+            for m in g.members:
+                where[m.key] = gid
+            for k in g.invalid:
+                where[k] = gid
+        return grouping.groups, where
+
+    def group_ids(self) -> set[str]:
+        objs = self.snapshots.objects()
+        _, where = self._groups(objs)
+        return set(where.values())
+
+    # --- the full reconcile ----------------------------------------------------------------
+
+    def reconcile(self, gid: str) -> None:
+        if not self.is_leader():
+            raise NotLeaderError("not the leader")
+        start = time.monotonic()
+        self._local.calls = 0
+        result = "Failed"
+        plan: Plan | None = None
+        build: BuildResult | None = None
+        lb: dict[str, Any] | None = None
+        error: str | None = None
+        members: list[Ingress] = []
+        leaving: list[Ingress] = []
+        try:
+            plan, build, lb, members, leaving, result = self._reconcile(gid)
+        except NotLeaderError:
+            raise
+        except AlbctlError as exc:
+            error = str(exc)
+            self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
+            log_event(log, "reconcile failed", logging.WARNING, group=gid, error=error)
+            raise
+        except Exception as exc:
+            error = repr(exc)
+            self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
+            log.exception("reconcile crashed", extra={"group": gid})
+            raise
+        finally:
+            duration = time.monotonic() - start
+            calls = int(getattr(self._local, "calls", 0) or 0)
+            self._local.calls = None
+            self.metrics.reconcile_total.labels(result).inc()
+            self.metrics.reconcile_duration.observe(duration)
+            if result != "Failed":
+                self.metrics.last_success.labels(gid).set(time.time())
+            if self.is_leader():
+                self._report(gid, result, plan, build, lb, members, leaving, error, duration, calls)
+
+    def _reconcile(
+        self, gid: str
+    ) -> tuple[Plan, BuildResult | None, dict[str, Any] | None, list[Ingress], list[Ingress], str]:
+        objs = self.snapshots.objects()
+        groups, where = self._groups(objs)
+        group = groups.get(gid)
+        members = [m.ingress for m in group.members] if group else []
+        invalid_keys = set(group.invalid) if group else set()
+        observer = Observer(self.clients, self.settings.cluster_name)
+        observed = observer.observe({gid}).get(gid, ObservedStack(group_id=gid))
+        tagged = {r.tags.get(INGRESS_TAG) for r in observed.rules} | {
+            t.tags.get(INGRESS_TAG) for t in observed.target_groups
+        }
+        leaving: list[Ingress] = []
+        for ing in objs.ingresses:
+            if FINALIZER not in ing.metadata.finalizers:
+                continue
+            now_in = where.get(ing.key)
+            deleting = bool(ing.metadata.deletion_timestamp)
+            if (
+                (deleting and now_in == gid)
+                or (
+                    not deleting
+                    and now_in != gid
+                    and (self.member_of.get(ing.key) == gid or ing.key in tagged)
+                )
+                or (
+                    deleting
+                    and now_in is None
+                    and (self.member_of.get(ing.key) == gid or ing.key in tagged)
+                )
+            ):
+                leaving.append(ing)
+        # finalizers before anything is created in AWS
+        for ing in members:
+            if FINALIZER not in ing.metadata.finalizers:
+                self.writer.add_finalizer(ing.metadata.namespace, ing.metadata.name)
+        for k in invalid_keys:
+            ns, _, name = k.partition("/")
+            raw = self.snapshots.raw("Ingress", k)
+            if (
+                raw is not None
+                and FINALIZER not in (raw["metadata"].get("finalizers") or [])
+                and not raw["metadata"].get("deletionTimestamp")
+            ):
+                self.writer.add_finalizer(ns, name)
+
+        build: BuildResult | None = None
+        if group is not None and (group.members or group.invalid):
+            need_certs, sg_names, tg_names = _needs(objs)
+            inventory = discover_inventory(
+                self.clients, self.settings.vpc_id, need_certs, sg_names, tg_names
+            )
+            if need_certs:
+                if not inventory.certificates and self.cert_count > 0:
+                    raise GuardRailError(
+                        f"ACM returned no issued certificate where {self.cert_count} were seen before; "
+                        "not touching HTTPS listeners until certificates are listed again"
+                    )
+                self.cert_count = len(inventory.certificates)
+            if observed.load_balancers:
+                o = observed.load_balancers[0]
+                inventory = inventory.model_copy(
+                    update={"existing_subnets": o.subnets, "existing_scheme": o.scheme}
+                )
+            services = {s.key: s for s in objs.services}
+            build = build_group(
+                GroupInput(
+                    group,
+                    services,
+                    objs.endpoint_slices,
+                    objs.nodes,
+                    inventory,
+                    self.settings.build_settings(),
+                )
+            )
+            frozen = set(build.invalid)
+            if build.group_error is not None:
+                frozen |= {m.key for m in group.members}
+            plan = diff_stack(build.stack, observed, frozen)
+        else:
+            if not observed.empty and not leaving and not objs.ingresses:
+                raise GuardRailError(
+                    f"no Ingress at all in the cluster, but stack {gid} exists in AWS: refusing to delete it "
+                    "(an empty Ingress list is more likely a problem reading the API than a real deletion)"
+                )
+            plan = diff_stack(None, observed)
+        mem = self._mem(gid)
+        fp = _fingerprint(build.stack if build else None, sorted(build.invalid) if build else [])
+        drift = bool(plan.changes) and mem.fingerprint == fp
+        lb_info: dict[str, Any] | None = None
+        if plan.changes:
+            vpc = self.settings.vpc_id
+            applier = Applier(self.clients, self.settings.cluster_name, vpc)
+            if build is not None and build.stack is not None and vpc is None:
+                applier.vpc_id = self._vpc_of(observed)
+            result = applier.apply(plan, observed)
+            if result.load_balancer_arn:
+                lb_info = {"arn": result.load_balancer_arn, "dnsName": result.dns_name}
+        elif observed.load_balancers:
+            o = observed.load_balancers[0]
+            lb_info = {"arn": o.arn, "dnsName": o.dns_name}
+        if lb_info is not None and build is not None and build.stack is not None:
+            lb_info["scheme"] = build.stack.load_balancer.scheme
+            if not lb_info.get("dnsName"):
+                lb_info["dnsName"] = self._dns_name(lb_info["arn"])
+        if drift:
+            self._report_drift(gid, plan, members)
+        mem.fingerprint = fp
+        self._remember(gid, build.stack if build else None)
+        for ing in members:
+            self.member_of[ing.key] = gid
+        # after AWS: status, then finalizers of members that left
+        hostname = lb_info.get("dnsName") if lb_info else None
+        for ing in members:
+            raw = self.snapshots.raw("Ingress", ing.key)
+            cur = ((raw or {}).get("status") or {}).get("loadBalancer", {}).get("ingress") or []
+            if hostname and [x.get("hostname") for x in cur] != [hostname]:
+                self.writer.set_ingress_hostname(
+                    ing.metadata.namespace, ing.metadata.name, hostname
+                )
+        active = {m.key for m in members}
+        for ing in leaving:
+            if ing.key in active:
+                continue
+            still_member_elsewhere = (
+                where.get(ing.key) not in (None, gid) and not ing.metadata.deletion_timestamp
+            )
+            if not still_member_elsewhere:
+                if not ing.metadata.deletion_timestamp:
+                    self.writer.set_ingress_hostname(
+                        ing.metadata.namespace, ing.metadata.name, None
+                    )
+                self.writer.remove_finalizer(ing.metadata.namespace, ing.metadata.name)
+                self.recorder.record(
+                    ObjectRef(
+                        "Ingress",
+                        ing.metadata.name,
+                        ing.metadata.namespace,
+                        ing.metadata.uid,
+                        "networking.k8s.io/v1",
+                    ),
+                    "Normal",
+                    "Deleted",
+                    f"removed from load balancer group {gid}",
+                )
+            self.member_of.pop(ing.key, None)
+        if build is None:
+            res = "Succeeded"
+        elif build.invalid or build.group_error:
+            res = "PartiallyApplied"
+        else:
+            res = "Succeeded"
+        log_event(
+            log,
+            "reconciled",
+            group=gid,
+            changes=len(plan.changes),
+            result=res,
+            members=len(members),
+            leaving=len(leaving),
+        )
+        return plan, build, lb_info, members, leaving, res
+
+    def _vpc_of(self, observed: ObservedStack) -> str | None:
+        if observed.load_balancers and observed.load_balancers[0].vpc_id:
+            return observed.load_balancers[0].vpc_id
+        inv = discover_inventory(self.clients, None, False)
+        return inv.vpc_id
+
+    def _dns_name(self, arn: str) -> str | None:
+        try:
+            lbs = self.clients.elbv2.describe_load_balancers(LoadBalancerArns=[arn])[
+                "LoadBalancers"
+            ]
+            return str(lbs[0]["DNSName"]) if lbs else None
+        except Exception as exc:
+            if error_code(exc) == "LoadBalancerNotFound":
+                return None
+            raise
+
+    def _remember(self, gid: str, stack: Stack | None) -> None:
+        mem = self._mem(gid)
+        if stack is None:
+            mem.tg_arns.clear()
+            mem.targets.clear()
+            mem.tg_names.clear()
+            return
+        observed = Observer(self.clients, self.settings.cluster_name)
+        # cheap: target group ARNs by name for the fast path
+        names = {tg.name: tg.id for tg in stack.target_groups}
+        mem.tg_arns = {}
+        mem.tg_names = {}
+        for t in (
+            observed.c.elbv2.describe_target_groups(Names=list(names))["TargetGroups"]
+            if names
+            else []
+        ):
+            tid = names[t["TargetGroupName"]]
+            mem.tg_arns[tid] = t["TargetGroupArn"]
+            mem.tg_names[tid] = t["TargetGroupName"]
+        mem.targets = {
+            tg.id: frozenset((t.id, t.port) for t in tg.targets) for tg in stack.target_groups
+        }
+
+    # --- the fast path: targets only ---------------------------------------------------------
+
+    def sync_targets(self, gid: str) -> bool:
+        """Register/deregister targets of the group's target groups whose targets changed.
+
+        Returns False when a full reconcile is needed instead (unknown target group).
+        """
+        if not self.is_leader():
+            raise NotLeaderError("not the leader")
+        objs = self.snapshots.objects()
+        groups, _ = self._groups(objs)
+        group = groups.get(gid)
+        mem = self._mem(gid)
+        if group is None or not mem.tg_arns:
+            return False
+        # no AWS discovery on the fast path: targets do not depend on subnets or certificates
+        build = build_group(
+            GroupInput(
+                group,
+                {s.key: s for s in objs.services},
+                objs.endpoint_slices,
+                objs.nodes,
+                _EMPTY_INVENTORY,
+                self.settings.build_settings(),
+            )
+        )
+        if build.stack is None and not build.invalid:
+            return False
+        stack_tgs = {tg.id: tg for tg in (build.stack.target_groups if build.stack else ())}
+        changed = 0
+        for tid, tg in stack_tgs.items():
+            want = frozenset((t.id, t.port) for t in tg.targets)
+            if mem.targets.get(tid) == want:
+                continue
+            arn = mem.tg_arns.get(tid)
+            if arn is None or mem.tg_names.get(tid) != tg.name:
+                return False
+            health = self.clients.elbv2.describe_target_health(TargetGroupArn=arn)[
+                "TargetHealthDescriptions"
+            ]
+            have = {
+                (h["Target"]["Id"], int(h["Target"]["Port"]))
+                for h in health
+                if h.get("TargetHealth", {}).get("State") != "draining"
+            }
+            reg, dereg = sorted(want - have), sorted(have - want)
+            for i in range(0, len(reg), 500):
+                self.clients.elbv2.register_targets(
+                    TargetGroupArn=arn, Targets=[{"Id": a, "Port": p} for a, p in reg[i : i + 500]]
+                )
+            for i in range(0, len(dereg), 500):
+                self.clients.elbv2.deregister_targets(
+                    TargetGroupArn=arn,
+                    Targets=[{"Id": a, "Port": p} for a, p in dereg[i : i + 500]],
+                )
+            mem.targets[tid] = want
+            changed += 1
+            log_event(
+                log,
+                "targets synced",
+                group=gid,
+                target_group=tg.name,
+                registered=len(reg),
+                deregistered=len(dereg),
+            )
+        self.metrics.target_syncs.labels("changed" if changed else "unchanged").inc()
+        return True
+
+    # --- reporting: Events and the LoadBalancerGroup ----------------------------------------
+
+    def _lbg_ref(self, gid: str, lbg: dict[str, Any] | None) -> ObjectRef:
+        uid = (lbg or {}).get("metadata", {}).get("uid", "")
+        return ObjectRef("LoadBalancerGroup", lbg_name(gid), "", uid, "albctl.io/v1beta1")
+
+    @staticmethod
+    def _ing_ref(ing: Ingress) -> ObjectRef:
+        return ObjectRef(
+            "Ingress",
+            ing.metadata.name,
+            ing.metadata.namespace,
+            ing.metadata.uid,
+            "networking.k8s.io/v1",
+        )
+
+    def _report_drift(self, gid: str, plan: Plan, members: list[Ingress]) -> None:
+        for c in plan.changes:
+            fields = ", ".join(sorted(c.details)) if c.action == "update" else c.action
+            msg = f"{c.kind} {c.id} was changed outside albctl and put back ({fields})"
+            log_event(
+                log,
+                "drift corrected",
+                logging.WARNING,
+                group=gid,
+                kind=c.kind,
+                id=c.id,
+                fields=fields,
+            )
+            lbg = self.writer.get_lbg(lbg_name(gid))
+            self.recorder.record(self._lbg_ref(gid, lbg), "Warning", "DriftCorrected", msg)
+            for ing in members:
+                self.recorder.record(self._ing_ref(ing), "Warning", "DriftCorrected", msg)
+
+    def _report(
+        self,
+        gid: str,
+        result: str,
+        plan: Plan | None,
+        build: BuildResult | None,
+        lb: dict[str, Any] | None,
+        members: list[Ingress],
+        leaving: list[Ingress],
+        error: str | None,
+        duration: float,
+        calls: int,
+    ) -> None:
+        try:
+            self._report_inner(
+                gid, result, plan, build, lb, members, leaving, error, duration, calls
+            )
+        except KubeError as exc:
+            log_event(log, "status not written", logging.WARNING, group=gid, error=str(exc))
+
+    def _report_inner(
+        self,
+        gid: str,
+        result: str,
+        plan: Plan | None,
+        build: BuildResult | None,
+        lb: dict[str, Any] | None,
+        members: list[Ingress],
+        leaving: list[Ingress],
+        error: str | None,
+        duration: float,
+        calls: int,
+    ) -> None:
+        name = lbg_name(gid)
+        changes = plan.changes if plan else []
+        gone = result != "Failed" and not members and not (build and build.invalid) and lb is None
+        if gone:
+            lbg = self.writer.get_lbg(name)
+            if lbg is not None:
+                self.writer.delete_lbg(name)
+                log_event(log, "load balancer group deleted", group=gid)
+            return
+        lbg = self.writer.ensure_lbg(name, gid)
+        ref = self._lbg_ref(gid, lbg)
+        invalid: dict[str, InvalidInputError] = dict(build.invalid) if build else {}
+        if build and build.group_error:
+            for m in members:
+                invalid.setdefault(m.key, build.group_error)
+        summary = summarize(changes)
+        if error:
+            msg = f"reconcile failed: {error}"
+            self.recorder.record(ref, "Warning", "FailedDeploy", msg)
+            for ing in members:
+                self.recorder.record(self._ing_ref(ing), "Warning", "FailedDeploy", msg)
+        elif changes:
+            self.recorder.record(ref, "Normal", "Reconciled", summary)
+            for ing in members:
+                if ing.key not in invalid:
+                    self.recorder.record(self._ing_ref(ing), "Normal", "Reconciled", summary)
+        for key, exc in invalid.items():
+            ns, _, nm = key.partition("/")
+            raw = self.snapshots.raw("Ingress", key)
+            uid = (raw or {}).get("metadata", {}).get("uid", "")
+            self.recorder.record(
+                ObjectRef("Ingress", nm, ns, uid, "networking.k8s.io/v1"),
+                "Warning",
+                "InvalidIngress",
+                str(exc),
+            )
+            self.recorder.record(ref, "Warning", "InvalidIngress", str(exc))
+        for obj, msg in build.warnings if build else []:
+            ns, _, nm = obj.removeprefix("Ingress/").partition("/")
+            raw = self.snapshots.raw("Ingress", f"{ns}/{nm}")
+            uid = (raw or {}).get("metadata", {}).get("uid", "")
+            self.recorder.record(
+                ObjectRef("Ingress", nm, ns, uid, "networking.k8s.io/v1"),
+                "Warning",
+                "CertificateNotFound",
+                msg,
+            )
+        self.metrics.invalid_ingresses.labels(gid).set(len(invalid))
+
+        now = now_rfc3339()
+        record = {
+            "time": now,
+            "result": result,
+            "durationSeconds": round(duration, 3),
+            "awsCalls": calls,
+            "changes": [{"action": c.action, "kind": c.kind, "id": c.id} for c in changes],
+        }
+        if error:
+            record["message"] = error[:1024]
+        status = dict(lbg.get("status") or {})
+        history = list(status.get("history") or [])
+        if changes or result == "Failed":
+            history = [record, *history][:HISTORY_LIMIT]
+        member_rows = []
+        for ing in members:
+            bad = invalid.get(ing.key)
+            member_rows.append(
+                {
+                    "namespace": ing.metadata.namespace,
+                    "name": ing.metadata.name,
+                    "state": "Invalid" if bad else "Active",
+                    "message": str(bad) if bad else "",
+                }
+            )
+        listed = {m.key for m in members} | set(invalid)
+        for ing in leaving:
+            if ing.key not in listed:
+                member_rows.append(
+                    {
+                        "namespace": ing.metadata.namespace,
+                        "name": ing.metadata.name,
+                        "state": "Deleting",
+                        "message": "leaving the group: its rules and target groups are removed",
+                    }
+                )
+        for key, exc in invalid.items():
+            if key not in {m.key for m in members}:
+                ns, _, nm = key.partition("/")
+                member_rows.append(
+                    {"namespace": ns, "name": nm, "state": "Invalid", "message": str(exc)}
+                )
+        member_rows.sort(key=lambda r: (r["namespace"], r["name"]))
+        prev = {c["type"]: c for c in status.get("conditions") or []}
+
+        def cond(type_: str, ok: bool, reason: str, message: str) -> dict[str, Any]:
+            s = "True" if ok else "False"
+            old = prev.get(type_)
+            ts = old["lastTransitionTime"] if old and old.get("status") == s else now
+            return {
+                "type": type_,
+                "status": s,
+                "reason": reason,
+                "message": message[:1024],
+                "lastTransitionTime": ts,
+            }
+
+        ready = lb is not None and result != "Failed"
+        synced = result == "Succeeded"
+        new_status: dict[str, Any] = {
+            "groupID": gid,
+            "loadBalancer": lb or (status.get("loadBalancer") if result == "Failed" else None),
+            "memberCount": len(member_rows),
+            "members": member_rows,
+            "conditions": [
+                cond(
+                    "Ready",
+                    ready,
+                    "LoadBalancerActive"
+                    if ready
+                    else ("ReconcileFailed" if error else "NoLoadBalancer"),
+                    f"load balancer {lb['dnsName']} serves every valid member"
+                    if ready and lb
+                    else (error or "no load balancer"),
+                ),
+                cond(
+                    "Synced",
+                    synced,
+                    "Succeeded" if synced else result,
+                    summary
+                    if synced
+                    else (error or f"{len(invalid)} member(s) invalid and left out"),
+                ),
+            ],
+            "lastReconcile": record,
+            "history": history,
+        }
+        self.writer.set_lbg_status(name, new_status)

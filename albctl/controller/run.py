@@ -1,0 +1,421 @@
+"""``albctl run``: the controller process.
+
+Informers (list+watch) feed caches; handlers turn object changes into group keys on a
+de-duplicating work queue (``g:<group>`` full reconcile, ``t:<group>`` targets only); N workers
+process keys while this replica is the leader. A periodic resync re-queues every group, so
+changes made by hand in AWS are put back.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import start_http_server
+
+from albctl.aws.clients import AwsClients
+from albctl.aws.observe import Observer
+from albctl.config import Settings
+from albctl.controller.metrics import Metrics
+from albctl.controller.queue import WorkQueue
+from albctl.controller.reconciler import NotLeaderError, Reconciler
+from albctl.controller.snapshot import Snapshotter
+from albctl.errors import AlbctlError
+from albctl.kube.api import (
+    ENDPOINT_SLICE,
+    INGRESS,
+    INGRESS_CLASS,
+    INGRESS_CLASS_PARAMS,
+    NODE,
+    SERVICE,
+    Kind,
+    KubeApi,
+)
+from albctl.kube.events import EventRecorder
+from albctl.kube.informer import Informer, Obj
+from albctl.kube.leader import LeaderElector
+from albctl.kube.writer import KubeWriter
+from albctl.logs import log_event
+from albctl.model.annotations import PREFIX, ci_get
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOptions:
+    kubeconfig: str | None = None
+    watch_namespaces: list[str] = field(default_factory=list)
+    workers: int = 4
+    resync_period: float = 600.0
+    leader_elect: bool = True
+    leader_election_namespace: str = "kube-system"
+    leader_election_id: str = "albctl-leader"
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    metrics_bind_address: str = ":8080"
+    health_probe_bind_address: str = ":8081"
+    shutdown_timeout: float = 30.0
+    identity: str = ""
+
+
+def _split_addr(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    return (host or "0.0.0.0"), int(port)
+
+
+def _services_of(ing: Obj) -> set[str]:
+    """Service keys an Ingress references (backends and forward actions)."""
+    ns = ing.get("metadata", {}).get("namespace", "")
+    out: set[str] = set()
+    spec = ing.get("spec") or {}
+
+    def backend(b: dict[str, Any] | None) -> None:
+        svc = (b or {}).get("service") or {}
+        if svc.get("name"):
+            out.add(f"{ns}/{svc['name']}")
+
+    backend(spec.get("defaultBackend"))
+    for r in spec.get("rules") or []:
+        for p in ((r.get("http") or {}).get("paths")) or []:
+            backend(p.get("backend"))
+    for k, v in (ing.get("metadata", {}).get("annotations") or {}).items():
+        if k.startswith(PREFIX + "actions."):
+            try:
+                data = json.loads(v)
+            except ValueError:
+                continue
+            fc = ci_get(data, "forwardConfig") if isinstance(data, dict) else None
+            for tg in (ci_get(fc, "targetGroups") if isinstance(fc, dict) else None) or []:
+                if isinstance(tg, dict) and ci_get(tg, "serviceName"):
+                    out.add(f"{ns}/{ci_get(tg, 'serviceName')}")
+    return out
+
+
+def _node_fingerprint(node: Obj | None) -> Any:
+    if node is None:
+        return None
+    conds = {
+        c.get("type"): c.get("status") for c in (node.get("status") or {}).get("conditions") or []
+    }
+    spec = node.get("spec") or {}
+    return (
+        conds.get("Ready"),
+        spec.get("providerID"),
+        spec.get("unschedulable"),
+        sorted((node["metadata"].get("labels") or {}).items()),
+    )
+
+
+class Controller:
+    def __init__(
+        self, settings: Settings, options: RunOptions, clients: AwsClients | None = None
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.identity = options.identity or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+        self.api = KubeApi(options.kubeconfig)
+        self.clients = clients or AwsClients(region=settings.region)
+        self.metrics = Metrics()
+        self.queue = WorkQueue()
+        self._stop = threading.Event()
+        ns = options.watch_namespaces or None
+        kinds: dict[str, Kind] = {
+            "Ingress": INGRESS,
+            "IngressClass": INGRESS_CLASS,
+            "IngressClassParams": INGRESS_CLASS_PARAMS,
+            "Service": SERVICE,
+            "EndpointSlice": ENDPOINT_SLICE,
+            "Node": NODE,
+        }
+        self.informers = {name: Informer(self.api, kind, ns) for name, kind in kinds.items()}
+        self.snapshots = Snapshotter(self.informers)
+        self.writer = KubeWriter(self.api)
+        self.recorder = EventRecorder(self.api, self.identity)
+        self.elector: LeaderElector | None = None
+        if options.leader_elect:
+            self.elector = LeaderElector(
+                self.api,
+                options.leader_election_namespace,
+                options.leader_election_id,
+                self.identity,
+                options.lease_duration,
+                options.renew_deadline,
+                options.retry_period,
+                on_started=self._on_leading,
+                on_stopped=self._on_stopped_leading,
+            )
+        self.reconciler = Reconciler(
+            settings,
+            self.clients,
+            self.writer,
+            self.recorder,
+            self.snapshots,
+            self.metrics,
+            self.is_leader,
+        )
+        self._group_of_ingress: dict[str, set[str]] = {}
+        self._services: dict[str, set[str]] = {}  # ingress key -> service keys
+        self._workers: list[threading.Thread] = []
+        self._inflight = 0
+        self._inflight_lock = threading.Lock()
+        self._wire_handlers()
+
+    # --- leadership ------------------------------------------------------------------------
+
+    def is_leader(self) -> bool:
+        if self._stop.is_set():
+            return False
+        return self.elector.is_leader() if self.elector else True
+
+    def _on_leading(self) -> None:
+        self.metrics.leader.set(1)
+        self.enqueue_all(include_aws=True)
+
+    def _on_stopped_leading(self) -> None:
+        self.metrics.leader.set(0)
+
+    # --- handlers -------------------------------------------------------------------------
+
+    def _groups_for(self, ing: Obj | None) -> set[str]:
+        if ing is None:
+            return set()
+        from albctl.model.groups import group_ingresses
+        from albctl.model.objects import Ingress, IngressClass, IngressClassParams
+
+        try:
+            model = Ingress.model_validate(ing)
+        except ValueError:
+            return set()
+        classes = [IngressClass.model_validate(c) for c in self.informers["IngressClass"].list()]
+        params = [
+            IngressClassParams.model_validate(p)
+            for p in self.informers["IngressClassParams"].list()
+        ]
+        grouping = group_ingresses([model], classes, params, self.settings.build_settings())
+        return set(grouping.groups)
+
+    def _on_ingress(self, old: Obj | None, new: Obj | None) -> None:
+        key = None
+        for o in (new, old):
+            if o is not None:
+                m = o["metadata"]
+                key = f"{m.get('namespace')}/{m['name']}"
+                break
+        assert key is not None
+        groups = (
+            self._groups_for(old) | self._groups_for(new) | self._group_of_ingress.get(key, set())
+        )
+        if new is not None:
+            self._group_of_ingress[key] = self._groups_for(new)
+            self._services[key] = _services_of(new)
+        else:
+            self._group_of_ingress.pop(key, None)
+            self._services.pop(key, None)
+        for g in groups:
+            self.queue.add(f"g:{g}")
+
+    def _groups_using(self, service_key: str) -> set[str]:
+        out: set[str] = set()
+        for ing, svcs in list(self._services.items()):
+            if service_key in svcs:
+                out |= self._group_of_ingress.get(ing, set())
+        return out
+
+    def _on_service(self, old: Obj | None, new: Obj | None) -> None:
+        o = new or old
+        assert o is not None
+        for g in self._groups_using(f"{o['metadata'].get('namespace')}/{o['metadata']['name']}"):
+            self.queue.add(f"g:{g}")
+
+    def _on_endpoint_slice(self, old: Obj | None, new: Obj | None) -> None:
+        o = new or old
+        assert o is not None
+        svc = (o["metadata"].get("labels") or {}).get("kubernetes.io/service-name")
+        if not svc:
+            return
+        for g in self._groups_using(f"{o['metadata'].get('namespace')}/{svc}"):
+            self.queue.add(f"t:{g}")
+
+    def _on_node(self, old: Obj | None, new: Obj | None) -> None:
+        if _node_fingerprint(old) == _node_fingerprint(new):
+            return
+        for groups in list(self._group_of_ingress.values()):
+            for g in groups:
+                self.queue.add(f"t:{g}")
+
+    def _on_class(self, old: Obj | None, new: Obj | None) -> None:
+        # class changes can move Ingresses in or out: recompute every Ingress's groups
+        for ing in self.informers["Ingress"].list():
+            self._on_ingress(ing, ing)
+
+    def _wire_handlers(self) -> None:
+        self.informers["Ingress"].handlers.append(self._on_ingress)
+        self.informers["Service"].handlers.append(self._on_service)
+        self.informers["EndpointSlice"].handlers.append(self._on_endpoint_slice)
+        self.informers["Node"].handlers.append(self._on_node)
+        self.informers["IngressClass"].handlers.append(self._on_class)
+        self.informers["IngressClassParams"].handlers.append(self._on_class)
+
+    def enqueue_all(self, include_aws: bool = False) -> None:
+        groups = set()
+        for gs in list(self._group_of_ingress.values()):
+            groups |= gs
+        groups |= self.reconciler.group_ids()
+        if include_aws:
+            try:
+                groups |= Observer(self.clients, self.settings.cluster_name).stack_ids()
+            except AlbctlError as exc:
+                log_event(log, "cannot list stacks in AWS", logging.WARNING, error=str(exc))
+        for g in sorted(groups):
+            self.queue.add(f"g:{g}")
+
+    # --- workers --------------------------------------------------------------------------
+
+    def _worker(self) -> None:
+        while not self._stop.is_set():
+            key = self.queue.get(timeout=0.5)
+            self.metrics.queue_depth.set(len(self.queue))
+            if key is None:
+                continue
+            if not self.is_leader():
+                self.queue.done(key)
+                continue
+            with self._inflight_lock:
+                self._inflight += 1
+            kind, _, gid = key.partition(":")
+            try:
+                if kind == "t":
+                    if not self.reconciler.sync_targets(gid):
+                        self.queue.add(f"g:{gid}")
+                else:
+                    self.reconciler.reconcile(gid)
+                self.queue.forget(key)
+            except NotLeaderError:
+                pass
+            except Exception as exc:
+                delay = self.queue.add_rate_limited(key)
+                log_event(
+                    log,
+                    "will retry",
+                    logging.WARNING,
+                    key=key,
+                    retry_in=round(delay, 2),
+                    error=str(exc)[:500],
+                )
+            finally:
+                with self._inflight_lock:
+                    self._inflight -= 1
+                self.queue.done(key)
+
+    def _resync(self) -> None:
+        while not self._stop.wait(self.options.resync_period):
+            if self.is_leader():
+                log_event(log, "periodic resync")
+                self.enqueue_all(include_aws=True)
+
+    # --- health ---------------------------------------------------------------------------
+
+    def ready(self) -> bool:
+        return all(i.synced for i in self.informers.values())
+
+    def _serve_health(self) -> None:
+        ctl = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.startswith("/healthz"):
+                    ok, body = True, "ok"
+                elif self.path.startswith("/readyz"):
+                    ok = ctl.ready()
+                    body = "ok" if ok else "informers not synced"
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                self.send_response(200 if ok else 503)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        host, port = _split_addr(self.options.health_probe_bind_address)
+        self._health = http.server.ThreadingHTTPServer((host, port), Handler)
+        threading.Thread(target=self._health.serve_forever, name="health", daemon=True).start()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.options.metrics_bind_address not in ("", "0"):
+            host, port = _split_addr(self.options.metrics_bind_address)
+            start_http_server(port, addr=host, registry=self.metrics.registry)
+        if self.options.health_probe_bind_address not in ("", "0"):
+            self._serve_health()
+        for inf in self.informers.values():
+            inf.start()
+        for inf in self.informers.values():
+            inf.wait_synced(60)
+        log_event(log, "caches synced", identity=self.identity)
+        for i in range(self.options.workers):
+            t = threading.Thread(target=self._worker, name=f"worker-{i}", daemon=True)
+            t.start()
+            self._workers.append(t)
+        threading.Thread(target=self._resync, name="resync", daemon=True).start()
+        if self.elector:
+            self.elector.start()
+        else:
+            self._on_leading()
+
+    def stop(self) -> None:
+        """Stop taking work, let in-flight reconciles finish (bounded), release the lease."""
+        log_event(log, "shutting down", identity=self.identity)
+        deadline = time.monotonic() + self.options.shutdown_timeout
+        self.queue.shutdown()
+        while time.monotonic() < deadline:
+            with self._inflight_lock:
+                if self._inflight == 0:
+                    break
+            time.sleep(0.1)
+        self._stop.set()
+        for inf in self.informers.values():
+            inf.stop()
+        if self.elector:
+            self.elector.stop(release=True)
+        if getattr(self, "_health", None) is not None:
+            self._health.shutdown()
+        log_event(log, "stopped", identity=self.identity)
+
+    def run_until_signal(self) -> None:
+        done = threading.Event()
+
+        def handler(signum: int, _: Any) -> None:
+            log_event(log, "signal received", signal=signal.Signals(signum).name)
+            done.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+        self.start()
+        done.wait()
+        self.stop()
+
+
+def default_namespace() -> str:
+    env = os.environ.get("POD_NAMESPACE")
+    if env:
+        return env
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as f:
+            return f.read().strip()
+    except OSError:
+        return "kube-system"
