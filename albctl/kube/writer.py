@@ -6,6 +6,7 @@ object is read again and the change re-applied.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -63,7 +64,7 @@ class KubeWriter:
 
     def set_ingress_hostname(self, namespace: str, name: str, hostname: str | None) -> None:
         lb: dict[str, Any] = {"ingress": [{"hostname": hostname}]} if hostname else {}
-        try:
+        with contextlib.suppress(NotFound):
             self.api.merge_patch(
                 INGRESS,
                 name,
@@ -71,8 +72,6 @@ class KubeWriter:
                 namespace,
                 sub="status",
             )
-        except NotFound:
-            pass
 
     def get_lbg(self, name: str) -> dict[str, Any] | None:
         try:
@@ -104,7 +103,5 @@ class KubeWriter:
         self.api.merge_patch(LOAD_BALANCER_GROUP, name, {"status": status}, sub="status")
 
     def delete_lbg(self, name: str) -> None:
-        try:
+        with contextlib.suppress(NotFound):
             self.api.delete(LOAD_BALANCER_GROUP, name)
-        except NotFound:
-            pass
