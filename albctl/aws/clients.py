@@ -37,7 +37,12 @@ CallHook = Callable[[str, str], None]
 class AwsClients:
     """ELBv2, EC2 and ACM clients sharing one session, counting every API call."""
 
-    def __init__(self, region: str | None = None, session: boto3.Session | None = None) -> None:
+    def __init__(
+        self,
+        region: str | None = None,
+        session: boto3.Session | None = None,
+        user_agent: str = "albctl/0.1",
+    ) -> None:
         self.session = session or boto3.Session(region_name=region)
         region = region or self.session.region_name or os.environ.get("AWS_DEFAULT_REGION")
         if not region:
@@ -48,7 +53,7 @@ class AwsClients:
         config = Config(
             region_name=region,
             retries={"mode": "adaptive", "max_attempts": 8},
-            user_agent_extra="albctl/0.1",
+            user_agent_extra=user_agent,
             connect_timeout=10,
             read_timeout=60,
         )

@@ -43,7 +43,6 @@ from albctl.model.tags import INGRESS_TAG
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 20
-_EMPTY_INVENTORY = Inventory()
 
 
 class NotLeaderError(AlbctlError):
@@ -83,6 +82,7 @@ class GroupMemory:
     tg_names: dict[str, str] = field(default_factory=dict)
     targets: dict[str, frozenset[tuple[str, int]]] = field(default_factory=dict)
     fingerprint: str | None = None
+    inventory: Inventory | None = None
 
 
 class Reconciler:
@@ -252,6 +252,7 @@ class Reconciler:
                 inventory = inventory.model_copy(
                     update={"existing_subnets": o.subnets, "existing_scheme": o.scheme}
                 )
+            self._mem(gid).inventory = inventory
             services = {s.key: s for s in objs.services}
             build = build_group(
                 GroupInput(
@@ -405,20 +406,27 @@ class Reconciler:
         groups, _ = self._groups(objs)
         group = groups.get(gid)
         mem = self._mem(gid)
-        if group is None or not mem.tg_arns:
+        if group is None or not mem.tg_arns or mem.inventory is None:
+            log_event(
+                log,
+                "targets: full reconcile needed",
+                group=gid,
+                reason="group or target groups unknown",
+            )
             return False
-        # no AWS discovery on the fast path: targets do not depend on subnets or certificates
+        # no AWS discovery on the fast path: the inventory of the last full reconcile serves
         build = build_group(
             GroupInput(
                 group,
                 {s.key: s for s in objs.services},
                 objs.endpoint_slices,
                 objs.nodes,
-                _EMPTY_INVENTORY,
+                mem.inventory,
                 self.settings.build_settings(),
             )
         )
         if build.stack is None and not build.invalid:
+            log_event(log, "targets: full reconcile needed", group=gid, reason="no desired stack")
             return False
         stack_tgs = {tg.id: tg for tg in (build.stack.target_groups if build.stack else ())}
         changed = 0
@@ -428,6 +436,12 @@ class Reconciler:
                 continue
             arn = mem.tg_arns.get(tid)
             if arn is None or mem.tg_names.get(tid) != tg.name:
+                log_event(
+                    log,
+                    "targets: full reconcile needed",
+                    group=gid,
+                    reason=f"target group {tg.name} is new or replaced",
+                )
                 return False
             health = self.clients.elbv2.describe_target_health(TargetGroupArn=arn)[
                 "TargetHealthDescriptions"

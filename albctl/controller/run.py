@@ -101,6 +101,13 @@ def _services_of(ing: Obj) -> set[str]:
     return out
 
 
+def _same_inputs(old: Obj, new: Obj) -> bool:
+    """An Ingress update that changes nothing albctl reads (status, managedFields...)."""
+    fields = ("generation", "annotations", "labels", "finalizers", "deletionTimestamp")
+    om, nm = old.get("metadata", {}), new.get("metadata", {})
+    return all(om.get(f) == nm.get(f) for f in fields) and old.get("spec") == new.get("spec")
+
+
 def _node_fingerprint(node: Obj | None) -> Any:
     if node is None:
         return None

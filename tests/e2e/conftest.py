@@ -83,8 +83,11 @@ class E2E:
             _post(f"{self.endpoint}/moto-api/recorder/reset-recording")
             _post(f"{self.endpoint}/moto-api/recorder/start-recording")
 
-    def recorded_calls(self) -> Counter[str]:
-        """Operations the server received since start_recording (independent of albctl's counts)."""
+    def recorded_calls(self, agent: str | None = None) -> Counter[str]:
+        """Operations the server received since start_recording (independent of albctl's counts).
+
+        ``agent``: only requests whose User-Agent contains it (e.g. ``albctl/`` for the
+        controller, leaving out the test's own reads)."""
         _post(f"{self.endpoint}/moto-api/recorder/stop-recording")
         data = (
             urllib.request.urlopen(
@@ -98,6 +101,9 @@ class E2E:
             if not line.strip():
                 continue
             entry = json.loads(line)
+            headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+            if agent and agent not in headers.get("user-agent", ""):
+                continue
             target = {k.lower(): v for k, v in entry.get("headers", {}).items()}.get("x-amz-target")
             if target:
                 calls[target.split(".")[-1]] += 1
@@ -124,7 +130,7 @@ def e2e(endpoint: str, tmp_path: Path) -> Iterator[E2E]:
     saved = os.environ.get("AWS_ENDPOINT_URL")
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:
-        clients = AwsClients(region=REGION)
+        clients = AwsClients(region=REGION, user_agent="albctl-tests/0.1")
         cluster = f"e2e{tmp_path.name[-6:].replace('_', '')}" if external else "e2e"
         seeded = seed(
             clients,
