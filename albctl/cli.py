@@ -115,9 +115,165 @@ def _run(
     return None
 
 
+def _plan_live(
+    kubeconfig: str,
+    group: str | None,
+    cluster: str | None,
+    vpc: str | None,
+    region: str | None,
+    ingress_class: str | None,
+    default_tags: str | None,
+    output: str,
+    log_level: str,
+) -> Any:
+    from albctl.kube.api import KubeApi
+    from albctl.kube.read import cluster_documents
+    from albctl.manifests import ObjectSet, parse_documents
+
+    setup_logging(log_level)
+    _check_output(output)
+    try:
+        api = KubeApi(kubeconfig)
+        objects = ObjectSet()
+        parse_documents(cluster_documents(api), kubeconfig, objects)
+        engine = _engine(cluster, vpc, region, ingress_class, default_tags)
+        return engine.run(objects, "plan", only=[group] if group else None)
+    except AlbctlError as exc:
+        _fail(_reach(exc))
+    return None
+
+
+def _reach(exc: AlbctlError) -> str:
+    from albctl.kube.api import Unreachable
+
+    if isinstance(exc, Unreachable):
+        return f"cannot reach the Kubernetes API: {exc} (check --kubeconfig / KUBECONFIG)"
+    return str(exc)
+
+
+KubeconfigOpt = Annotated[
+    str | None, typer.Option("--kubeconfig", envvar="KUBECONFIG", help="kubeconfig of the cluster.")
+]
+ReviewOutputOpt = Annotated[str, typer.Option("-o", "--output", help="table, json or yaml.")]
+
+
+def _api(kubeconfig: str | None) -> Any:
+    from albctl.kube.api import KubeApi
+
+    return KubeApi(kubeconfig)
+
+
+@app.command()
+def status(
+    group: Annotated[
+        str | None,
+        typer.Argument(help="A LoadBalancerGroup name: also show its live ALB tree from AWS."),
+    ] = None,
+    kubeconfig: KubeconfigOpt = None,
+    region: RegionOpt = None,
+    output: ReviewOutputOpt = "table",
+) -> None:
+    """Every load balancer group: DNS, members, readiness, last reconcile."""
+    from albctl import review
+    from albctl.kube.api import NotFound
+
+    if output not in ("table", "json", "yaml"):
+        _fail(f"--output must be table, json or yaml, got {output!r}", 2)
+    try:
+        api = _api(kubeconfig)
+        if group is None:
+            review.status_all(api, output)
+            return
+        from albctl.kube.read import load_balancer_group
+
+        obj = load_balancer_group(api, group)
+        arn = ((obj.get("status") or {}).get("loadBalancer") or {}).get("arn")
+        tree, tree_error = None, None
+        if arn:
+            try:
+                from albctl.aws.clients import AwsClients
+                from albctl.aws.tree import describe_tree
+
+                tree = describe_tree(AwsClients(region=region), arn)
+            except Exception as exc:  # AWS may be unreachable: still show the cluster's view
+                tree_error = str(exc)
+        review.status_one(api, group, output, tree, tree_error)
+    except NotFound:
+        _fail(f"load balancer group {group!r} not found (albctl status lists them)")
+    except AlbctlError as exc:
+        _fail(_reach(exc))
+
+
+@app.command()
+def events(
+    group: Annotated[
+        str | None,
+        typer.Option("--group", help="Only this LoadBalancerGroup and its member Ingresses."),
+    ] = None,
+    ingress: Annotated[
+        str | None, typer.Option("--ingress", help="Only this Ingress (NAMESPACE/NAME).")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Only this reason, e.g. InvalidIngress.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only events newer than this, e.g. 30m.")
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("-w", "--watch", help="Keep following new events.")
+    ] = False,
+    kubeconfig: KubeconfigOpt = None,
+    output: Annotated[str, typer.Option("-o", "--output", help="table or json.")] = "table",
+) -> None:
+    """albctl's Events across groups and Ingresses, oldest first."""
+    import datetime
+
+    from albctl import review
+
+    if output not in ("table", "json"):
+        _fail(f"--output must be table or json, got {output!r}", 2)
+    delta = datetime.timedelta(seconds=parse_duration(since)) if since else None
+    try:
+        review.events(_api(kubeconfig), group, ingress, reason, delta, watch, output)
+    except KeyboardInterrupt:
+        return
+    except AlbctlError as exc:
+        _fail(_reach(exc))
+
+
+@app.command()
+def history(
+    group: Annotated[str, typer.Argument(help="A LoadBalancerGroup name.")],
+    kubeconfig: KubeconfigOpt = None,
+    output: Annotated[str, typer.Option("-o", "--output", help="table or json.")] = "table",
+) -> None:
+    """The reconciles of a group that changed something or failed, newest first."""
+    from albctl import review
+    from albctl.kube.api import NotFound
+
+    if output not in ("table", "json"):
+        _fail(f"--output must be table or json, got {output!r}", 2)
+    try:
+        review.history(_api(kubeconfig), group, output)
+    except NotFound:
+        _fail(f"load balancer group {group!r} not found (albctl status lists them)")
+    except AlbctlError as exc:
+        _fail(_reach(exc))
+
+
 @app.command()
 def plan(
     filename: FilesOpt = [],  # noqa: B006
+    kubeconfig: Annotated[
+        str | None,
+        typer.Option("--kubeconfig", help="Plan the live cluster (read-only) instead of files."),
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group", help="With --kubeconfig: only this group (name or LoadBalancerGroup name)."
+        ),
+    ] = None,
     prune: Annotated[
         bool,
         typer.Option(
@@ -135,21 +291,34 @@ def plan(
     output: OutputOpt = "text",
     log_level: LogLevelOpt = "warning",
 ) -> None:
-    """Show what apply would change in AWS for the Ingresses in the files (changes nothing)."""
+    """Show what apply would change in AWS (changes nothing): for the files, or the live cluster."""
     from albctl.render import print_report
 
-    report = _run(
-        "plan",
-        filename,
-        prune,
-        cluster_name,
-        vpc_id,
-        region,
-        ingress_class,
-        default_tags,
-        output,
-        log_level,
-    )
+    if kubeconfig:
+        report = _plan_live(
+            kubeconfig,
+            group,
+            cluster_name,
+            vpc_id,
+            region,
+            ingress_class,
+            default_tags,
+            output,
+            log_level,
+        )
+    else:
+        report = _run(
+            "plan",
+            filename,
+            prune,
+            cluster_name,
+            vpc_id,
+            region,
+            ingress_class,
+            default_tags,
+            output,
+            log_level,
+        )
     if output == "json":
         sys.stdout.write(json.dumps(report.plan_json(), indent=2, sort_keys=True) + "\n")
     else:
@@ -250,6 +419,150 @@ def demo(
         _fail(str(exc))
         return
     raise typer.Exit(code)
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``30s``, ``10m``, ``1h`` → seconds."""
+    text = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a duration like 30s, 10m or 1h") from None
+
+
+@app.command()
+def run(
+    kubeconfig: Annotated[
+        str | None,
+        typer.Option(
+            "--kubeconfig",
+            envvar="KUBECONFIG",
+            help="kubeconfig file (default: in-cluster config).",
+        ),
+    ] = None,
+    cluster_name: ClusterOpt = None,
+    vpc_id: VpcOpt = None,
+    region: RegionOpt = None,
+    ingress_class: IngressClassOpt = None,
+    default_tags: DefaultTagsOpt = None,
+    watch_namespace: Annotated[
+        list[str],
+        typer.Option(
+            "--watch-namespace",
+            envvar="ALBCTL_WATCH_NAMESPACES",
+            help="Namespace to watch; repeatable (default: all).",
+        ),
+    ] = [],  # noqa: B006
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", envvar="ALBCTL_WORKERS", min=1, help="Groups reconciled in parallel."
+        ),
+    ] = 4,
+    resync_period: Annotated[
+        str,
+        typer.Option(
+            "--resync-period",
+            envvar="ALBCTL_RESYNC_PERIOD",
+            help="Every group is reconciled this often (drift correction).",
+        ),
+    ] = "10m",
+    leader_elect: Annotated[
+        bool,
+        typer.Option(
+            "--leader-elect/--no-leader-elect",
+            envvar="ALBCTL_LEADER_ELECT",
+            help="Elect a leader on a Lease (for several replicas).",
+        ),
+    ] = True,
+    leader_election_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--leader-election-namespace",
+            help="Namespace of the Lease (default: POD_NAMESPACE or kube-system).",
+        ),
+    ] = None,
+    leader_election_id: Annotated[
+        str, typer.Option("--leader-election-id", help="Name of the Lease.")
+    ] = "albctl-leader",
+    lease_duration: Annotated[
+        str, typer.Option("--lease-duration", help="How long a lease is valid without renewal.")
+    ] = "15s",
+    metrics_bind_address: Annotated[
+        str,
+        typer.Option(
+            "--metrics-bind-address",
+            envvar="ALBCTL_METRICS_BIND_ADDRESS",
+            help="host:port for /metrics ('0' to disable).",
+        ),
+    ] = ":8080",
+    health_probe_bind_address: Annotated[
+        str,
+        typer.Option(
+            "--health-probe-bind-address",
+            envvar="ALBCTL_HEALTH_PROBE_BIND_ADDRESS",
+            help="host:port for /healthz and /readyz ('0' to disable).",
+        ),
+    ] = ":8081",
+    log_format: Annotated[
+        str, typer.Option("--log-format", envvar="ALBCTL_LOG_FORMAT", help="text or json.")
+    ] = "text",
+    log_level: LogLevelOpt = "info",
+) -> None:
+    """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
+    from albctl.config import Settings
+    from albctl.controller.run import Controller, RunOptions, default_namespace
+
+    if log_format not in ("text", "json"):
+        _fail(f"--log-format must be text or json, got {log_format!r}", 2)
+    setup_logging(log_level, log_format)
+    namespaces = [n for item in watch_namespace for n in item.split(",") if n.strip()]
+    lease = parse_duration(lease_duration)
+    try:
+        settings = Settings.resolve(cluster_name, vpc_id, region, ingress_class, default_tags)
+        options = RunOptions(
+            kubeconfig=kubeconfig,
+            watch_namespaces=namespaces,
+            workers=workers,
+            resync_period=parse_duration(resync_period),
+            leader_elect=leader_elect,
+            leader_election_namespace=leader_election_namespace or default_namespace(),
+            leader_election_id=leader_election_id,
+            lease_duration=lease,
+            renew_deadline=lease * 2 / 3,
+            retry_period=max(lease / 7.5, 0.2),
+            metrics_bind_address=metrics_bind_address,
+            health_probe_bind_address=health_probe_bind_address,
+        )
+        Controller(settings, options).run_until_signal()
+    except AlbctlError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def sandbox(
+    port: Annotated[
+        int, typer.Option("--port", help="Port on 127.0.0.1 (0 = pick a free one).")
+    ] = 0,
+    kubeconfig: Annotated[
+        Path, typer.Option("--kubeconfig", help="Where to write a kubeconfig for the sandbox.")
+    ] = Path("sandbox.kubeconfig"),
+) -> None:
+    """Serve an in-memory Kubernetes API on 127.0.0.1 until SIGINT/SIGTERM (for demos and tests)."""
+    from albctl.sandbox.server import SandboxServer
+
+    SandboxServer(host="127.0.0.1", port=port).serve_forever_until_signal(str(kubeconfig))
+
+
+@app.command("iam-policy")
+def iam_policy() -> None:
+    """Print the IAM policy the controller needs (JSON), e.g. for aws iam create-policy."""
+    from albctl.iam import policy
+
+    sys.stdout.write(json.dumps(policy(), indent=2) + "\n")
 
 
 @app.command()

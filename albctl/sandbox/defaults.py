@@ -1,0 +1,220 @@
+"""Server-side defaulting: the fields a real cluster fills in that clients rely on seeing.
+
+Most importantly Services get a ``spec.clusterIP`` from 10.96.0.0/16 and a ``nodePort`` from
+30000-32767 for each port of a NodePort or LoadBalancer Service, kept across updates that omit
+them (as ``kubectl apply`` does); namespaces get ``status.phase: Active``; pods start Pending.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Any
+
+from albctl.sandbox.errors import ApiError, invalid
+from albctl.sandbox.resources import ResourceType
+
+Obj = dict[str, Any]
+
+NODE_PORT_MIN = 30000
+NODE_PORT_MAX = 32767
+_CLUSTER_NET = ipaddress.IPv4Network("10.96.0.0/16")
+_FIRST_HOST = 10  # 10.96.0.1 is the apiserver's own Service in a real cluster
+
+
+def _used(services: Iterable[Obj], skip: tuple[str, str]) -> tuple[set[str], set[int]]:
+    ips: set[str] = set()
+    ports: set[int] = set()
+    for svc in services:
+        meta = svc.get("metadata", {})
+        if (meta.get("namespace", ""), meta.get("name", "")) == skip:
+            continue
+        spec = svc.get("spec", {})
+        for ip in spec.get("clusterIPs") or [spec.get("clusterIP")]:
+            if ip and ip != "None":
+                ips.add(str(ip))
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict) and port.get("nodePort"):
+                ports.add(int(port["nodePort"]))
+    return ips, ports
+
+
+def _next_ip(used: set[str]) -> str:
+    hosts = _CLUSTER_NET.num_addresses - 1
+    for offset in range(_FIRST_HOST, hosts):
+        candidate = str(_CLUSTER_NET.network_address + offset)
+        if candidate not in used:
+            return candidate
+    raise ApiError(500, "InternalError", "range is full: no more cluster IPs available")
+
+
+def _service(obj: Obj, old: Obj | None, services: Iterable[Obj], name: str) -> None:
+    spec = obj.setdefault("spec", {})
+    old_spec: Obj = (old or {}).get("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    svc_type = spec["type"]
+    meta = obj.get("metadata", {})
+    used_ips, used_ports = _used(services, (meta.get("namespace", ""), name))
+    for port in spec.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+            if "targetPort" not in port and "port" in port:
+                port["targetPort"] = port["port"]
+    if svc_type == "ExternalName":
+        spec.pop("clusterIP", None)
+        spec.pop("clusterIPs", None)
+        return
+    if not spec.get("clusterIP") and old_spec.get("clusterIP"):
+        spec["clusterIP"] = old_spec["clusterIP"]
+    requested = spec.get("clusterIP")
+    if not requested:
+        spec["clusterIP"] = _next_ip(used_ips)
+    elif requested != "None":
+        try:
+            address = ipaddress.IPv4Address(requested)
+        except ValueError:
+            raise invalid(
+                "",
+                "Service",
+                name,
+                [
+                    (
+                        "spec.clusterIPs[0]",
+                        "FieldValueInvalid",
+                        f'Invalid value: "{requested}": must be a valid IP address',
+                    )
+                ],
+            ) from None
+        if str(address) in used_ips:
+            raise invalid(
+                "",
+                "Service",
+                name,
+                [
+                    (
+                        "spec.clusterIPs",
+                        "FieldValueInvalid",
+                        f'Invalid value: []string{{"{requested}"}}: failed to allocate IP '
+                        f"{requested}: provided IP is already allocated",
+                    )
+                ],
+            )
+    spec["clusterIPs"] = [spec["clusterIP"]]
+    spec.setdefault("ipFamilies", ["IPv4"])
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    needs_node_ports = svc_type in ("NodePort", "LoadBalancer")
+    if needs_node_ports:
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if svc_type == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+    old_ports = {
+        (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+        for p in old_spec.get("ports") or []
+        if isinstance(p, dict)
+    }
+    next_port = NODE_PORT_MIN
+    for i, port in enumerate(spec.get("ports") or []):
+        if not isinstance(port, dict):
+            continue
+        if not needs_node_ports:
+            port.pop("nodePort", None)
+            continue
+        if not port.get("nodePort"):
+            kept = old_ports.get((port.get("port"), port.get("protocol", "TCP")))
+            if kept:
+                port["nodePort"] = kept
+        wanted = port.get("nodePort")
+        if wanted:
+            if not isinstance(wanted, int) or not NODE_PORT_MIN <= wanted <= NODE_PORT_MAX:
+                raise invalid(
+                    "",
+                    "Service",
+                    name,
+                    [
+                        (
+                            f"spec.ports[{i}].nodePort",
+                            "FieldValueInvalid",
+                            f"Invalid value: {wanted}: provided port is not in the valid range. "
+                            f"The range of valid ports is {NODE_PORT_MIN}-{NODE_PORT_MAX}",
+                        )
+                    ],
+                )
+            if wanted in used_ports:
+                raise invalid(
+                    "",
+                    "Service",
+                    name,
+                    [
+                        (
+                            f"spec.ports[{i}].nodePort",
+                            "FieldValueInvalid",
+                            f"Invalid value: {wanted}: provided port is already allocated",
+                        )
+                    ],
+                )
+            used_ports.add(wanted)
+            continue
+        while next_port in used_ports:
+            next_port += 1
+        if next_port > NODE_PORT_MAX:
+            raise ApiError(500, "InternalError", "range is full: no more node ports available")
+        port["nodePort"] = next_port
+        used_ports.add(next_port)
+
+
+def _pod(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("securityContext", {})
+    spec.setdefault("enableServiceLinks", True)
+    for key in ("containers", "initContainers"):
+        for container in spec.get(key) or []:
+            if not isinstance(container, dict):
+                continue
+            image = str(container.get("image", ""))
+            tag = image.rsplit("/", 1)[-1]
+            latest = ":" not in tag or tag.endswith(":latest")
+            container.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
+            container.setdefault("terminationMessagePath", "/dev/termination-log")
+            container.setdefault("terminationMessagePolicy", "File")
+            container.setdefault("resources", {})
+            for port in container.get("ports") or []:
+                if isinstance(port, dict):
+                    port.setdefault("protocol", "TCP")
+
+
+def on_create(rt: ResourceType, obj: Obj, services: Iterable[Obj]) -> None:
+    """Fill in defaults on a new object (status already reset as the kind requires)."""
+    name = str(obj.get("metadata", {}).get("name", ""))
+    if rt.group == "" and rt.kind == "Namespace":
+        labels = obj["metadata"].setdefault("labels", {})
+        labels["kubernetes.io/metadata.name"] = name
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        obj.setdefault("status", {})["phase"] = "Active"
+    elif rt.group == "" and rt.kind == "Service":
+        _service(obj, None, services, name)
+        obj.setdefault("status", {}).setdefault("loadBalancer", {})
+    elif rt.group == "" and rt.kind == "Pod":
+        _pod(obj)
+        status = obj.setdefault("status", {})
+        status.setdefault("phase", "Pending")
+        status.setdefault("qosClass", "BestEffort")
+    elif rt.group == "networking.k8s.io" and rt.kind == "Ingress":
+        obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+
+def on_update(rt: ResourceType, old: Obj, obj: Obj, services: Iterable[Obj]) -> None:
+    """Keep allocated and defaulted values that an update body left out."""
+    name = str(obj.get("metadata", {}).get("name", ""))
+    if rt.group == "" and rt.kind == "Service":
+        _service(obj, old, services, name)
+    elif rt.group == "" and rt.kind == "Pod":
+        _pod(obj)
+    elif rt.group == "" and rt.kind == "Namespace":
+        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])

@@ -1,0 +1,569 @@
+"""The whole loop: ``albctl run`` as a subprocess, the sandbox API server, a moto server.
+
+Objects are created with kubectl (when installed) or the official Python client; every check
+reads AWS through boto3 and Kubernetes through the API, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from albctl.aws.seed import node_manifests
+from albctl.kube.api import EVENT, INGRESS, LOAD_BALANCER_GROUP, KubeApi, NotFound
+from albctl.sandbox import SandboxServer
+from tests.e2e.conftest import E2E, owned
+from tests.helpers import (
+    REGION,
+    backend,
+    endpoint_slice,
+    ingress,
+    ingress_class,
+    rule,
+    service,
+    write_yaml,
+)
+
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+KUBECTL = shutil.which("kubectl")
+
+
+def wait_for(
+    what: str, fn: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.2
+) -> T:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except (AssertionError, KeyError, IndexError, StopIteration, NotFound) as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}: last {last!r}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Live:
+    e2e: E2E
+    sandbox: SandboxServer
+    kubeconfig: Path
+    api: KubeApi
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+
+    def start_controller(
+        self, *extra: str, name: str = "ctl", resync: str = "3s"
+    ) -> subprocess.Popen[str]:
+        log = self.e2e.tmp / f"{name}-{len(self.procs)}.log"
+        self.logs.append(log)
+        cmd = [
+            sys.executable,
+            "-m",
+            "albctl.cli",
+            "run",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--metrics-bind-address",
+            f"127.0.0.1:{_free_port()}",
+            "--health-probe-bind-address",
+            f"127.0.0.1:{_free_port()}",
+            "--resync-period",
+            resync,
+            "--workers",
+            "2",
+            "--log-level",
+            "debug",
+            *extra,
+        ]
+        if "--leader-elect" not in extra:
+            cmd.append("--no-leader-elect")
+        proc = subprocess.Popen(
+            cmd, env=self.e2e.env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True
+        )
+        self.procs.append(proc)
+        return proc
+
+    def apply(self, *docs: dict[str, Any]) -> None:
+        docs = tuple(json.loads(json.dumps(d)) for d in docs)
+        for d in docs:
+            d["metadata"].pop("uid", None)  # the API server assigns uids
+        path = write_yaml(self.e2e.tmp / f"apply-{time.monotonic_ns()}.yaml", *docs)
+        if KUBECTL:
+            proc = subprocess.run(
+                [KUBECTL, "--kubeconfig", str(self.kubeconfig), "apply", "-f", str(path)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert proc.returncode == 0, f"kubectl apply failed: {proc.stderr}"
+            return
+        from tests.e2e.kubeapply import apply_docs
+
+        apply_docs(self.api, docs)
+
+    def ingress(self, ns: str, name: str) -> dict[str, Any]:
+        return self.api.get(INGRESS, name, ns)
+
+    def events(self, reason: str | None = None) -> list[dict[str, Any]]:
+        items = self.api.list(EVENT)["items"]
+        return [e for e in items if reason is None or e["reason"] == reason]
+
+    def logs_text(self) -> str:
+        return "\n".join(p.read_text() for p in self.logs if p.exists())
+
+
+@pytest.fixture
+def live(e2e: E2E) -> Iterator[Live]:
+    server = SandboxServer(bookmark_interval=0.5)
+    server.start()
+    kubeconfig = server.write_kubeconfig(e2e.tmp / "kubeconfig")
+    api = KubeApi(str(kubeconfig))
+    lv = Live(e2e, server, kubeconfig, api)
+    try:
+        yield lv
+    finally:
+        for p in lv.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in lv.procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        server.stop()
+        if os.environ.get("ALBCTL_E2E_SHOW_LOGS"):
+            print(lv.logs_text())
+
+
+def app(lv: Live, api_ips: list[str] | None = None, **ann: str) -> list[dict[str, Any]]:
+    """Namespace web: a group of two Ingresses (instance + ip targets)."""
+    seeded = lv.e2e.seeded
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}},
+        ingress_class(),
+        *node_manifests(seeded.instances, REGION),
+        service("front", "web", node_port=30100),
+        service("api", "web", node_port=None, target_port=9000),
+        endpoint_slice(
+            "api", api_ips if api_ips is not None else ["10.0.1.10", "10.0.2.11"], "web", port=9000
+        ),
+        ingress(
+            "front",
+            "web",
+            group_name="web",
+            group_order="1",
+            scheme="internet-facing",
+            rules=[rule("www.example.com", ("/", "Prefix", backend("front", 80)))],
+            **ann,
+        ),
+        ingress(
+            "api",
+            "web",
+            group_name="web",
+            group_order="2",
+            scheme="internet-facing",
+            target_type="ip",
+            rules=[rule("www.example.com", ("/api", "Prefix", backend("api", 80)))],
+        ),
+    ]
+
+
+def converged(lv: Live, n_rules: int = 2) -> dict[str, Any]:
+    """The ALB of group web with its rules, once it is there."""
+    lbs = owned(lv.e2e)["lbs"]
+    assert len(lbs) == 1, lbs
+    lb = lbs[0]
+    ls = lv.e2e.clients.elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    assert len(ls) == 1
+    rules = [
+        r
+        for r in lv.e2e.clients.elbv2.describe_rules(ListenerArn=ls[0]["ListenerArn"])["Rules"]
+        if not r["IsDefault"]
+    ]
+    assert len(rules) == n_rules, rules
+    return {"lb": lb, "listener": ls[0], "rules": rules}
+
+
+def tg_targets(lv: Live, port: int) -> set[str]:
+    tg = next(t for t in owned(lv.e2e)["tgs"] if t["Port"] == port)
+    health = lv.e2e.clients.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])[
+        "TargetHealthDescriptions"
+    ]
+    return {h["Target"]["Id"] for h in health}
+
+
+def test_ingress_to_alb_status_events_and_lbg(live: Live) -> None:
+    live.start_controller()
+    start = time.monotonic()
+    live.apply(*app(live))
+    state = wait_for("the ALB with 2 rules", lambda: converged(live))
+    hostname = state["lb"]["DNSName"]
+    for name in ("front", "api"):
+        wait_for(
+            f"status of {name}",
+            lambda n=name: (
+                live.ingress("web", n)["status"]["loadBalancer"]["ingress"][0]["hostname"]
+                == hostname
+            ),
+        )
+        assert "albctl.io/ingress-group" in live.ingress("web", name)["metadata"]["finalizers"]
+    elapsed = time.monotonic() - start
+    print(f"converged in {elapsed:.2f}s")
+    assert tg_targets(live, 30100) == set(live.e2e.seeded.instances)
+    assert tg_targets(live, 9000) == {"10.0.1.10", "10.0.2.11"}
+    wait_for(
+        "Reconciled events",
+        lambda: (
+            {e["involvedObject"]["name"] for e in live.events("Reconciled")}
+            >= {"front", "api", "web"}
+        ),
+    )
+    lbg = wait_for(
+        "the LoadBalancerGroup",
+        lambda: live.api.get(LOAD_BALANCER_GROUP, "web").get("status", {}).get("loadBalancer"),
+    )
+    status = live.api.get(LOAD_BALANCER_GROUP, "web")["status"]
+    assert lbg["dnsName"] == hostname and status["memberCount"] == 2
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {
+        "Ready": "True",
+        "Synced": "True",
+    }
+    assert status["history"][0]["changes"] and status["history"][0]["awsCalls"] > 0
+    if KUBECTL:
+        out = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(live.kubeconfig), "get", "lbg"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "web" in out and hostname in out
+
+
+def test_endpoint_change_only_touches_targets(live: Live) -> None:
+    live.start_controller(resync="600s")
+    live.apply(*app(live))
+    wait_for("the ALB", lambda: converged(live))
+    wait_for("api targets", lambda: tg_targets(live, 9000) == {"10.0.1.10", "10.0.2.11"})
+    time.sleep(1.5)  # let the first reconciles settle
+    live.e2e.start_recording()
+    ips = ["10.0.1.10", "10.0.3.30", "10.0.3.31", "10.0.3.32"]
+    live.apply(endpoint_slice("api", ips, "web", port=9000))
+    wait_for("scaled targets", lambda: tg_targets(live, 9000) == set(ips))
+    calls = live.e2e.recorded_calls(agent="albctl/")  # the controller's calls only
+    mutating = live.e2e.mutating(calls)
+    assert set(mutating) <= {"RegisterTargets", "DeregisterTargets"}, mutating
+    assert mutating["RegisterTargets"] == 1 and mutating["DeregisterTargets"] == 1
+    assert calls["DescribeSubnets"] == 0 and calls["DescribeRules"] == 0  # no full reconcile
+    print(f"AWS calls for one EndpointSlice change: {dict(calls)}")
+
+
+def test_annotation_edit_updates_in_place_and_invalid_member_keeps_its_rules(live: Live) -> None:
+    live.start_controller()
+    live.apply(*app(live))
+    state = wait_for("the ALB", lambda: converged(live))
+    arns_before = {t["TargetGroupArn"] for t in owned(live.e2e)["tgs"]}
+    api_rule = next(
+        r
+        for r in state["rules"]
+        if any(
+            "/api" in v
+            for c in r["Conditions"]
+            for v in c.get("Values", []) + c.get("PathPatternConfig", {}).get("Values", [])
+        )
+    )
+    # edit: health check path of front (in place)
+    live.apply(*app(live, healthcheck_path="/ready"))
+    wait_for(
+        "health check path",
+        lambda: (
+            next(t for t in owned(live.e2e)["tgs"] if t["Port"] == 30100)["HealthCheckPath"]
+            == "/ready"
+        ),
+    )
+    assert {t["TargetGroupArn"] for t in owned(live.e2e)["tgs"]} == arns_before
+    # api becomes invalid: Warning event, its rule stays; front still updates
+    docs = app(live, healthcheck_path="/v2")
+    docs[-1]["metadata"]["annotations"]["alb.ingress.kubernetes.io/target-type"] = "pods"
+    live.apply(*docs)
+    wait_for(
+        "InvalidIngress event",
+        lambda: any(
+            e["involvedObject"]["name"] == "api" and "target-type" in e["message"]
+            for e in live.events("InvalidIngress")
+        ),
+    )
+    wait_for(
+        "front updated",
+        lambda: (
+            next(t for t in owned(live.e2e)["tgs"] if t["Port"] == 30100)["HealthCheckPath"]
+            == "/v2"
+        ),
+    )
+    state = converged(live)
+    assert api_rule["RuleArn"] in {r["RuleArn"] for r in state["rules"]}
+    assert {t["TargetGroupArn"] for t in owned(live.e2e)["tgs"]} == arns_before
+    status = live.api.get(LOAD_BALANCER_GROUP, "web")["status"]
+    assert {m["name"]: m["state"] for m in status["members"]} == {
+        "front": "Active",
+        "api": "Invalid",
+    }
+    assert "target-type" in next(m["message"] for m in status["members"] if m["name"] == "api")
+
+
+def test_delete_cleans_aws_and_removes_the_finalizer(live: Live) -> None:
+    live.start_controller()
+    live.apply(*app(live))
+    wait_for("the ALB", lambda: converged(live))
+    live.api.delete(INGRESS, "api", "web")
+    wait_for("api rule gone", lambda: converged(live, n_rules=1))
+    wait_for("api Ingress gone", lambda: _gone(live, "web", "api"))
+    live.api.delete(INGRESS, "front", "web")
+    wait_for("front Ingress gone", lambda: _gone(live, "web", "front"))
+    wait_for("nothing owned left", lambda: owned(live.e2e) == {"lbs": [], "tgs": [], "sgs": []})
+    wait_for("LoadBalancerGroup deleted", lambda: _lbg_gone(live, "web"))
+
+
+def _gone(lv: Live, ns: str, name: str) -> bool:
+    try:
+        lv.ingress(ns, name)
+        return False
+    except NotFound:
+        return True
+
+
+def _lbg_gone(lv: Live, name: str) -> bool:
+    try:
+        lv.api.get(LOAD_BALANCER_GROUP, name)
+        return False
+    except NotFound:
+        return True
+
+
+def test_kill_9_mid_reconcile_then_restart_converges_without_leaks(live: Live) -> None:
+    docs = app(live)
+    for i in range(6):
+        docs.append(service(f"svc{i}", "web", node_port=30200 + i))
+        docs.append(
+            ingress(
+                f"extra{i}",
+                "web",
+                group_name="web",
+                group_order=str(10 + i),
+                scheme="internet-facing",
+                rules=[rule(f"e{i}.example.com", ("/", "Prefix", backend(f"svc{i}", 80)))],
+            )
+        )
+    proc = live.start_controller()
+    live.apply(*docs)
+    # kill as soon as the controller has created its first target group: the reconcile is half done
+    wait_for(
+        "first AWS write",
+        lambda: "kind=TargetGroup" in live.logs[-1].read_text(),
+        timeout=30,
+        interval=0.005,
+    )
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    half = owned(live.e2e)
+    live.start_controller()
+    wait_for("the ALB with 8 rules", lambda: converged(live, n_rules=8), timeout=60)
+    full = owned(live.e2e)
+    assert len(full["lbs"]) == 1 and len(full["sgs"]) == 1
+    assert len(full["tgs"]) == 8, [t["TargetGroupName"] for t in full["tgs"]]
+    assert len({t["TargetGroupName"] for t in full["tgs"]}) == 8
+    print(
+        f"killed with {len(half['tgs'])} target groups and {len(half['lbs'])} load balancers in AWS"
+    )
+
+
+def test_broken_watches_and_expired_versions_relist_and_converge(live: Live) -> None:
+    live.start_controller()
+    live.apply(*app(live))
+    wait_for("the ALB", lambda: converged(live))
+    live.sandbox.expire_history()
+    live.sandbox.break_watches()
+    time.sleep(0.5)
+    live.apply(endpoint_slice("api", ["10.0.2.99"], "web", port=9000))
+    wait_for("targets after re-list", lambda: tg_targets(live, 9000) == {"10.0.2.99"}, timeout=40)
+    live.apply(*app(live, api_ips=["10.0.2.99"], healthcheck_path="/after-relist"))
+    wait_for(
+        "update after re-list",
+        lambda: (
+            next(t for t in owned(live.e2e)["tgs"] if t["Port"] == 30100)["HealthCheckPath"]
+            == "/after-relist"
+        ),
+    )
+    assert (
+        "re-listing" in live.logs_text()
+        or "watch expired" in live.logs_text()
+        or "watch failed" in live.logs_text()
+    )
+
+
+def test_two_replicas_only_the_leader_writes_and_a_standby_takes_over(live: Live) -> None:
+    args = ("--leader-elect", "--leader-election-namespace", "default", "--lease-duration", "3s")
+    first = live.start_controller(*args, name="a")
+    wait_for(
+        "a leader",
+        lambda: live.api.get(_lease_kind(), "albctl-leader", "default")["spec"].get(
+            "holderIdentity"
+        ),
+    )
+    second = live.start_controller(*args, name="b")
+    live.apply(*app(live))
+    wait_for("the ALB", lambda: converged(live))
+    holder = live.api.get(_lease_kind(), "albctl-leader", "default")["spec"]["holderIdentity"]
+    logs = {p: log for p, log in zip(live.procs, live.logs, strict=True)}
+    writers = [p for p in (first, second) if "msg=applied" in logs[p].read_text()]
+    assert len(writers) == 1
+    leader, standby = (first, second) if writers[0] is first else (second, first)
+    assert "leadership acquired" in logs[leader].read_text()
+    assert "msg=applied" not in logs[standby].read_text()
+    leader.send_signal(signal.SIGKILL)
+    leader.wait(timeout=10)
+    wait_for(
+        "standby takes over",
+        lambda: (
+            live.api.get(_lease_kind(), "albctl-leader", "default")["spec"].get("holderIdentity")
+            not in (None, holder)
+        ),
+        timeout=20,
+    )
+    live.apply(*app(live, healthcheck_path="/new-leader"))
+    wait_for(
+        "new leader applies",
+        lambda: (
+            next(t for t in owned(live.e2e)["tgs"] if t["Port"] == 30100)["HealthCheckPath"]
+            == "/new-leader"
+        ),
+        timeout=30,
+    )
+    assert "msg=applied" in logs[standby].read_text()
+
+
+def _lease_kind() -> Any:
+    from albctl.kube.api import LEASE
+
+    return LEASE
+
+
+def _albctl(lv: Live, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "albctl.cli", *args],
+        env=lv.e2e.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_review_commands_status_events_history_and_live_plan(live: Live) -> None:
+    proc = live.start_controller(resync="600s")
+    live.apply(*app(live))
+    state = wait_for("the ALB", lambda: converged(live))
+    wait_for(
+        "LoadBalancerGroup status",
+        lambda: live.api.get(LOAD_BALANCER_GROUP, "web").get("status", {}).get("loadBalancer"),
+    )
+    k = ("--kubeconfig", str(live.kubeconfig))
+    out = _albctl(live, "status", *k)
+    assert out.returncode == 0 and "web" in out.stdout and state["lb"]["DNSName"] in out.stdout
+    data = json.loads(_albctl(live, "status", "web", *k, "-o", "json").stdout)
+    [g] = data["groups"]
+    assert g["name"] == "web" and g["memberCount"] == 2
+    tree = g["loadBalancerTree"]
+    assert tree["loadBalancer"]["arn"] == state["lb"]["LoadBalancerArn"]
+    assert {
+        t["name"] for li in tree["listeners"] for r in li["rules"] for t in r["targetGroups"]
+    } == {t["TargetGroupName"] for t in owned(live.e2e)["tgs"]}
+    text = _albctl(live, "status", "web", *k).stdout
+    assert "web/front" in text and "Active" in text and "HTTP:80" in text
+    ev = json.loads(_albctl(live, "events", "--group", "web", *k, "-o", "json").stdout)["events"]
+    assert ev and all(set(e) == {"time", "type", "reason", "object", "message"} for e in ev)
+    assert {e["object"] for e in ev} >= {"LoadBalancerGroup/web", "Ingress/web/front"}
+    assert [e["time"] for e in ev] == sorted(e["time"] for e in ev)
+    only = json.loads(
+        _albctl(
+            live, "events", "--ingress", "web/api", "--reason", "Reconciled", *k, "-o", "json"
+        ).stdout
+    )["events"]
+    assert only and all(
+        e["object"] == "Ingress/web/api" and e["reason"] == "Reconciled" for e in only
+    )
+    hist = json.loads(_albctl(live, "history", "web", *k, "-o", "json").stdout)["history"]
+    assert hist[0]["result"] == "Succeeded" and any(
+        c["kind"] == "LoadBalancer" for h in hist for c in h["changes"]
+    )
+    assert "Succeeded" in _albctl(live, "history", "web", *k).stdout
+    # the live plan: nothing to do, then a pending change, with no write anywhere
+    plan = _albctl(live, "plan", *k, "-o", "json")
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout) == {"changes": []}
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    live.apply(*app(live, healthcheck_path="/preview"))
+    live.e2e.start_recording()
+    rv_before = live.api.list(INGRESS)["metadata"]["resourceVersion"]
+    plan = _albctl(live, "plan", *k, "--group", "web", "-o", "json", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stderr
+    changes = json.loads(plan.stdout)["changes"]
+    assert [(c["action"], c["kind"]) for c in changes] == [("update", "TargetGroup")]
+    assert changes[0]["details"]["health_check"] == {"path": "/preview"}
+    assert live.e2e.mutating(live.e2e.recorded_calls()) == {}
+    assert live.api.list(INGRESS)["metadata"]["resourceVersion"] == rv_before  # no Kubernetes write
+    bad = _albctl(live, "status", "--kubeconfig", str(live.e2e.tmp / "nope"))
+    assert bad.returncode == 1 and "Kubernetes configuration" in bad.stderr
+
+
+def test_drift_made_by_hand_is_corrected_and_reported(live: Live) -> None:
+    live.start_controller(resync="2s")
+    live.apply(*app(live))
+    wait_for("the ALB", lambda: converged(live))
+    time.sleep(1)
+    tg = next(t for t in owned(live.e2e)["tgs"] if t["Port"] == 30100)
+    live.e2e.clients.elbv2.modify_target_group(
+        TargetGroupArn=tg["TargetGroupArn"], HealthCheckPath="/by-hand"
+    )
+    wait_for("drift corrected", lambda: _tg_path(live, tg["TargetGroupArn"]) == "/")
+    ev = wait_for(
+        "DriftCorrected event",
+        lambda: [
+            e
+            for e in live.events("DriftCorrected")
+            if e["involvedObject"]["kind"] == "LoadBalancerGroup"
+        ],
+    )
+    assert "TargetGroup" in ev[0]["message"] and "health_check" in ev[0]["message"]
+    hist = live.api.get(LOAD_BALANCER_GROUP, "web")["status"]["history"]
+    assert any(
+        c["kind"] == "TargetGroup" and c["action"] == "update" for h in hist for c in h["changes"]
+    )
+
+
+def _tg_path(lv: Live, arn: str) -> str:
+    return str(
+        lv.e2e.clients.elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0][
+            "HealthCheckPath"
+        ]
+    )
