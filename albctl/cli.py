@@ -407,14 +407,20 @@ def delete(
 def demo(
     examples: Annotated[
         Path | None,
-        typer.Option("--examples", help="Manifests to apply (default: the bundled example app)."),
+        typer.Option("--examples", help="Manifests to use (default: the bundled example app)."),
     ] = None,
+    one_shot: Annotated[
+        bool,
+        typer.Option(
+            "--one-shot", help="File-based apply against in-process moto instead of the live loop."
+        ),
+    ] = False,
 ) -> None:
-    """Run the example app against an embedded AWS (moto): apply, show the ALB tree, re-plan."""
+    """Run the example app on an embedded cluster and AWS: controller, ALB tree, status, Events, cleanup."""
     from albctl.demo import run_demo
 
     try:
-        code = run_demo(examples)
+        code = run_demo(examples, one_shot=one_shot)
     except AlbctlError as exc:
         _fail(str(exc))
         return

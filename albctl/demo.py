@@ -1,22 +1,37 @@
-"""``albctl demo``: the example app applied to an embedded AWS (moto, in-process).
+"""``albctl demo``: the example app on an embedded cluster and an embedded AWS.
 
-No cloud account and no cluster: moto is seeded with a VPC, tagged subnets in three AZs,
-EC2 instances for the nodes and issued ACM certificates; then ``apply`` runs, the resulting
-load balancer is printed as a tree, and a second apply shows that nothing is left to change (no mutating call).
+Live mode (default): the sandbox API server, a moto server seeded like a cluster's VPC
+(tagged subnets in three AZs, EC2 instances for the nodes, issued ACM certificates) and the
+controller all run in this process; the examples are created through the Kubernetes API; the
+demo waits until the controller converged, prints the load balancer tree, the Ingress status
+and the Events, then deletes one Ingress and shows the cleanup.
+
+One-shot mode (``--one-shot``): ``albctl apply`` of the examples against in-process moto,
+the tree, and a second apply that makes no mutating call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import tempfile
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
+import yaml
 from rich.console import Console
+from rich.table import Table
 
 from albctl.errors import ConfigError
 
 CLUSTER = "demo"
 REGION = "us-east-1"
+T = TypeVar("T")
+CERTS = {"*.example.com": ["example.com"], "shop.example.com": []}
 
 
 def _examples_dir() -> Path:
@@ -35,11 +50,32 @@ def _calls_table(console: Console, title: str, calls: Counter[tuple[str, str]]) 
         console.print(f"  {service:8} {op:40} {n}")
 
 
-def run_demo(examples: Path | None = None) -> int:
+def _fake_credentials() -> None:
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        os.environ[k] = v
+
+
+def run_demo(examples: Path | None = None, one_shot: bool = False) -> int:
     try:
-        from moto import mock_aws
+        import moto  # noqa: F401
     except ImportError:
         raise ConfigError("the demo needs moto: pip install 'albctl[test]'") from None
+    src = examples or _examples_dir()
+    _fake_credentials()
+    return run_one_shot(src) if one_shot else run_live(src)
+
+
+# --- one-shot --------------------------------------------------------------------------------
+
+
+def run_one_shot(src: Path) -> int:
+    from moto import mock_aws
+
     from albctl.aws.clients import AwsClients, is_mutating
     from albctl.aws.seed import node_manifests, seed
     from albctl.aws.tree import describe_tree
@@ -49,28 +85,14 @@ def run_demo(examples: Path | None = None) -> int:
     from albctl.render import print_report, print_tree
 
     console = Console(highlight=False, soft_wrap=True)
-    src = examples or _examples_dir()
-    for k, v in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        os.environ[k] = v
     os.environ.pop("AWS_ENDPOINT_URL", None)
     with mock_aws():
         clients = AwsClients(region=REGION)
-        seeded = seed(
-            clients,
-            CLUSTER,
-            instances=3,
-            certificates={"*.example.com": ["example.com"], "shop.example.com": []},
-        )
+        seeded = seed(clients, CLUSTER, instances=3, certificates=CERTS)
         console.rule("[bold]1. embedded AWS (moto)")
         console.print(
             f"VPC {seeded.vpc_id}; public subnets {', '.join(seeded.public_subnets)}; "
-            f"instances {', '.join(seeded.instances)}; "
-            f"certificates {', '.join(seeded.certificates)}"
+            f"instances {', '.join(seeded.instances)}; certificates {', '.join(seeded.certificates)}"
         )
         objects = load_manifests([src])
         objects.nodes = []
@@ -101,3 +123,236 @@ def run_demo(examples: Path | None = None) -> int:
         console.print(f"  mutating calls: {sum(v for k, v in second.items() if is_mutating(k[1]))}")
         ok = report.ok and again.ok and not any(o.plan.changes for o in again.outcomes)
         return 0 if ok else 1
+
+
+# --- live ------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(what: str, fn: Callable[[], T | None], timeout: float = 60) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            got = fn()
+            if got:
+                return got
+        time.sleep(0.1)
+    raise ConfigError(f"the demo timed out waiting for {what}")
+
+
+@contextlib.contextmanager
+def _moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _docs(src: Path) -> list[dict[str, Any]]:
+    files = (
+        sorted(f for f in src.rglob("*") if f.suffix in (".yaml", ".yml"))
+        if src.is_dir()
+        else [src]
+    )
+    out: list[dict[str, Any]] = []
+    for f in files:
+        out += [d for d in yaml.safe_load_all(f.read_text()) if d]
+    order = {
+        "Namespace": 0,
+        "IngressClassParams": 1,
+        "IngressClass": 2,
+        "Node": 3,
+        "Service": 4,
+        "EndpointSlice": 5,
+    }
+    return sorted(out, key=lambda d: order.get(d.get("kind", ""), 9))
+
+
+def _create(api: Any, doc: dict[str, Any]) -> None:
+    from albctl.kube import api as k
+
+    kinds = {
+        kind.kind: kind
+        for kind in (
+            k.INGRESS,
+            k.INGRESS_CLASS,
+            k.INGRESS_CLASS_PARAMS,
+            k.SERVICE,
+            k.ENDPOINT_SLICE,
+            k.NODE,
+            k.TARGET_GROUP_BINDING,
+        )
+    }
+    if doc["kind"] == "Namespace":
+        api.request("POST", "/api/v1/namespaces", body=doc)
+        return
+    kind = kinds.get(doc["kind"])
+    if kind is None:
+        return
+    api.create(kind, doc, doc["metadata"].get("namespace") if kind.namespaced else None)
+
+
+def _ingress_table(api: Any) -> Table:
+    from albctl.kube.api import INGRESS
+
+    t = Table(box=None, show_edge=False)
+    for c in ("NAMESPACE", "NAME", "HOSTS", "ADDRESS", "FINALIZERS"):
+        t.add_column(c)
+    for ing in api.list(INGRESS)["items"]:
+        m = ing["metadata"]
+        hosts = ",".join(r.get("host", "*") for r in ing["spec"].get("rules") or [])
+        addr = ",".join(
+            x.get("hostname", "")
+            for x in ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        )
+        t.add_row(
+            m["namespace"],
+            m["name"],
+            hosts,
+            addr or "-",
+            ",".join(m.get("finalizers") or []) or "-",
+        )
+    return t
+
+
+def _events_table(
+    api: Any, seen: set[tuple[str, int]] | None = None
+) -> tuple[Table, set[tuple[str, int]]]:
+    """albctl's Events (those not in ``seen``: (name, count) pairs shown before)."""
+    from albctl.kube.read import event_row, list_events
+
+    items, _ = list_events(api)
+    ours = [e for e in items if (e.get("source") or {}).get("component") == "albctl"]
+    t = Table(box=None, show_edge=False)
+    for c in ("TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE"):
+        t.add_column(c, no_wrap=c != "MESSAGE")
+    shown: set[tuple[str, int]] = set()
+    for e in ours:
+        key = (e["metadata"]["name"], int(e.get("count") or 1))
+        shown.add(key)
+        if seen and key in seen:
+            continue
+        r = event_row(e)
+        t.add_row(r["type"], r["reason"], r["object"], str(r["count"]), r["message"][:200])
+    return t, shown
+
+
+def run_live(src: Path) -> int:
+    from albctl.aws.clients import AwsClients
+    from albctl.aws.seed import node_manifests, seed
+    from albctl.aws.tree import describe_tree
+    from albctl.config import Settings
+    from albctl.controller.run import Controller, RunOptions
+    from albctl.kube.api import INGRESS, LOAD_BALANCER_GROUP, KubeApi, NotFound
+    from albctl.render import print_tree
+    from albctl.sandbox import SandboxServer
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
+    console = Console(highlight=False, soft_wrap=True)
+    with _moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="albctl-demo-") as tmp:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        clients = AwsClients(region=REGION, user_agent="albctl-demo/0.1")
+        seeded = seed(clients, CLUSTER, instances=3, certificates=CERTS)
+        sandbox = SandboxServer(bookmark_interval=1.0)
+        sandbox.start()
+        kubeconfig = sandbox.write_kubeconfig(Path(tmp) / "kubeconfig")
+        console.rule("[bold]1. embedded cluster and AWS")
+        console.print(f"Kubernetes API (albctl sandbox): {sandbox.url}   kubeconfig: {kubeconfig}")
+        console.print(
+            f"AWS (moto server): {endpoint}   VPC {seeded.vpc_id}, subnets in 3 AZs, "
+            f"instances {', '.join(seeded.instances)}, certificates {', '.join(seeded.certificates)}"
+        )
+        options = RunOptions(
+            kubeconfig=str(kubeconfig),
+            leader_elect=False,
+            metrics_bind_address="0",
+            health_probe_bind_address="0",
+            resync_period=60,
+            workers=2,
+        )
+        controller = Controller(Settings(cluster_name=CLUSTER, region=REGION), options)
+        controller.start()
+        api = KubeApi(str(kubeconfig))
+        try:
+            console.rule(f"[bold]2. creating the objects of {src} through the API")
+            docs = [d for d in _docs(src) if d.get("kind") != "Node"]
+            docs += node_manifests(seeded.instances, REGION)
+            start = time.monotonic()
+            for d in docs:
+                _create(api, d)
+                console.print(
+                    f"  created {d['kind']} {d['metadata'].get('namespace', '') + '/' if d['metadata'].get('namespace') else ''}{d['metadata']['name']}"
+                )
+            ingresses = [d for d in docs if d["kind"] == "Ingress"]
+
+            def converged() -> bool:
+                for d in ingresses:
+                    ing = api.get(INGRESS, d["metadata"]["name"], d["metadata"]["namespace"])
+                    if not ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+                        return False
+                lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
+                ready = all(
+                    c["status"] == "True"
+                    for g in lbgs
+                    for c in (g.get("status") or {}).get("conditions") or []
+                )
+                return (
+                    bool(lbgs)
+                    and ready
+                    and len(controller.queue) == 0
+                    and controller.queue.busy == 0
+                )
+
+            _wait("the controller to converge", converged)
+            console.print(f"\nconverged in {time.monotonic() - start:.1f}s")
+
+            console.rule("[bold]3. the load balancer (read from AWS)")
+            lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
+            for g in lbgs:
+                arn = g["status"]["loadBalancer"]["arn"]
+                print_tree(describe_tree(clients, arn))
+            console.rule("[bold]4. Ingress status and Events")
+            console.print(_ingress_table(api))
+            console.print()
+            table, seen = _events_table(api)
+            console.print(table)
+
+            victim = ingresses[-1]["metadata"]
+            console.rule(f"[bold]5. deleting Ingress {victim['namespace']}/{victim['name']}")
+            api.delete(INGRESS, victim["name"], victim["namespace"])
+
+            def gone() -> bool:
+                try:
+                    api.get(INGRESS, victim["name"], victim["namespace"])
+                    return False
+                except NotFound:
+                    return len(controller.queue) == 0 and controller.queue.busy == 0
+
+            _wait("the Ingress to be cleaned up", gone)
+            for g in api.list(LOAD_BALANCER_GROUP)["items"]:
+                print_tree(describe_tree(clients, g["status"]["loadBalancer"]["arn"]))
+            console.print(_ingress_table(api))
+            console.print()
+            table, _ = _events_table(api, seen)
+            console.print(table)
+            console.print(
+                "\ntry it yourself while a demo runs: kubectl --kubeconfig <kubeconfig> get ingress,lbg"
+            )
+            return 0
+        finally:
+            controller.stop()
+            api.close()
+            sandbox.stop()
+            os.environ.pop("AWS_ENDPOINT_URL", None)
