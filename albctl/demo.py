@@ -248,6 +248,8 @@ def _events_table(
 
 
 def run_live(src: Path) -> int:
+    import logging
+
     from albctl.aws.clients import AwsClients
     from albctl.aws.seed import node_manifests, seed
     from albctl.aws.tree import describe_tree
@@ -256,8 +258,6 @@ def run_live(src: Path) -> int:
     from albctl.kube.api import INGRESS, LOAD_BALANCER_GROUP, KubeApi, NotFound
     from albctl.render import print_tree
     from albctl.sandbox import SandboxServer
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
     console = Console(highlight=False, soft_wrap=True)
