@@ -22,6 +22,12 @@ from albctl.errors import AwsError, ConfigError
 log = logging.getLogger(__name__)
 
 MAX_PAGES = 1000
+THROTTLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+}
 
 # operations that change nothing in AWS
 _READ_PREFIXES = ("Describe", "List", "Get")
@@ -60,11 +66,13 @@ class AwsClients:
         self.calls: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self.hooks: list[CallHook] = []
+        self.throttle_hooks: list[CallHook] = []
         self.elbv2 = self.session.client("elbv2", config=config)
         self.ec2 = self.session.client("ec2", config=config)
         self.acm = self.session.client("acm", config=config)
         for client in (self.elbv2, self.ec2, self.acm):
             client.meta.events.register("before-call.*.*", self._count)
+            client.meta.events.register("needs-retry.*.*", self._throttled)
 
     def _count(self, model: Any, **_: Any) -> None:
         service = model.service_model.service_name
@@ -73,6 +81,14 @@ class AwsClients:
             self.calls[(service, op)] += 1
         for hook in self.hooks:
             hook(service, op)
+
+    def _throttled(self, response: Any = None, operation: Any = None, **_: Any) -> None:
+        if not response or operation is None:
+            return
+        code = (response[1] or {}).get("Error", {}).get("Code", "")
+        if code in THROTTLE_CODES:
+            for hook in self.throttle_hooks:
+                hook(operation.service_model.service_name, operation.name)
 
     def mutating_calls(self) -> Counter[tuple[str, str]]:
         return Counter({k: v for k, v in self.calls.items() if is_mutating(k[1])})

@@ -109,6 +109,7 @@ class Reconciler:
         self._local = threading.local()
         self._lock = threading.Lock()
         clients.hooks.append(self._on_aws_call)
+        clients.throttle_hooks.append(lambda svc, op: metrics.aws_throttles.labels(svc, op).inc())
 
     # --- AWS call accounting and the leader guard ------------------------------------------
 

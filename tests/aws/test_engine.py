@@ -505,3 +505,25 @@ def test_default_certificate_moves_when_the_first_member_leaves(aws: AwsEnv) -> 
     }
     assert certs == set(seeded(aws).certificates.values())
     assert run(aws, docs).ok and mutations(aws) == Counter()
+
+
+def test_throttles_are_counted_for_metrics(aws: AwsEnv) -> None:
+    from botocore.awsrequest import AWSResponse
+
+    c = clients(aws)
+    seen: list[tuple[str, str]] = []
+    c.throttle_hooks.append(lambda s, o: seen.append((s, o)))
+    sent = {"n": 0}
+
+    def throttle(**_: Any) -> AWSResponse | None:
+        sent["n"] += 1
+        if sent["n"] == 1:
+            body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+            return AWSResponse("https://elb", 400, {}, _Raw(body))
+        return None
+
+    c.elbv2.meta.events.register_first(
+        "before-send.elastic-load-balancing-v2.DescribeTargetGroups", throttle
+    )
+    assert run(aws, shop(aws)).ok
+    assert seen == [("elbv2", "DescribeTargetGroups")]

@@ -460,6 +460,12 @@ def test_two_replicas_only_the_leader_writes_and_a_standby_takes_over(live: Live
         timeout=30,
     )
     assert "msg=applied" in logs[standby].read_text()
+    # graceful shutdown releases the lease at once
+    standby.send_signal(signal.SIGTERM)
+    standby.wait(timeout=30)
+    assert standby.returncode == 0
+    assert not live.api.get(_lease_kind(), "albctl-leader", "default")["spec"].get("holderIdentity")
+    assert "lease released" in logs[standby].read_text()
 
 
 def _lease_kind() -> Any:
@@ -567,3 +573,166 @@ def _tg_path(lv: Live, arn: str) -> str:
             "HealthCheckPath"
         ]
     )
+
+
+def test_leaving_the_group_or_the_class_cleans_up_like_a_delete(live: Live) -> None:
+    live.start_controller()
+    live.apply(*app(live))
+    wait_for("the ALB", lambda: converged(live))
+    # api moves to its own group: a second ALB, and its rule leaves the first one
+    docs = app(live)
+    docs[-1]["metadata"]["annotations"]["alb.ingress.kubernetes.io/group.name"] = "api-only"
+    live.apply(*docs)
+    wait_for("two ALBs", lambda: len(owned(live.e2e)["lbs"]) == 2)
+    web_lb = next(
+        lb
+        for lb in owned(live.e2e)["lbs"]
+        if lb["DNSName"]
+        == live.ingress("web", "front")["status"]["loadBalancer"]["ingress"][0]["hostname"]
+    )
+    listener = live.e2e.clients.elbv2.describe_listeners(LoadBalancerArn=web_lb["LoadBalancerArn"])[
+        "Listeners"
+    ][0]
+    wait_for(
+        "api rule gone from web",
+        lambda: (
+            len(
+                [
+                    r
+                    for r in live.e2e.clients.elbv2.describe_rules(
+                        ListenerArn=listener["ListenerArn"]
+                    )["Rules"]
+                    if not r["IsDefault"]
+                ]
+            )
+            == 1
+        ),
+    )
+    assert (
+        "albctl.io/ingress-group" in live.ingress("web", "api")["metadata"]["finalizers"]
+    )  # still ours
+    # api leaves our class: its ALB goes away and the finalizer is removed
+    docs[-1]["spec"]["ingressClassName"] = "nginx"
+    live.apply(*docs)
+    wait_for("api-only ALB deleted", lambda: len(owned(live.e2e)["lbs"]) == 1, timeout=40)
+    wait_for(
+        "finalizer removed",
+        lambda: (
+            "albctl.io/ingress-group"
+            not in (live.ingress("web", "api")["metadata"].get("finalizers") or [])
+        ),
+    )
+    assert not live.ingress("web", "api").get("status", {}).get("loadBalancer", {}).get("ingress")
+    wait_for("LoadBalancerGroup api-only deleted", lambda: _lbg_gone(live, "api-only"))
+
+
+def test_repeated_failures_are_one_aggregated_event_and_metrics_are_served(live: Live) -> None:
+    metrics_port = _free_port()
+    health_port = _free_port()
+    live.start_controller(
+        "--metrics-bind-address",
+        f"127.0.0.1:{metrics_port}",
+        "--health-probe-bind-address",
+        f"127.0.0.1:{health_port}",
+        resync="1s",
+    )
+    docs = app(live)
+    docs[-1]["metadata"]["annotations"]["alb.ingress.kubernetes.io/success-codes"] = "ok"
+    live.apply(*docs)
+    wait_for("the ALB with the valid member", lambda: converged(live, n_rules=1))
+    wait_for(
+        "repeats counted",
+        lambda: (
+            max(
+                (
+                    e.get("count", 1)
+                    for e in live.events("InvalidIngress")
+                    if e["involvedObject"]["name"] == "api"
+                ),
+                default=0,
+            )
+            >= 3
+        ),
+        timeout=30,
+    )
+    same = [e for e in live.events("InvalidIngress") if e["involvedObject"]["name"] == "api"]
+    assert len(same) == 1  # one object, count bumped
+    import urllib.request
+
+    text = (
+        urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        .read()
+        .decode()
+    )
+    assert 'albctl_reconcile_total{result="PartiallyApplied"}' in text
+    assert 'albctl_aws_api_calls_total{operation="CreateLoadBalancer",service="elbv2"} 1.0' in text
+    assert 'albctl_last_reconcile_success_timestamp_seconds{group="web"}' in text
+    assert 'albctl_invalid_ingresses{group="web"} 1.0' in text
+    assert (
+        urllib.request.urlopen(f"http://127.0.0.1:{health_port}/healthz", timeout=5).status == 200
+    )
+    assert urllib.request.urlopen(f"http://127.0.0.1:{health_port}/readyz", timeout=5).status == 200
+
+
+def test_events_watch_follows_new_events(live: Live) -> None:
+    live.start_controller(resync="600s")
+    live.apply(*app(live))
+    wait_for("the ALB", lambda: converged(live))
+    follower = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "albctl.cli",
+            "events",
+            "-w",
+            "--reason",
+            "InvalidIngress",
+            "-o",
+            "json",
+            "--kubeconfig",
+            str(live.kubeconfig),
+        ],
+        env=live.e2e.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)
+        docs = app(live)
+        docs[-1]["metadata"]["annotations"]["alb.ingress.kubernetes.io/healthy-threshold-count"] = (
+            "99"
+        )
+        live.apply(*docs)
+        assert follower.stdout is not None
+        line = follower.stdout.readline()
+        event = json.loads(line)
+        assert event["reason"] == "InvalidIngress" and "healthy-threshold-count" in event["message"]
+    finally:
+        follower.kill()
+
+
+def test_unreachable_cluster_gives_a_clear_message(e2e: E2E) -> None:
+    port = _free_port()
+    kubeconfig = e2e.tmp / "dead.kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "dead",
+                "clusters": [{"name": "dead", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+                "users": [{"name": "u", "user": {"token": "x"}}],
+                "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}],
+            }
+        )
+    )
+    for args in (["status"], ["events"], ["history", "web"], ["plan", "--cluster-name", "c"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "albctl.cli", *args, "--kubeconfig", str(kubeconfig)],
+            env=e2e.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert "cannot reach the Kubernetes API" in proc.stderr, (args, proc.stderr)
