@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,17 +89,22 @@ def _check_output(output: str) -> None:
         _fail(f"--output must be text or json, got {output!r}", 2)
 
 
+@dataclass(frozen=True)
+class EngineArgs:
+    """The engine settings every one-shot command takes."""
+
+    cluster: str | None
+    vpc: str | None
+    region: str | None
+    ingress_class: str | None
+    default_tags: str | None
+
+    def engine(self) -> Any:
+        return _engine(self.cluster, self.vpc, self.region, self.ingress_class, self.default_tags)
+
+
 def _run(
-    mode: str,
-    files: list[Path],
-    prune: bool,
-    cluster: str | None,
-    vpc: str | None,
-    region: str | None,
-    ingress_class: str | None,
-    default_tags: str | None,
-    output: str,
-    log_level: str,
+    mode: str, files: list[Path], prune: bool, args: EngineArgs, output: str, log_level: str
 ) -> Any:
     from albctl.manifests import load_manifests
 
@@ -107,24 +113,14 @@ def _run(
     if not files:
         _fail("no input: pass -f FILE or -f DIRECTORY", 2)
     try:
-        objects = load_manifests(files)
-        engine = _engine(cluster, vpc, region, ingress_class, default_tags)
-        return engine.run(objects, mode, prune=prune)
+        return args.engine().run(load_manifests(files), mode, prune=prune)
     except AlbctlError as exc:
         _fail(str(exc))
     return None
 
 
 def _plan_live(
-    kubeconfig: str,
-    group: str | None,
-    cluster: str | None,
-    vpc: str | None,
-    region: str | None,
-    ingress_class: str | None,
-    default_tags: str | None,
-    output: str,
-    log_level: str,
+    kubeconfig: str, group: str | None, args: EngineArgs, output: str, log_level: str
 ) -> Any:
     from albctl.kube.api import KubeApi
     from albctl.kube.read import cluster_documents
@@ -133,14 +129,24 @@ def _plan_live(
     setup_logging(log_level)
     _check_output(output)
     try:
-        api = KubeApi(kubeconfig)
         objects = ObjectSet()
-        parse_documents(cluster_documents(api), kubeconfig, objects)
-        engine = _engine(cluster, vpc, region, ingress_class, default_tags)
-        return engine.run(objects, "plan", only=[group] if group else None)
+        parse_documents(cluster_documents(KubeApi(kubeconfig)), kubeconfig, objects)
+        return args.engine().run(objects, "plan", only=[group] if group else None)
     except AlbctlError as exc:
         _fail(_reach(exc))
     return None
+
+
+def _finish(report: Any, mode: str, output: str) -> None:
+    """Print an apply/delete report and exit non-zero when a group did not converge."""
+    from albctl.render import print_report, report_json
+
+    if output == "json":
+        sys.stdout.write(json.dumps(report_json(report), indent=2, sort_keys=True) + "\n")
+    else:
+        print_report(report, mode)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def _reach(exc: AlbctlError) -> str:
@@ -298,11 +304,7 @@ def plan(
         report = _plan_live(
             kubeconfig,
             group,
-            cluster_name,
-            vpc_id,
-            region,
-            ingress_class,
-            default_tags,
+            EngineArgs(cluster_name, vpc_id, region, ingress_class, default_tags),
             output,
             log_level,
         )
@@ -311,11 +313,7 @@ def plan(
             "plan",
             filename,
             prune,
-            cluster_name,
-            vpc_id,
-            region,
-            ingress_class,
-            default_tags,
+            EngineArgs(cluster_name, vpc_id, region, ingress_class, default_tags),
             output,
             log_level,
         )
@@ -348,26 +346,8 @@ def apply(
     log_level: LogLevelOpt = "warning",
 ) -> None:
     """Make AWS match the Ingresses in the files. Idempotent; invalid Ingresses are left as they are."""
-    from albctl.render import print_report, report_json
-
-    report = _run(
-        "apply",
-        filename,
-        prune,
-        cluster_name,
-        vpc_id,
-        region,
-        ingress_class,
-        default_tags,
-        output,
-        log_level,
-    )
-    if output == "json":
-        sys.stdout.write(json.dumps(report_json(report), indent=2, sort_keys=True) + "\n")
-    else:
-        print_report(report, "apply")
-    if not report.ok:
-        raise typer.Exit(1)
+    args = EngineArgs(cluster_name, vpc_id, region, ingress_class, default_tags)
+    _finish(_run("apply", filename, prune, args, output, log_level), "apply", output)
 
 
 @app.command()
@@ -381,26 +361,8 @@ def delete(
     log_level: LogLevelOpt = "warning",
 ) -> None:
     """Delete the AWS resources of the IngressGroups in the files (only resources albctl owns)."""
-    from albctl.render import print_report, report_json
-
-    report = _run(
-        "delete",
-        filename,
-        False,
-        cluster_name,
-        vpc_id,
-        region,
-        ingress_class,
-        None,
-        output,
-        log_level,
-    )
-    if output == "json":
-        sys.stdout.write(json.dumps(report_json(report), indent=2, sort_keys=True) + "\n")
-    else:
-        print_report(report, "delete")
-    if not report.ok:
-        raise typer.Exit(1)
+    args = EngineArgs(cluster_name, vpc_id, region, ingress_class, None)
+    _finish(_run("delete", filename, False, args, output, log_level), "delete", output)
 
 
 @app.command()

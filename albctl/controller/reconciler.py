@@ -509,25 +509,12 @@ class Reconciler:
             for ing in members:
                 self.recorder.record(self._ing_ref(ing), "Warning", "DriftCorrected", msg)
 
-    def _report(
-        self,
-        gid: str,
-        result: str,
-        plan: Plan | None,
-        build: BuildResult | None,
-        lb: dict[str, Any] | None,
-        members: list[Ingress],
-        leaving: list[Ingress],
-        error: str | None,
-        duration: float,
-        calls: int,
-    ) -> None:
+    def _report(self, *args: Any) -> None:
+        """Events and LoadBalancerGroup status; a failure to write them never fails the reconcile."""
         try:
-            self._report_inner(
-                gid, result, plan, build, lb, members, leaving, error, duration, calls
-            )
+            self._report_inner(*args)
         except KubeError as exc:
-            log_event(log, "status not written", logging.WARNING, group=gid, error=str(exc))
+            log_event(log, "status not written", logging.WARNING, group=args[0], error=str(exc))
 
     def _report_inner(
         self,
