@@ -17,6 +17,7 @@ import os
 import socket
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -152,8 +153,13 @@ def _moto_server() -> Iterator[str]:
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    url = f"http://127.0.0.1:{port}"
+    # moto keeps its state per process: start from an empty AWS
+    urllib.request.urlopen(
+        urllib.request.Request(f"{url}/moto-api/reset", data=b"", method="POST"), timeout=10
+    ).read()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.stop()
 

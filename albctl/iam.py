@@ -1,9 +1,10 @@
 """The controller's AWS permissions: the shipped IAM policy and the AWS calls the code makes.
 
 ``policy()`` returns the least-privilege IAM policy (``albctl iam-policy`` prints it; the same
-document is ``iam/policy.json`` in the repository). ``used_operations()`` reads the AWS adapter's
-source (``albctl/aws/*.py``) with :mod:`ast` and lists every boto3 client method it calls or
-references on the ``elbv2``, ``ec2`` and ``acm`` clients, so a test can check that the policy
+document is ``iam/policy.json`` in the repository). ``used_operations()`` reads albctl's source
+with :mod:`ast` (the AWS adapter ``albctl/aws/*.py`` and every other module, since the
+controller's fast target path calls the clients too) and lists every boto3 client method called
+or referenced on the ``elbv2``, ``ec2`` and ``acm`` clients, so a test can check that the policy
 allows exactly what the code can call: nothing missing, nothing unused.
 """
 
@@ -24,9 +25,10 @@ SERVICES: dict[str, str] = {
     "acm": "acm",
 }
 
-# Modules of albctl/aws that never run against real AWS: seed.py fills an empty moto or
-# LocalStack endpoint with a VPC, subnets, instances and certificates for the demo and tests.
-NOT_CONTROLLER_CODE = frozenset({"seed.py"})
+# Modules (relative to the package) that never run against real AWS: aws/seed.py fills an
+# empty moto or LocalStack endpoint with a VPC, subnets, instances and certificates for the
+# demo and the tests.
+NOT_CONTROLLER_CODE = frozenset({"aws/seed.py"})
 
 # attributes of a boto3 client that are not API operations
 _CLIENT_HELPERS = frozenset(
@@ -93,18 +95,23 @@ def _scan(scope: ast.AST, aliases: dict[str, str], out: dict[str, set[str]]) -> 
 
 
 def used_operations(source_dir: Path | None = None) -> dict[str, set[str]]:
-    """boto3 method names (snake_case) the controller's AWS code calls, per client.
+    """boto3 method names (snake_case) albctl's code calls, per client.
 
-    Found statically: ``<anything>.elbv2.describe_rules(...)``, references passed along
+    ``source_dir`` (default: the albctl package) is scanned recursively, except the modules in
+    ``NOT_CONTROLLER_CODE``. Found statically: ``<anything>.elbv2.describe_rules(...)``,
+    references passed along
     (``paginate(self.c.elbv2.describe_listeners, ...)``, ``retry(self.c.ec2.delete_x)``) and
     local aliases (``elb = self.c.elbv2; elb.describe_tags(...)``), each alias scoped to the
     function that binds it. Calls built from strings (``getattr(client, name)``) are not seen:
     the code does not make any.
     """
-    root = source_dir or Path(__file__).resolve().parent / "aws"
+    package = Path(__file__).resolve().parent
+    root = (source_dir or package).resolve()
     out: dict[str, set[str]] = {name: set() for name in SERVICES}
-    for path in sorted(root.glob("*.py")):
-        if path.name in NOT_CONTROLLER_CODE:
+    for path in sorted(root.rglob("*.py")):
+        # paths inside the package are named from its top (aws/seed.py), others from root
+        base = package if path.is_relative_to(package) else root
+        if path.relative_to(base).as_posix() in NOT_CONTROLLER_CODE:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         functions = [

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.tree import Tree
 
+from albctl.aws.clients import is_mutating
 from albctl.controller.engine import Report
 
 SYMBOL = {
@@ -88,6 +89,12 @@ def report_json(report: Report) -> dict[str, Any]:
             for o in report.outcomes
         ],
         "ignored": [{"ingress": k, "reason": r} for k, r in report.ignored],
+        "awsCalls": {
+            "total": sum(report.aws_calls.values()),
+            "mutating": {
+                f"{s}:{o}": n for (s, o), n in sorted(report.aws_calls.items()) if is_mutating(o)
+            },
+        },
     }
 
 

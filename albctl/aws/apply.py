@@ -67,6 +67,7 @@ class ApplyResult:
     load_balancer_arn: str | None = None
     dns_name: str | None = None
     applied: list[Change] = field(default_factory=list)
+    target_group_arns: dict[str, str] = field(default_factory=dict)  # resource id -> ARN
 
 
 class Applier:
@@ -125,6 +126,7 @@ class Applier:
             result.applied.append(ch)
             i += 1
         result.load_balancer_arn = self.lb_arn
+        result.target_group_arns = dict(self.tg_arns)
         return result
 
     # --- helpers -------------------------------------------------------------------------

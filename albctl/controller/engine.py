@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -59,6 +60,7 @@ class Report:
     outcomes: list[GroupOutcome] = field(default_factory=list)
     ignored: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    aws_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -122,6 +124,7 @@ class Engine:
     def run(
         self, objects: ObjectSet, mode: Mode, prune: bool = False, only: Iterable[str] | None = None
     ) -> Report:
+        before = Counter(self.clients.calls)
         grouping = self.group(objects)
         groups = grouping.groups
         if only is not None:
@@ -208,6 +211,7 @@ class Engine:
                     except AlbctlError as exc:
                         outcome.error = str(exc)
                 report.outcomes.append(outcome)
+        report.aws_calls = Counter(self.clients.calls) - before
         return report
 
     def _build(

@@ -280,12 +280,21 @@ class Reconciler:
         fp = _fingerprint(build.stack if build else None, sorted(build.invalid) if build else [])
         drift = bool(plan.changes) and mem.fingerprint == fp
         lb_info: dict[str, Any] | None = None
+        desired_names = {
+            tg.id: tg.name for tg in (build.stack.target_groups if build and build.stack else ())
+        }
+        arns = {
+            t.resource_id: t.arn
+            for t in observed.target_groups
+            if desired_names.get(t.resource_id) == t.name
+        }
         if plan.changes:
             vpc = self.settings.vpc_id
             applier = Applier(self.clients, self.settings.cluster_name, vpc)
             if build is not None and build.stack is not None and vpc is None:
                 applier.vpc_id = self._vpc_of(observed)
             result = applier.apply(plan, observed)
+            arns.update(result.target_group_arns)
             if result.load_balancer_arn:
                 lb_info = {"arn": result.load_balancer_arn, "dnsName": result.dns_name}
         elif observed.load_balancers:
@@ -298,7 +307,7 @@ class Reconciler:
         if drift:
             self._report_drift(gid, plan, members)
         mem.fingerprint = fp
-        self._remember(gid, build.stack if build else None)
+        self._remember(gid, build.stack if build else None, arns)
         for ing in members:
             self.member_of[ing.key] = gid
         # after AWS: status, then finalizers of members that left
@@ -370,26 +379,16 @@ class Reconciler:
                 return None
             raise
 
-    def _remember(self, gid: str, stack: Stack | None) -> None:
+    def _remember(self, gid: str, stack: Stack | None, arns: dict[str, str]) -> None:
+        """Target group ARNs and targets as applied, for the fast path (no AWS call)."""
         mem = self._mem(gid)
         if stack is None:
             mem.tg_arns.clear()
             mem.targets.clear()
             mem.tg_names.clear()
             return
-        observed = Observer(self.clients, self.settings.cluster_name)
-        # cheap: target group ARNs by name for the fast path
-        names = {tg.name: tg.id for tg in stack.target_groups}
-        mem.tg_arns = {}
-        mem.tg_names = {}
-        for t in (
-            observed.c.elbv2.describe_target_groups(Names=list(names))["TargetGroups"]
-            if names
-            else []
-        ):
-            tid = names[t["TargetGroupName"]]
-            mem.tg_arns[tid] = t["TargetGroupArn"]
-            mem.tg_names[tid] = t["TargetGroupName"]
+        mem.tg_arns = {tg.id: arns[tg.id] for tg in stack.target_groups if tg.id in arns}
+        mem.tg_names = {tg.id: tg.name for tg in stack.target_groups if tg.id in arns}
         mem.targets = {
             tg.id: frozenset((t.id, t.port) for t in tg.targets) for tg in stack.target_groups
         }

@@ -7,116 +7,33 @@ workflows behave; CRDs that users create or change later are served the same way
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from albctl.sandbox.resources import PrinterColumn, ResourceType
 
 Obj = dict[str, Any]
 
 GROUP = "albctl.io"
+_AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
 VERSION = "v1beta1"
 
-_AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
-
-
-def _crd(
-    kind: str,
-    plural: str,
-    scope: str,
-    short_names: list[str],
-    status: bool,
-    columns: list[dict[str, Any]],
-) -> Obj:
-    names: dict[str, Any] = {
-        "kind": kind,
-        "listKind": f"{kind}List",
-        "plural": plural,
-        "singular": kind.lower(),
-    }
-    if short_names:
-        names["shortNames"] = short_names
-    version: dict[str, Any] = {
-        "name": VERSION,
-        "served": True,
-        "storage": True,
-        "schema": {
-            "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-        },
-        "additionalPrinterColumns": columns,
-    }
-    if status:
-        version["subresources"] = {"status": {}}
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "names": names,
-            "scope": scope,
-            "versions": [version],
-        },
-    }
+CRD_DIR = Path(__file__).resolve().parent.parent / "crds"
 
 
 def builtin_crds() -> list[Obj]:
-    """Fresh copies of the albctl.io CRD manifests."""
-    return [
-        _crd(
-            "IngressClassParams",
-            "ingressclassparams",
-            "Cluster",
-            [],
-            False,
-            [
-                {"name": "Group-Name", "type": "string", "jsonPath": ".spec.group.name"},
-                {"name": "Scheme", "type": "string", "jsonPath": ".spec.scheme"},
-                {"name": "IP-Address-Type", "type": "string", "jsonPath": ".spec.ipAddressType"},
-                _AGE,
-            ],
-        ),
-        _crd(
-            "TargetGroupBinding",
-            "targetgroupbindings",
-            "Namespaced",
-            ["tgb"],
-            True,
-            [
-                {"name": "Service-Name", "type": "string", "jsonPath": ".spec.serviceRef.name"},
-                {"name": "Service-Port", "type": "string", "jsonPath": ".spec.serviceRef.port"},
-                {"name": "Target-Type", "type": "string", "jsonPath": ".spec.targetType"},
-                {
-                    "name": "ARN",
-                    "type": "string",
-                    "jsonPath": ".spec.targetGroupARN",
-                    "priority": 1,
-                },
-                _AGE,
-            ],
-        ),
-        _crd(
-            "LoadBalancerGroup",
-            "loadbalancergroups",
-            "Cluster",
-            ["lbg"],
-            True,
-            [
-                {"name": "DNS", "type": "string", "jsonPath": ".status.loadBalancer.dnsName"},
-                {"name": "Members", "type": "integer", "jsonPath": ".status.memberCount"},
-                {
-                    "name": "Ready",
-                    "type": "string",
-                    "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
-                },
-                {
-                    "name": "Last-Reconcile",
-                    "type": "date",
-                    "jsonPath": ".status.lastReconcile.time",
-                },
-                _AGE,
-            ],
-        ),
-    ]
+    """Fresh copies of the albctl.io CRD manifests: the same files the helm chart installs
+    (``albctl/crds/`` is kept identical to ``helm/albctl/crds/`` by a test)."""
+    out: list[Obj] = []
+    for path in sorted(CRD_DIR.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "CustomResourceDefinition":
+                out.append(doc)
+    if not out:
+        raise RuntimeError(f"no CRD manifests found in {CRD_DIR}")
+    return out
 
 
 def crd_problems(crd: Obj) -> list[tuple[str, str, str]]:

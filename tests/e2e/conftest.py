@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -131,7 +132,8 @@ def e2e(endpoint: str, tmp_path: Path) -> Iterator[E2E]:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:
         clients = AwsClients(region=REGION, user_agent="albctl-tests/0.1")
-        cluster = f"e2e{tmp_path.name[-6:].replace('_', '')}" if external else "e2e"
+        # LocalStack keeps its state between tests: a cluster name of its own per test
+        cluster = f"e2e-{uuid.uuid4().hex[:8]}" if external else "e2e"
         seeded = seed(
             clients,
             cluster,

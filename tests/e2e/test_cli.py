@@ -11,7 +11,7 @@ from tests.e2e.conftest import E2E, owned
 from tests.e2e.manifests import internal, store
 from tests.helpers import write_yaml
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.localstack]
 
 
 def _lb(e: E2E, name: str) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def _attrs(e: E2E, tg_arn: str) -> dict[str, str]:
 def test_apply_every_annotation_then_reapply_update_and_delete(e2e: E2E) -> None:
     files = e2e.tmp / "manifests"
     write_yaml(files / "store.yaml", *store(e2e.seeded, e2e.cluster))
-    write_yaml(files / "internal.yaml", *internal(e2e.seeded))
+    write_yaml(files / "internal.yaml", *internal(e2e.seeded, e2e.cluster))
 
     proc = e2e.albctl("apply", "-f", str(files), check=True)
     assert "group store" in proc.stdout and "group ops/grpc" in proc.stdout
@@ -189,8 +189,10 @@ def test_apply_every_annotation_then_reapply_update_and_delete(e2e: E2E) -> None
     # --- re-apply: the server sees no mutating call -------------------------------------------
     if e2e.recording:
         e2e.start_recording()
-    e2e.albctl("apply", "-f", str(files), check=True)
-    if e2e.recording:
+    again = json.loads(e2e.albctl("apply", "-f", str(files), "-o", "json", check=True).stdout)
+    assert again["awsCalls"]["mutating"] == {} and again["awsCalls"]["total"] > 0
+    assert all(g["changes"] == [] for g in again["groups"])
+    if e2e.recording:  # the server's own record agrees
         calls = e2e.recorded_calls()
         assert calls["DescribeLoadBalancers"] >= 1
         assert e2e.mutating(calls) == {}, e2e.mutating(calls)
@@ -203,9 +205,10 @@ def test_apply_every_annotation_then_reapply_update_and_delete(e2e: E2E) -> None
     )
     if e2e.recording:
         e2e.start_recording()
-    e2e.albctl("apply", "-f", str(files), check=True)
+    update = json.loads(e2e.albctl("apply", "-f", str(files), "-o", "json", check=True).stdout)
+    assert update["awsCalls"]["mutating"] == {"elbv2:ModifyTargetGroup": 2}  # api and api-next
     if e2e.recording:
-        assert e2e.mutating(e2e.recorded_calls()) == {"ModifyTargetGroup": 2}  # api and api-next
+        assert e2e.mutating(e2e.recorded_calls()) == {"ModifyTargetGroup": 2}
     assert {t["TargetGroupArn"] for t in owned(e2e)["tgs"]} == arns_before
     assert _tg_by_arn(e2e, api_tg["TargetGroupArn"])["HealthCheckPath"] == "/v2/health"
 
@@ -241,7 +244,7 @@ def test_plan_json_and_detailed_exitcode(e2e: E2E) -> None:
 def test_invalid_ingress_fails_the_command_but_valid_groups_apply(e2e: E2E) -> None:
     docs = store(e2e.seeded, e2e.cluster, api={"success_codes": "ok"})
     write_yaml(e2e.tmp / "m" / "store.yaml", *docs)
-    write_yaml(e2e.tmp / "m" / "internal.yaml", *internal(e2e.seeded))
+    write_yaml(e2e.tmp / "m" / "internal.yaml", *internal(e2e.seeded, e2e.cluster))
     proc = e2e.albctl("apply", "-f", str(e2e.tmp / "m"))
     assert proc.returncode == 1
     assert (
@@ -259,7 +262,7 @@ def test_invalid_ingress_fails_the_command_but_valid_groups_apply(e2e: E2E) -> N
 
 def test_prune_removes_groups_not_in_the_files(e2e: E2E) -> None:
     write_yaml(e2e.tmp / "all" / "store.yaml", *store(e2e.seeded, e2e.cluster))
-    write_yaml(e2e.tmp / "all" / "internal.yaml", *internal(e2e.seeded))
+    write_yaml(e2e.tmp / "all" / "internal.yaml", *internal(e2e.seeded, e2e.cluster))
     e2e.albctl("apply", "-f", str(e2e.tmp / "all"), check=True)
     assert len(owned(e2e)["lbs"]) == 2
     e2e.albctl("apply", "--prune", "-f", str(e2e.tmp / "all" / "store.yaml"), check=True)
@@ -277,7 +280,7 @@ def test_clear_errors_for_bad_setup(e2e: E2E) -> None:
     env = dict(e2e.env)
     env.pop("ALBCTL_CLUSTER_NAME")
     e2e.env = env
-    write_yaml(e2e.tmp / "x.yaml", *internal(e2e.seeded))
+    write_yaml(e2e.tmp / "x.yaml", *internal(e2e.seeded, e2e.cluster))
     proc = e2e.albctl("plan", "-f", str(e2e.tmp / "x.yaml"))
     assert proc.returncode == 1 and "--cluster-name" in proc.stderr
     proc = e2e.albctl("plan", "--cluster-name", "c", "-f", str(e2e.tmp / "missing.yaml"))

@@ -266,6 +266,8 @@ def test_endpoint_change_only_touches_targets(live: Live) -> None:
     wait_for("the ALB", lambda: converged(live))
     wait_for("api targets", lambda: tg_targets(live, 9000) == {"10.0.1.10", "10.0.2.11"})
     time.sleep(1.5)  # let the first reconciles settle
+    if not live.e2e.recording:
+        pytest.skip("counting the controller's AWS calls needs moto's request recorder")
     live.e2e.start_recording()
     ips = ["10.0.1.10", "10.0.3.30", "10.0.3.31", "10.0.3.32"]
     live.apply(endpoint_slice("api", ips, "web", port=9000))
@@ -536,7 +538,8 @@ def test_review_commands_status_events_history_and_live_plan(live: Live) -> None
     changes = json.loads(plan.stdout)["changes"]
     assert [(c["action"], c["kind"]) for c in changes] == [("update", "TargetGroup")]
     assert changes[0]["details"]["health_check"] == {"path": "/preview"}
-    assert live.e2e.mutating(live.e2e.recorded_calls()) == {}
+    if live.e2e.recording:
+        assert live.e2e.mutating(live.e2e.recorded_calls()) == {}
     assert live.api.list(INGRESS)["metadata"]["resourceVersion"] == rv_before  # no Kubernetes write
     bad = _albctl(live, "status", "--kubeconfig", str(live.e2e.tmp / "nope"))
     assert bad.returncode == 1 and "Kubernetes configuration" in bad.stderr

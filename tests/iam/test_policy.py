@@ -90,6 +90,9 @@ def test_policy_shape() -> None:
 
 def test_used_operations_sees_the_adapter_calls() -> None:
     used = iam.used_operations()
+    adapter_only = iam.used_operations(ROOT / "albctl" / "aws")
+    for client, methods in adapter_only.items():
+        assert methods <= used[client]
     assert set(used) == {"elbv2", "ec2", "acm"}
     # a direct call, a call through a local alias (elb = self.c.elbv2), a method passed to
     # paginate(), a method wrapped by a retry helper
@@ -137,9 +140,19 @@ def test_used_operations_scanner(tmp_path: Path) -> None:
             """
         )
     )
-    (tmp_path / "seed.py").write_text("def seed(c):\n    c.ec2.create_vpc(CidrBlock='x')\n")
+    (tmp_path / "controller").mkdir()
+    (tmp_path / "controller" / "targets.py").write_text(
+        "class R:\n    def sync(self):\n        self.clients.elbv2.register_targets(Targets=[])\n"
+    )
+    (tmp_path / "aws").mkdir()
+    (tmp_path / "aws" / "seed.py").write_text("def seed(c):\n    c.ec2.create_vpc(CidrBlock='x')\n")
     assert iam.used_operations(tmp_path) == {
-        "elbv2": {"describe_load_balancers", "describe_tags", "describe_target_groups"},
+        "elbv2": {
+            "describe_load_balancers",
+            "describe_tags",
+            "describe_target_groups",
+            "register_targets",
+        },
         "ec2": {"delete_security_group"},
         "acm": {"describe_certificate"},
     }

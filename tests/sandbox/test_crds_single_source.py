@@ -1,0 +1,24 @@
+"""The sandbox serves exactly the CRDs the helm chart installs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from albctl.sandbox.crds import CRD_DIR, builtin_crds
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_package_crds_are_the_chart_crds() -> None:
+    chart = {p.name: p.read_text() for p in (ROOT / "helm" / "albctl" / "crds").glob("*.yaml")}
+    package = {p.name: p.read_text() for p in CRD_DIR.glob("*.yaml")}
+    assert chart and chart == package
+
+
+def test_sandbox_serves_the_three_albctl_crds() -> None:
+    names = sorted(c["metadata"]["name"] for c in builtin_crds())
+    assert names == [
+        "ingressclassparams.albctl.io",
+        "loadbalancergroups.albctl.io",
+        "targetgroupbindings.albctl.io",
+    ]
