@@ -135,7 +135,7 @@ def store(seeded: Seeded, cluster: str, **changes: Any) -> list[dict[str, Any]]:
     return docs
 
 
-def internal(seeded: Seeded, cluster: str) -> list[dict[str, Any]]:
+def internal(seeded: Seeded) -> list[dict[str, Any]]:
     return [
         service("grpc", "ops", port=50051, node_port=None, target_port=50051, port_name="grpc"),
         endpoint_slice("grpc", ["10.0.1.50"], "ops", port=50051, port_name="grpc"),

@@ -49,7 +49,7 @@ def _attrs(e: E2E, tg_arn: str) -> dict[str, str]:
 def test_apply_every_annotation_then_reapply_update_and_delete(e2e: E2E) -> None:
     files = e2e.tmp / "manifests"
     write_yaml(files / "store.yaml", *store(e2e.seeded, e2e.cluster))
-    write_yaml(files / "internal.yaml", *internal(e2e.seeded, e2e.cluster))
+    write_yaml(files / "internal.yaml", *internal(e2e.seeded))
 
     proc = e2e.albctl("apply", "-f", str(files), check=True)
     assert "group store" in proc.stdout and "group ops/grpc" in proc.stdout
@@ -172,7 +172,10 @@ def test_apply_every_annotation_then_reapply_update_and_delete(e2e: E2E) -> None
     grpc_lb = next(x for x in owned(e2e)["lbs"] if x["Scheme"] == "internal")
     assert grpc_lb["IpAddressType"] == "dualstack"
     corp = e2e.clients.ec2.describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": ["corp-frontend"]}]
+        Filters=[
+            {"Name": "group-name", "Values": ["corp-frontend"]},
+            {"Name": "vpc-id", "Values": [e2e.seeded.vpc_id]},
+        ]
     )["SecurityGroups"][0]
     assert grpc_lb["SecurityGroups"] == [corp["GroupId"]]
     assert sorted(z["SubnetId"] for z in grpc_lb["AvailabilityZones"]) == sorted(
@@ -244,7 +247,7 @@ def test_plan_json_and_detailed_exitcode(e2e: E2E) -> None:
 def test_invalid_ingress_fails_the_command_but_valid_groups_apply(e2e: E2E) -> None:
     docs = store(e2e.seeded, e2e.cluster, api={"success_codes": "ok"})
     write_yaml(e2e.tmp / "m" / "store.yaml", *docs)
-    write_yaml(e2e.tmp / "m" / "internal.yaml", *internal(e2e.seeded, e2e.cluster))
+    write_yaml(e2e.tmp / "m" / "internal.yaml", *internal(e2e.seeded))
     proc = e2e.albctl("apply", "-f", str(e2e.tmp / "m"))
     assert proc.returncode == 1
     assert (
@@ -262,7 +265,7 @@ def test_invalid_ingress_fails_the_command_but_valid_groups_apply(e2e: E2E) -> N
 
 def test_prune_removes_groups_not_in_the_files(e2e: E2E) -> None:
     write_yaml(e2e.tmp / "all" / "store.yaml", *store(e2e.seeded, e2e.cluster))
-    write_yaml(e2e.tmp / "all" / "internal.yaml", *internal(e2e.seeded, e2e.cluster))
+    write_yaml(e2e.tmp / "all" / "internal.yaml", *internal(e2e.seeded))
     e2e.albctl("apply", "-f", str(e2e.tmp / "all"), check=True)
     assert len(owned(e2e)["lbs"]) == 2
     e2e.albctl("apply", "--prune", "-f", str(e2e.tmp / "all" / "store.yaml"), check=True)
@@ -280,7 +283,7 @@ def test_clear_errors_for_bad_setup(e2e: E2E) -> None:
     env = dict(e2e.env)
     env.pop("ALBCTL_CLUSTER_NAME")
     e2e.env = env
-    write_yaml(e2e.tmp / "x.yaml", *internal(e2e.seeded, e2e.cluster))
+    write_yaml(e2e.tmp / "x.yaml", *internal(e2e.seeded))
     proc = e2e.albctl("plan", "-f", str(e2e.tmp / "x.yaml"))
     assert proc.returncode == 1 and "--cluster-name" in proc.stderr
     proc = e2e.albctl("plan", "--cluster-name", "c", "-f", str(e2e.tmp / "missing.yaml"))
