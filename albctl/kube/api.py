@@ -19,6 +19,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
+from albctl import __version__
 from albctl.errors import AlbctlError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,11 @@ class KubeApi:
     """JSON requests to the Kubernetes API, configured like kubectl."""
 
     def __init__(
-        self, kubeconfig: str | None = None, context: str | None = None, timeout: float = 30
+        self,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        timeout: float = 30,
+        user_agent: str = f"albctl/{__version__}",
     ) -> None:
         configuration = k8s_client.Configuration()
         try:
@@ -125,6 +130,7 @@ class KubeApi:
             raise ConfigError(f"cannot load Kubernetes configuration: {exc}") from exc
         self.host = configuration.host
         self.api = k8s_client.ApiClient(configuration)
+        self.api.user_agent = user_agent
         self.timeout = timeout
 
     def close(self) -> None:

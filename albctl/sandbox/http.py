@@ -16,7 +16,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
@@ -52,6 +52,8 @@ class Backend:
     registry: Registry
     bookmark_interval: float = 1.0
     serve_openapi: bool = True
+    # (user agent, method, path with query) of every request, for tests of client permissions
+    audit: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -176,6 +178,7 @@ class Handler(BaseHTTPRequestHandler):
             raise bad_request(f"the body of the request could not be decoded: {err}") from None
 
     def _dispatch(self, method: str) -> None:
+        self.backend.audit.append((self.headers.get("User-Agent", ""), method, self.path))
         try:
             body = self._read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
             route = resolve(self.backend.registry, self.path)

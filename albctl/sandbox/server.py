@@ -124,6 +124,11 @@ class SandboxServer:
 
     # --- fault injection for tests ------------------------------------------------------------
 
+    @property
+    def audit(self) -> list[tuple[str, str, str]]:
+        """(user agent, method, path) of every request served so far."""
+        return self._backend.audit
+
     def expire_history(self) -> None:
         """Every resourceVersion older than the current one is now too old: 410 Gone."""
         self.store.expire_history()

@@ -138,7 +138,7 @@ def live(e2e: E2E) -> Iterator[Live]:
     server = SandboxServer(bookmark_interval=0.5)
     server.start()
     kubeconfig = server.write_kubeconfig(e2e.tmp / "kubeconfig")
-    api = KubeApi(str(kubeconfig))
+    api = KubeApi(str(kubeconfig), user_agent="albctl-tests/0.1")
     lv = Live(e2e, server, kubeconfig, api)
     try:
         yield lv
@@ -739,3 +739,69 @@ def test_unreachable_cluster_gives_a_clear_message(e2e: E2E) -> None:
         )
         assert proc.returncode == 1, (args, proc.stderr)
         assert "cannot reach the Kubernetes API" in proc.stderr, (args, proc.stderr)
+
+
+def _permission_of(method: str, path: str) -> tuple[str, str, str]:
+    """(api group, resource[/subresource], verb) of one API request."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(path)
+    segs = [p for p in parts.path.split("/") if p]
+    if segs[0] == "api":
+        group, rest = "", segs[2:]
+    else:
+        group, rest = segs[1], segs[3:]
+    if rest[:1] == ["namespaces"] and len(rest) > 2:
+        rest = rest[2:]
+    resource = rest[0] + (f"/{rest[2]}" if len(rest) > 2 else "")
+    named = len(rest) > 1
+    watch = parse_qs(parts.query).get("watch", [""])[0] in ("true", "1")
+    verb = {
+        "GET": "get" if named else ("watch" if watch else "list"),
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete",
+    }[method]
+    return group, resource, verb
+
+
+def test_controller_uses_exactly_the_declared_permissions(live: Live) -> None:
+    from albctl.kube.permissions import CLUSTER_PERMISSIONS, NAMESPACED_PERMISSIONS
+
+    proc = live.start_controller(
+        "--leader-elect",
+        "--leader-election-namespace",
+        "default",
+        "--lease-duration",
+        "3s",
+        resync="1s",
+    )
+    docs = app(live)
+    docs[-1]["metadata"]["annotations"]["alb.ingress.kubernetes.io/success-codes"] = (
+        "ok"  # repeated Warning
+    )
+    live.apply(*docs)
+    wait_for("the ALB", lambda: converged(live, n_rules=1))
+    wait_for(
+        "a repeated event",
+        lambda: any(e.get("count", 1) > 1 for e in live.events("InvalidIngress")),
+        timeout=30,
+    )
+    live.api.delete(INGRESS, "api", "web")
+    live.api.delete(INGRESS, "front", "web")
+    wait_for(
+        "cleanup",
+        lambda: owned(live.e2e) == {"lbs": [], "tgs": [], "sgs": []} and _lbg_gone(live, "web"),
+        timeout=40,
+    )
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    used = {_permission_of(m, p) for ua, m, p in live.sandbox.audit if ua.startswith("albctl/")}
+    declared = {
+        (perm.api_group, perm.resource, verb)
+        for perm in (*CLUSTER_PERMISSIONS, *NAMESPACED_PERMISSIONS)
+        for verb in perm.verbs
+    }
+    assert used - declared == set(), f"used but not declared: {sorted(used - declared)}"
+    assert declared - used == set(), f"declared but never used: {sorted(declared - used)}"
