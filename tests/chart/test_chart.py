@@ -861,3 +861,36 @@ GOOD_LBG_STATUS: Doc = {
 def test_custom_resources_against_crd_schemas(plural: str, doc: Doc, ok: bool) -> None:
     errors = list(crd_validator(plural).iter_errors(doc))
     assert (not errors) == ok, [e.message for e in errors]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"watchNamespaces": ["team-a", "team-b"], "defaultTags": {"env": "prod", "team": "web"}},
+        {
+            "replicaCount": 1,
+            "leaderElection": {"enabled": False},
+            "region": "eu-west-1",
+            "vpcId": "vpc-123",
+        },
+    ],
+)
+def test_rendered_arguments_are_accepted_by_albctl_run(overrides: dict[str, Any]) -> None:
+    """The container's command line parses with the real ``albctl run`` (entrypoint + args)."""
+    import typer
+
+    from albctl.cli import app
+
+    a = args(render(values(**overrides)))
+    run = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
+    ctx = run.make_context("run", list(a))  # raises on an unknown flag or a bad value
+    assert ctx.params["cluster_name"] == BASE["clusterName"]
+    if overrides.get("leaderElection") != {"enabled": False}:
+        assert ctx.params["leader_elect"] is True
+        assert ctx.params["leader_election_namespace"] == NAMESPACE
+    if "watchNamespaces" in overrides:
+        assert ctx.params["watch_namespace"] == ["team-a", "team-b"]
+        assert ctx.params["default_tags"] in ("env=prod,team=web", "team=web,env=prod")
+    if overrides.get("leaderElection") == {"enabled": False}:
+        assert ctx.params["leader_elect"] is False
