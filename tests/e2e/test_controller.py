@@ -805,3 +805,17 @@ def test_controller_uses_exactly_the_declared_permissions(live: Live) -> None:
     }
     assert used - declared == set(), f"used but not declared: {sorted(used - declared)}"
     assert declared - used == set(), f"declared but never used: {sorted(declared - used)}"
+
+
+def test_watch_namespace_limits_what_the_controller_sees(live: Live) -> None:
+    live.start_controller("--watch-namespace", "web")
+    other = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "elsewhere"}},
+        service("svc", "elsewhere", node_port=30400),
+        ingress("ignored", "elsewhere", scheme="internet-facing", rules=[rule(None, ("/", "Prefix", backend("svc", 80)))]),
+    ]
+    live.apply(*app(live), *other)
+    wait_for("the ALB of web", lambda: converged(live))
+    time.sleep(2)
+    assert len(owned(live.e2e)["lbs"]) == 1
+    assert not live.ingress("elsewhere", "ignored")["metadata"].get("finalizers")
