@@ -812,7 +812,12 @@ def test_watch_namespace_limits_what_the_controller_sees(live: Live) -> None:
     other = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "elsewhere"}},
         service("svc", "elsewhere", node_port=30400),
-        ingress("ignored", "elsewhere", scheme="internet-facing", rules=[rule(None, ("/", "Prefix", backend("svc", 80)))]),
+        ingress(
+            "ignored",
+            "elsewhere",
+            scheme="internet-facing",
+            rules=[rule(None, ("/", "Prefix", backend("svc", 80)))],
+        ),
     ]
     live.apply(*app(live), *other)
     wait_for("the ALB of web", lambda: converged(live))

@@ -432,5 +432,7 @@ def test_intent_listeners_of_albs_only() -> None:
     assert allows("elasticloadbalancing:ModifyListener", LISTENER_ARN)
     assert not allows("elasticloadbalancing:ModifyListener", NLB_LISTENER_ARN)
     assert allows("elasticloadbalancing:RegisterTargets", TG_ARN, resource_tags=OURS)
-    assert not allows("elasticloadbalancing:RegisterTargets", TG_ARN)  # a target group of someone else
+    assert not allows(
+        "elasticloadbalancing:RegisterTargets", TG_ARN
+    )  # a target group of someone else
     assert not allows("elasticloadbalancing:RegisterTargets", LB_ARN, resource_tags=OURS)
