@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -32,7 +33,7 @@ def test_a_key_added_while_processing_comes_back_after_done() -> None:
 def test_failures_back_off_exponentially_until_forgotten() -> None:
     q = WorkQueue(base_delay=0.05, max_delay=10)
     delays = [q.add_rate_limited("g:a") for _ in range(5)]
-    assert all(b > a for a, b in zip(delays, delays[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(delays))
     assert 0.04 <= delays[0] <= 0.06 and delays[4] >= 0.05 * 16 * 0.8
     assert q.failures("g:a") == 5
     q.forget("g:a")

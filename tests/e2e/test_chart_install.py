@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.test_controller import Live, _free_port, app, converged, live, wait_for  # noqa: F401
+from tests.e2e import test_controller as tc
+from tests.e2e.test_controller import Live, _free_port, app, converged, wait_for
+
+live = tc.live  # the same fixture: sandbox API server, moto server, controller subprocesses
 
 helm = pytest.importorskip("helm_python", reason="helm-python-sdk renders the chart in-process")
 pytestmark = pytest.mark.e2e
