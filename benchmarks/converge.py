@@ -32,7 +32,16 @@ from albctl.aws.seed import node_manifests, seed  # noqa: E402
 from albctl.config import Settings  # noqa: E402
 from albctl.controller.engine import Engine  # noqa: E402
 from albctl.controller.run import Controller, RunOptions  # noqa: E402
-from albctl.demo import CERTS, CLUSTER, REGION, _create, _docs, _fake_credentials, _moto_server, _wait  # noqa: E402
+from albctl.demo import (  # noqa: E402
+    CERTS,
+    CLUSTER,
+    REGION,
+    _create,
+    _docs,
+    _fake_credentials,
+    _moto_server,
+    _wait,
+)
 from albctl.kube.api import ENDPOINT_SLICE, INGRESS, LOAD_BALANCER_GROUP, KubeApi  # noqa: E402
 from albctl.manifests import ObjectSet, parse_documents  # noqa: E402
 from albctl.sandbox import SandboxServer  # noqa: E402
@@ -44,7 +53,9 @@ def one_shot(src: Path) -> dict[str, Any]:
         clients = AwsClients(region=REGION, user_agent="bench")
         seeded = seed(clients, CLUSTER, instances=3, certificates=CERTS)
         objects = ObjectSet()
-        docs = [d for d in _docs(src) if d.get("kind") != "Node"] + node_manifests(seeded.instances, REGION)
+        docs = [d for d in _docs(src) if d.get("kind") != "Node"] + node_manifests(
+            seeded.instances, REGION
+        )
         parse_documents(docs, "bench", objects)
         engine = Engine(Settings(cluster_name=CLUSTER, region=REGION), clients)
         clients.reset_counts()
@@ -52,8 +63,11 @@ def one_shot(src: Path) -> dict[str, Any]:
         report = engine.run(objects, "apply")
         elapsed = time.perf_counter() - start
         assert report.ok
-        return {"seconds": elapsed, "calls": sum(clients.calls.values()),
-                "mutating": sum(v for k, v in clients.calls.items() if is_mutating(k[1]))}
+        return {
+            "seconds": elapsed,
+            "calls": sum(clients.calls.values()),
+            "mutating": sum(v for k, v in clients.calls.items() if is_mutating(k[1])),
+        }
 
 
 def live(src: Path) -> dict[str, Any]:
@@ -64,13 +78,21 @@ def live(src: Path) -> dict[str, Any]:
         sandbox = SandboxServer(bookmark_interval=1.0)
         sandbox.start()
         kubeconfig = sandbox.write_kubeconfig(Path(tmp) / "kubeconfig")
-        options = RunOptions(kubeconfig=str(kubeconfig), leader_elect=False, metrics_bind_address="0",
-                             health_probe_bind_address="0", resync_period=600, workers=2)
+        options = RunOptions(
+            kubeconfig=str(kubeconfig),
+            leader_elect=False,
+            metrics_bind_address="0",
+            health_probe_bind_address="0",
+            resync_period=600,
+            workers=2,
+        )
         controller = Controller(Settings(cluster_name=CLUSTER, region=REGION), options)
         controller.start()
         api = KubeApi(str(kubeconfig))
         try:
-            docs = [d for d in _docs(src) if d.get("kind") != "Node"] + node_manifests(seeded.instances, REGION)
+            docs = [d for d in _docs(src) if d.get("kind") != "Node"] + node_manifests(
+                seeded.instances, REGION
+            )
             ingresses = [d for d in docs if d["kind"] == "Ingress"]
             controller.clients.reset_counts()
             start = time.perf_counter()
@@ -83,7 +105,11 @@ def live(src: Path) -> dict[str, Any]:
                     if not ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
                         return False
                 lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
-                ready = all(c["status"] == "True" for g in lbgs for c in (g.get("status") or {}).get("conditions") or [])
+                ready = all(
+                    c["status"] == "True"
+                    for g in lbgs
+                    for c in (g.get("status") or {}).get("conditions") or []
+                )
                 return bool(lbgs) and ready
 
             _wait("convergence", converged)
@@ -96,7 +122,10 @@ def live(src: Path) -> dict[str, Any]:
             cur = api.get(ENDPOINT_SLICE, sl["metadata"]["name"], sl["metadata"]["namespace"])
             cur["endpoints"].append({"addresses": ["10.0.9.9"], "conditions": {"ready": True}})
             api.replace(ENDPOINT_SLICE, cur)
-            _wait("target registered", lambda: controller.clients.calls.get(("elbv2", "RegisterTargets"), 0) >= 1)
+            _wait(
+                "target registered",
+                lambda: controller.clients.calls.get(("elbv2", "RegisterTargets"), 0) >= 1,
+            )
             _wait("idle", lambda: len(controller.queue) == 0 and controller.queue.busy == 0)
             time.sleep(0.5)
             fast = Counter(controller.clients.calls)
@@ -108,7 +137,9 @@ def live(src: Path) -> dict[str, Any]:
                 "seconds": elapsed,
                 "calls": sum(calls.values()),
                 "mutating": sum(v for k, v in calls.items() if is_mutating(k[1])),
-                "endpoint_change_calls": dict(sorted((f"{s}:{o}", n) for (s, o), n in fast.items())),
+                "endpoint_change_calls": dict(
+                    sorted((f"{s}:{o}", n) for (s, o), n in fast.items())
+                ),
                 "full_reconcile_calls": sum(full.values()),
             }
         finally:
@@ -118,7 +149,9 @@ def live(src: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--examples", type=Path, default=ROOT / "examples")
     args = parser.parse_args()
@@ -143,7 +176,9 @@ def main() -> None:
         "one_shot_mutating_calls": base[-1]["mutating"],
         "endpoint_change_calls": runs[-1]["endpoint_change_calls"],
         "full_reconcile_calls": runs[-1]["full_reconcile_calls"],
-        "endpoint_change_over_full_reconcile_ratio": round(fast_calls / runs[-1]["full_reconcile_calls"], 3),
+        "endpoint_change_over_full_reconcile_ratio": round(
+            fast_calls / runs[-1]["full_reconcile_calls"], 3
+        ),
         "peak_traced_memory_mib": round(peak / 2**20, 1),
     }
     print(json.dumps(result, indent=2))

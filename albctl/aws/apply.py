@@ -29,6 +29,7 @@ from albctl.aws.convert import (
     sg_rules_to_aws,
     tags_to_aws,
 )
+from albctl.aws.observe import TagCache
 from albctl.errors import OwnershipError
 from albctl.logs import log_event
 from albctl.model.desired import (
@@ -71,10 +72,17 @@ class ApplyResult:
 
 
 class Applier:
-    def __init__(self, clients: AwsClients, cluster: str, vpc_id: str | None) -> None:
+    def __init__(
+        self,
+        clients: AwsClients,
+        cluster: str,
+        vpc_id: str | None,
+        tag_cache: TagCache | None = None,
+    ) -> None:
         self.c = clients
         self.cluster = cluster
         self.vpc_id = vpc_id
+        self.tag_cache = tag_cache
 
     def apply(self, plan: Plan, observed: ObservedStack) -> ApplyResult:
         self.tg_arns: dict[str, str] = {}
@@ -154,6 +162,8 @@ class Applier:
         return out
 
     def _retag_elb(self, arn: str, details: dict[str, Any]) -> None:
+        if self.tag_cache is not None:
+            self.tag_cache.invalidate(arn)
         tags = details.get("tags", {})
         if tags.get("add"):
             self.c.elbv2.add_tags(ResourceArns=[arn], Tags=tags_to_aws(tags["add"]))

@@ -9,6 +9,8 @@ never changed).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,7 +40,63 @@ log = logging.getLogger(__name__)
 TAG_BATCH = 20
 
 
-def describe_tags(clients: AwsClients, arns: Iterable[str]) -> dict[str, dict[str, str]]:
+class TagCache:
+    """Tags by ARN between reconciles, so a reconcile reads the tags of new resources only.
+
+    Entries expire after ``ttl`` seconds (tags changed by hand are seen within that time);
+    albctl's own tag writes invalidate the entry at once.
+    """
+
+    def __init__(self, ttl: float = 300.0) -> None:
+        self.ttl = ttl
+        self._tags: dict[str, tuple[float, dict[str, str]]] = {}
+        self._lock = threading.Lock()
+        self._puts = 0
+
+    def get(self, arn: str) -> dict[str, str] | None:
+        with self._lock:
+            hit = self._tags.get(arn)
+        if hit is None or time.monotonic() - hit[0] > self.ttl:
+            return None
+        return dict(hit[1])
+
+    def put(self, arn: str, tags: dict[str, str]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._tags[arn] = (now, dict(tags))
+            self._puts += 1
+            if self._puts % 1000 == 0:  # forget ARNs of deleted resources
+                self._tags = {k: v for k, v in self._tags.items() if now - v[0] <= self.ttl}
+
+    def invalidate(self, arn: str) -> None:
+        with self._lock:
+            self._tags.pop(arn, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._tags)
+
+
+def describe_tags(
+    clients: AwsClients, arns: Iterable[str], cache: TagCache | None = None
+) -> dict[str, dict[str, str]]:
+    """Tags of ``arns``: from the cache, else DescribeTags in batches of 20."""
+    out: dict[str, dict[str, str]] = {}
+    missing: list[str] = []
+    for arn in arns:
+        hit = cache.get(arn) if cache is not None else None
+        if hit is None:
+            missing.append(arn)
+        else:
+            out[arn] = hit
+    out.update(_describe_tags(clients, missing))
+    if cache is not None:
+        for arn in missing:
+            cache.put(arn, out.get(arn, {}))
+    return out
+
+
+def _describe_tags(clients: AwsClients, arns: Iterable[str]) -> dict[str, dict[str, str]]:
     arns = list(arns)
     out: dict[str, dict[str, str]] = {}
     for i in range(0, len(arns), TAG_BATCH):
@@ -51,9 +109,19 @@ def describe_tags(clients: AwsClients, arns: Iterable[str]) -> dict[str, dict[st
 class Observer:
     """Observes every stack of one cluster; ``stacks`` limits the deep reads."""
 
-    def __init__(self, clients: AwsClients, cluster: str) -> None:
+    def __init__(
+        self,
+        clients: AwsClients,
+        cluster: str,
+        tag_cache: TagCache | None = None,
+        read_attributes: bool = True,
+    ) -> None:
         self.c = clients
         self.cluster = cluster
+        self.cache = tag_cache
+        # False: attributes are read later, only where the desired state sets some
+        # (with_attributes), since albctl compares only the keys it sets
+        self.read_attributes = read_attributes
 
     def stack_ids(self) -> set[str]:
         """The stacks of this cluster that have a load balancer or target group in AWS."""
@@ -67,7 +135,7 @@ class Observer:
                 t["TargetGroupArn"] for t in paginate(elb.describe_target_groups, "TargetGroups")
             ]
             out = set()
-            for tags in describe_tags(self.c, arns).values():
+            for tags in describe_tags(self.c, arns, self.cache).values():
                 if owned_by(tags, self.cluster) and STACK_TAG in tags:
                     out.add(tags[STACK_TAG])
             return out
@@ -87,9 +155,9 @@ class Observer:
             for lb in paginate(elb.describe_load_balancers, "LoadBalancers")
             if lb.get("Type", "application") == "application"
         ]
-        lb_tags = describe_tags(self.c, [lb["LoadBalancerArn"] for lb in lbs])
+        lb_tags = describe_tags(self.c, [lb["LoadBalancerArn"] for lb in lbs], self.cache)
         tgs = list(paginate(elb.describe_target_groups, "TargetGroups"))
-        tg_tags = describe_tags(self.c, [t["TargetGroupArn"] for t in tgs])
+        tg_tags = describe_tags(self.c, [t["TargetGroupArn"] for t in tgs], self.cache)
         sgs = list(
             paginate(
                 self.c.ec2.describe_security_groups,
@@ -147,12 +215,7 @@ class Observer:
             if stack is None:
                 continue
             b = bucket(stack)
-            attrs = {
-                a["Key"]: a["Value"]
-                for a in elb.describe_load_balancer_attributes(LoadBalancerArn=arn).get(
-                    "Attributes", []
-                )
-            }
+            attrs = self._lb_attributes(arn) if self.read_attributes else {}
             b["lb"].append(
                 ObservedLoadBalancer(
                     arn=arn,
@@ -169,7 +232,7 @@ class Observer:
                 )
             )
             listeners = list(paginate(elb.describe_listeners, "Listeners", LoadBalancerArn=arn))
-            li_tags = describe_tags(self.c, [li["ListenerArn"] for li in listeners])
+            li_tags = describe_tags(self.c, [li["ListenerArn"] for li in listeners], self.cache)
             for li in listeners:
                 b["li"].append(self._listener(li, li_tags.get(li["ListenerArn"], {}), tg_id))
                 rules = [
@@ -177,7 +240,7 @@ class Observer:
                     for r in paginate(elb.describe_rules, "Rules", ListenerArn=li["ListenerArn"])
                     if not r.get("IsDefault")
                 ]
-                r_tags = describe_tags(self.c, [r["RuleArn"] for r in rules])
+                r_tags = describe_tags(self.c, [r["RuleArn"] for r in rules], self.cache)
                 for r in rules:
                     rt = r_tags.get(r["RuleArn"], {})
                     b["ru"].append(
@@ -207,13 +270,38 @@ class Observer:
             for stack, v in sorted(by_stack.items())
         }
 
+    def _lb_attributes(self, arn: str) -> dict[str, str]:
+        resp = self.c.elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)
+        return {a["Key"]: a["Value"] for a in resp.get("Attributes", [])}
+
+    def _tg_attributes(self, arn: str) -> dict[str, str]:
+        resp = self.c.elbv2.describe_target_group_attributes(TargetGroupArn=arn)
+        return {a["Key"]: a["Value"] for a in resp.get("Attributes", [])}
+
+    def with_attributes(
+        self, observed: ObservedStack, lb: bool, target_groups: set[str]
+    ) -> ObservedStack:
+        """Read the attributes the desired state sets: of the load balancer when ``lb``, and of
+        the target groups whose resource id is in ``target_groups``."""
+        try:
+            lbs = tuple(
+                o.model_copy(update={"attributes": self._lb_attributes(o.arn)}) if lb else o
+                for o in observed.load_balancers
+            )
+            tgs = tuple(
+                o.model_copy(update={"attributes": self._tg_attributes(o.arn)})
+                if o.resource_id in target_groups
+                else o
+                for o in observed.target_groups
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(exc, "reading attributes") from exc
+        return observed.model_copy(update={"load_balancers": lbs, "target_groups": tgs})
+
     def _tg(self, t: dict[str, Any], tags: dict[str, str]) -> ObservedTargetGroup:
         arn = t["TargetGroupArn"]
         elb = self.c.elbv2
-        attrs = {
-            a["Key"]: a["Value"]
-            for a in elb.describe_target_group_attributes(TargetGroupArn=arn).get("Attributes", [])
-        }
+        attrs = self._tg_attributes(arn) if self.read_attributes else {}
         health = elb.describe_target_health(TargetGroupArn=arn).get("TargetHealthDescriptions", [])
         targets = tuple(
             sorted(

@@ -139,7 +139,7 @@ class Engine:
                 f"cluster {self.settings.cluster_name} (use albctl delete for that)"
             )
         need_certs, sg_names, tg_names = _needs(objects)
-        observer = Observer(self.clients, self.settings.cluster_name)
+        observer = Observer(self.clients, self.settings.cluster_name, read_attributes=False)
         observed = observer.observe(None if prune else set(groups))
         inventory = None
         if mode != "delete":
@@ -170,6 +170,13 @@ class Engine:
                     for obj, msg in outcome.build.warnings:
                         log_event(
                             log, "warning", logging.WARNING, group=gid, object=obj, message=msg
+                        )
+                    stack = outcome.build.stack
+                    if stack is not None:
+                        obs = observer.with_attributes(
+                            obs,
+                            bool(stack.load_balancer.attributes),
+                            {tg.id for tg in stack.target_groups if tg.attributes},
                         )
                     frozen = set(outcome.build.invalid)
                     if outcome.build.group_error is not None:

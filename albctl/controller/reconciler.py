@@ -20,7 +20,7 @@ from typing import Any
 from albctl.aws.apply import Applier
 from albctl.aws.clients import AwsClients, error_code
 from albctl.aws.discover import discover_inventory
-from albctl.aws.observe import Observer
+from albctl.aws.observe import Observer, TagCache
 from albctl.config import Settings
 from albctl.controller.engine import _needs
 from albctl.controller.metrics import Metrics
@@ -95,6 +95,7 @@ class Reconciler:
         snapshots: Snapshotter,
         metrics: Metrics,
         is_leader: Callable[[], bool],
+        tag_ttl: float = 300.0,
     ) -> None:
         self.settings = settings
         self.clients = clients
@@ -106,6 +107,7 @@ class Reconciler:
         self.memory: dict[str, GroupMemory] = {}
         self.member_of: dict[str, str] = {}
         self.cert_count = 0
+        self.tag_cache = TagCache(ttl=tag_ttl)
         self._local = threading.local()
         self._lock = threading.Lock()
         clients.hooks.append(self._on_aws_call)
@@ -196,7 +198,9 @@ class Reconciler:
         group = groups.get(gid)
         members = [m.ingress for m in group.members] if group else []
         invalid_keys = set(group.invalid) if group else set()
-        observer = Observer(self.clients, self.settings.cluster_name)
+        observer = Observer(
+            self.clients, self.settings.cluster_name, self.tag_cache, read_attributes=False
+        )
         observed = observer.observe({gid}).get(gid, ObservedStack(group_id=gid))
         tagged = {r.tags.get(INGRESS_TAG) for r in observed.rules} | {
             t.tags.get(INGRESS_TAG) for t in observed.target_groups
@@ -265,6 +269,12 @@ class Reconciler:
                     self.settings.build_settings(),
                 )
             )
+            if build.stack is not None:
+                observed = observer.with_attributes(
+                    observed,
+                    bool(build.stack.load_balancer.attributes),
+                    {tg.id for tg in build.stack.target_groups if tg.attributes},
+                )
             frozen = set(build.invalid)
             if build.group_error is not None:
                 frozen |= {m.key for m in group.members}
@@ -290,7 +300,7 @@ class Reconciler:
         }
         if plan.changes:
             vpc = self.settings.vpc_id
-            applier = Applier(self.clients, self.settings.cluster_name, vpc)
+            applier = Applier(self.clients, self.settings.cluster_name, vpc, self.tag_cache)
             if build is not None and build.stack is not None and vpc is None:
                 applier.vpc_id = self._vpc_of(observed)
             result = applier.apply(plan, observed)

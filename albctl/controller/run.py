@@ -280,7 +280,9 @@ class Controller:
         groups |= self.reconciler.group_ids()
         if include_aws:
             try:
-                groups |= Observer(self.clients, self.settings.cluster_name).stack_ids()
+                groups |= Observer(
+                    self.clients, self.settings.cluster_name, self.reconciler.tag_cache
+                ).stack_ids()
             except AlbctlError as exc:
                 log_event(log, "cannot list stacks in AWS", logging.WARNING, error=str(exc))
         for g in sorted(groups):

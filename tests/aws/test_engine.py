@@ -527,3 +527,58 @@ def test_throttles_are_counted_for_metrics(aws: AwsEnv) -> None:
     )
     assert run(aws, shop(aws)).ok
     assert seen == [("elbv2", "DescribeTargetGroups")]
+
+
+def test_tag_cache_spares_describe_tags_on_the_next_observe(aws: AwsEnv) -> None:
+    from albctl.aws.observe import Observer, TagCache
+
+    run(aws, shop(aws))
+    cache = TagCache(ttl=60)
+    c = clients(aws)
+    c.reset_counts()
+    first = Observer(c, aws.cluster, cache).observe({"shop"})
+    cold = c.calls[("elbv2", "DescribeTags")]
+    c.reset_counts()
+    second = Observer(c, aws.cluster, cache).observe({"shop"})
+    assert cold >= 3 and c.calls[("elbv2", "DescribeTags")] == 0
+    assert first == second
+    # a tag written by albctl invalidates the entry: the next observe reads it again
+    lb_arn = second["shop"].load_balancers[0].arn
+    from albctl.aws.apply import Applier
+
+    Applier(c, aws.cluster, None, cache)._retag_elb(lb_arn, {"tags": {"add": {"tier": "gold"}}})
+    third = Observer(c, aws.cluster, cache).observe({"shop"})
+    assert third["shop"].load_balancers[0].tags["tier"] == "gold"
+
+
+def test_attributes_are_read_only_where_albctl_sets_some(aws: AwsEnv) -> None:
+    run(aws, shop(aws))
+    c = clients(aws)
+    c.reset_counts()
+    assert run(aws, shop(aws)).ok
+    assert c.calls[("elbv2", "DescribeLoadBalancerAttributes")] == 0
+    assert c.calls[("elbv2", "DescribeTargetGroupAttributes")] == 0
+    run(
+        aws,
+        shop(
+            aws,
+            web={
+                "load_balancer_attributes": "idle_timeout.timeout_seconds=90",
+                "target_group_attributes": "deregistration_delay.timeout_seconds=5",
+            },
+        ),
+    )
+    c.reset_counts()
+    assert run(
+        aws,
+        shop(
+            aws,
+            web={
+                "load_balancer_attributes": "idle_timeout.timeout_seconds=90",
+                "target_group_attributes": "deregistration_delay.timeout_seconds=5",
+            },
+        ),
+    ).ok
+    assert mutations(aws) == Counter()
+    assert c.calls[("elbv2", "DescribeLoadBalancerAttributes")] == 1
+    assert c.calls[("elbv2", "DescribeTargetGroupAttributes")] == 1  # only web's target group
