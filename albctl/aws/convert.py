@@ -201,14 +201,18 @@ def sg_rules_from_aws(perms: list[dict[str, Any]]) -> tuple[SecurityGroupRule, .
             out.append(SecurityGroupRule(from_port=lo, to_port=hi, cidr=r["CidrIp"]))
         for r in p.get("Ipv6Ranges", []):
             out.append(SecurityGroupRule(from_port=lo, to_port=hi, cidr=r["CidrIpv6"]))
-    return tuple(sorted(set(out), key=lambda r: (r.from_port, r.cidr)))
+        for r in p.get("PrefixListIds", []):
+            out.append(SecurityGroupRule(from_port=lo, to_port=hi, prefix_list=r["PrefixListId"]))
+    return tuple(sorted(set(out), key=lambda r: (r.from_port, r.cidr, r.prefix_list)))
 
 
 def sg_rules_to_aws(rules: list[SecurityGroupRule]) -> list[dict[str, Any]]:
     perms: list[dict[str, Any]] = []
     for r in rules:
         p: dict[str, Any] = {"IpProtocol": r.protocol, "FromPort": r.from_port, "ToPort": r.to_port}
-        if ":" in r.cidr:
+        if r.prefix_list:
+            p["PrefixListIds"] = [{"PrefixListId": r.prefix_list}]
+        elif ":" in r.cidr:
             p["Ipv6Ranges"] = [{"CidrIpv6": r.cidr}]
         else:
             p["IpRanges"] = [{"CidrIp": r.cidr}]

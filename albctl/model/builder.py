@@ -99,6 +99,7 @@ class _MemberBuild:
     tags: dict[str, str]
     ports: dict[int, str]
     inbound_cidrs: list[str] | None
+    prefix_lists: list[str] | None
     explicit_certs: list[str] | None
     ssl_policy: str | None
     hosts: list[str]
@@ -113,6 +114,16 @@ def _stable_json(value: Any) -> str:
 
 
 # --- paths and conditions --------------------------------------------------------------------
+
+
+def _path_condition(
+    obj: str, where: str, p: HTTPIngressPath, regex: bool
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(values, regexValues) of the path-pattern condition of one path."""
+    if regex and p.path_type == "ImplementationSpecific" and p.path:
+        # the path starts with "/" as Kubernetes requires; the regex is what follows it
+        return (), (p.path[1:],)
+    return _path_values(obj, where, p), ()
 
 
 def _path_values(obj: str, where: str, p: HTTPIngressPath) -> tuple[str, ...]:
@@ -144,12 +155,17 @@ def _ordered_paths(paths: Sequence[HTTPIngressPath]) -> list[tuple[int, HTTPIngr
 
 
 def _merge_conditions(
-    obj: str, where: str, host: str, path_values: tuple[str, ...], extra: list[Condition]
+    obj: str,
+    where: str,
+    host: str,
+    path_values: tuple[str, ...],
+    extra: list[Condition],
+    path_regex_values: tuple[str, ...] = (),
 ) -> tuple[Condition, ...]:
     host_values = [host] if host else []
     host_regex: list[str] = []
     path_vals = list(path_values)
-    path_regex: list[str] = []
+    path_regex: list[str] = list(path_regex_values)
     others: list[Condition] = []
     seen_single: set[str] = set()
     for c in extra:
@@ -265,12 +281,14 @@ class _MemberBuilder:
                     "(or set alb.ingress.kubernetes.io/target-type: ip)",
                 )
             tg_port = sp.node_port
+            selector = ann.string_map("target-node-labels", service_override=True) or {}
             targets = [
                 Target(id=iid, port=tg_port)
                 for n in self.inp.nodes
                 if n.ready
                 and not n.spec.unschedulable
                 and EXCLUDE_NODE_LABEL not in n.metadata.labels
+                and all(n.metadata.labels.get(k) == v for k, v in selector.items())
                 and (iid := n.instance_id) is not None
             ]
         else:
@@ -533,6 +551,16 @@ class _MemberBuilder:
         cidrs = ann.cidrs("inbound-cidrs")
         if ps and ps.inbound_cidrs:
             cidrs = list(ps.inbound_cidrs)
+        prefix_lists = ann.string_list("security-group-prefix-lists")
+        if ps and (ps.prefix_lists_ids or ps.legacy_prefix_lists_ids):
+            prefix_lists = list(ps.prefix_lists_ids or ps.legacy_prefix_lists_ids or ())
+        for pl in prefix_lists or []:
+            if not pl.startswith("pl-"):
+                raise ann.error(
+                    self.obj,
+                    "security-group-prefix-lists",
+                    f"{pl!r} is not a prefix list id (pl-...)",
+                )
         ssl_policy = ann.string("ssl-policy")
         if ps and ps.ssl_policy:
             ssl_policy = ps.ssl_policy
@@ -550,6 +578,7 @@ class _MemberBuilder:
             )
 
         all_conditions = {k: v for k, v in ann.prefixed("conditions.").items()}
+        use_regex = bool(ann.boolean("use-regex-path-match"))
         rules: list[tuple[str, tuple[Condition, ...], Action]] = []
         seen_keys: dict[str, int] = {}
         for ri, rule in enumerate(self.ing.spec.rules):
@@ -557,14 +586,16 @@ class _MemberBuilder:
                 continue
             for pi, path in _ordered_paths(rule.http.paths):
                 where = f"spec.rules[{ri}].http.paths[{pi}]"
-                values = _path_values(self.obj, where, path)
+                values, regex_values = _path_condition(self.obj, where, path, use_regex)
                 ref_name, action = self.backend_action(path.backend, f"{where}.backend")
                 extra: list[Condition] = []
                 if ref_name in all_conditions:
                     got = ann.json_value(f"conditions.{ref_name}")
                     assert got is not None
                     extra = parse_conditions(self.obj, ref_name, got[1])
-                conditions = _merge_conditions(self.obj, where, rule.host, values, extra)
+                conditions = _merge_conditions(
+                    self.obj, where, rule.host, values, extra, regex_values
+                )
                 digest = hashlib.sha256(
                     _stable_json([c.model_dump() for c in conditions]).encode()
                 ).hexdigest()[:8]
@@ -580,6 +611,7 @@ class _MemberBuilder:
             tags=tags,
             ports=ports,
             inbound_cidrs=cidrs,
+            prefix_lists=prefix_lists,
             explicit_certs=certs,
             ssl_policy=ssl_policy,
             hosts=hosts,
@@ -693,6 +725,7 @@ class _GroupState:
     tags: dict[str, tuple[str, str]] = field(default_factory=dict)
     ports: dict[int, tuple[str, str]] = field(default_factory=dict)
     cidrs: dict[int, tuple[list[str], str]] = field(default_factory=dict)
+    prefix_lists: dict[int, tuple[list[str], str]] = field(default_factory=dict)
     ssl_policy: dict[int, tuple[str, str]] = field(default_factory=dict)
     defaults: dict[int, tuple[Action, str]] = field(default_factory=dict)
     members: list[_MemberBuild] = field(default_factory=list)
@@ -718,6 +751,16 @@ def _try_merge(state: _GroupState, m: _MemberBuild) -> None:
         if port in state.ports and state.ports[port][0] != proto:
             first = state.ports[port]
             raise _conflict(m, f"annotation {ANN}listen-ports[{port}]", proto, first[1], first[0])
+        if m.prefix_lists is not None and port in state.prefix_lists:
+            first_pl = state.prefix_lists[port]
+            if sorted(first_pl[0]) != sorted(m.prefix_lists):
+                raise _conflict(
+                    m,
+                    f"annotation {ANN}security-group-prefix-lists",
+                    m.prefix_lists,
+                    first_pl[1],
+                    first_pl[0],
+                )
         if m.inbound_cidrs is not None and port in state.cidrs:
             first_c = state.cidrs[port]
             if sorted(first_c[0]) != sorted(m.inbound_cidrs):
@@ -760,6 +803,8 @@ def _try_merge(state: _GroupState, m: _MemberBuild) -> None:
         state.ports.setdefault(port, (proto, m.key))
         if m.inbound_cidrs is not None:
             state.cidrs.setdefault(port, (m.inbound_cidrs, m.key))
+        if m.prefix_lists is not None:
+            state.prefix_lists.setdefault(port, (m.prefix_lists, m.key))
         if proto == "HTTPS" and m.ssl_policy:
             state.ssl_policy.setdefault(port, (m.ssl_policy, m.key))
         if m.default_action is not None:
@@ -944,17 +989,22 @@ def _assemble(inp: GroupInput, state: _GroupState, member_certs: dict[str, list[
         sg_rules: list[SecurityGroupRule] = []
         for port in sorted(state.ports):
             cidrs = state.cidrs.get(port, (None, ""))[0]
-            if cidrs is None:
+            prefix_lists = state.prefix_lists.get(port, (None, ""))[0]
+            if cidrs is None and not prefix_lists:
                 cidrs = ["0.0.0.0/0"] + (["::/0"] if ip_type != "ipv4" else [])
-            for c in cidrs:
+            for c in cidrs or []:
                 if ":" in c and ip_type == "ipv4":
                     continue
                 sg_rules.append(SecurityGroupRule(from_port=port, to_port=port, cidr=c))
+            for pl in prefix_lists or []:
+                sg_rules.append(SecurityGroupRule(from_port=port, to_port=port, prefix_list=pl))
         sg = SecurityGroup(
             id=MANAGED_SG_ID,
             name=security_group_name(s.cluster_name, group.id, group.explicit),
             description=f"[albctl] managed security group for load balancer of {group.id}",
-            ingress=tuple(sorted(set(sg_rules), key=lambda r: (r.from_port, r.cidr))),
+            ingress=tuple(
+                sorted(set(sg_rules), key=lambda r: (r.from_port, r.cidr, r.prefix_list))
+            ),
             tags=owned(MANAGED_SG_ID, base_tags),
         )
         sg_refs = (MANAGED_SG_ID,)

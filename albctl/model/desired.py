@@ -23,7 +23,12 @@ class SecurityGroupRule(_Frozen):
     protocol: str = "tcp"
     from_port: int
     to_port: int
-    cidr: str  # IPv4 or IPv6 CIDR
+    cidr: str = ""  # IPv4 or IPv6 CIDR, or
+    prefix_list: str = ""  # a managed prefix list id
+
+    @property
+    def source(self) -> str:
+        return self.cidr or self.prefix_list
 
 
 class SecurityGroup(_Frozen):

@@ -346,7 +346,7 @@ def _diff_sg(sg: SecurityGroup, obs: ObservedSecurityGroup | None, ch: list[Chan
                 "create",
                 "SecurityGroup",
                 sg.id,
-                {"name": sg.name, "ingress": [f"{r.cidr}:{r.from_port}" for r in sg.ingress]},
+                {"name": sg.name, "ingress": [f"{r.source}:{r.from_port}" for r in sg.ingress]},
                 desired=sg,
             )
         )
@@ -357,9 +357,9 @@ def _diff_sg(sg: SecurityGroup, obs: ObservedSecurityGroup | None, ch: list[Chan
     if want != have:
         ops.append("ingress")
         if want - have:
-            details["authorize"] = sorted(f"{r.cidr}:{r.from_port}" for r in want - have)
+            details["authorize"] = sorted(f"{r.source}:{r.from_port}" for r in want - have)
         if have - want:
-            details["revoke"] = sorted(f"{r.cidr}:{r.from_port}" for r in have - want)
+            details["revoke"] = sorted(f"{r.source}:{r.from_port}" for r in have - want)
     tags = _tag_diff(sg.tags, obs.tags)
     if tags:
         ops.append("tags")

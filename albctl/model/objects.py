@@ -239,6 +239,8 @@ class IngressClassParamsSpec(_Obj):
     ip_address_type: str | None = Field(None, alias="ipAddressType")
     load_balancer_name: str | None = Field(None, alias="loadBalancerName")
     inbound_cidrs: tuple[str, ...] | None = Field(None, alias="inboundCIDRs")
+    prefix_lists_ids: tuple[str, ...] | None = Field(None, alias="prefixListsIDs")
+    legacy_prefix_lists_ids: tuple[str, ...] | None = Field(None, alias="PrefixListsIDs")
     certificate_arn: tuple[str, ...] | None = Field(None, alias="certificateArn")
     ssl_policy: str | None = Field(None, alias="sslPolicy")
     ssl_redirect_port: str | None = Field(None, alias="sslRedirectPort")

@@ -582,3 +582,35 @@ def test_attributes_are_read_only_where_albctl_sets_some(aws: AwsEnv) -> None:
     assert mutations(aws) == Counter()
     assert c.calls[("elbv2", "DescribeLoadBalancerAttributes")] == 1
     assert c.calls[("elbv2", "DescribeTargetGroupAttributes")] == 1  # only web's target group
+
+
+def test_prefix_lists_and_target_node_labels(aws: AwsEnv) -> None:
+    c = clients(aws)
+    pl = c.ec2.create_managed_prefix_list(
+        PrefixListName="office", MaxEntries=5, AddressFamily="IPv4"
+    )["PrefixList"]["PrefixListId"]
+    nodes = node_manifests(seeded(aws).instances, REGION)
+    nodes[0]["metadata"]["labels"]["role"] = "edge"
+    docs = [
+        ingress_class(),
+        *nodes,
+        service("web", "edge", node_port=30090),
+        ingress(
+            "web",
+            "edge",
+            scheme="internet-facing",
+            security_group_prefix_lists=pl,
+            target_node_labels="role=edge",
+            rules=[rule(None, ("/", "Prefix", backend("web", 80)))],
+        ),
+    ]
+    assert run(aws, docs).ok
+    [lb] = lbs(aws)
+    [sg] = c.ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])["SecurityGroups"]
+    assert [
+        (p["FromPort"], [x["PrefixListId"] for x in p["PrefixListIds"]], p["IpRanges"])
+        for p in sg["IpPermissions"]
+    ] == [(80, [pl], [])]
+    [tg] = tgs(aws).values()
+    assert targets(aws, tg["TargetGroupArn"]) == {(seeded(aws).instances[0], 30090)}
+    assert run(aws, docs).ok and mutations(aws) == Counter()
