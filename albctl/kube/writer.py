@@ -12,10 +12,11 @@ from typing import Any
 
 from albctl.kube.api import INGRESS, LOAD_BALANCER_GROUP, Conflict, KubeApi, NotFound
 from albctl.logs import log_event
+from albctl.model.groups import FINALIZER
 
 log = logging.getLogger(__name__)
 
-FINALIZER = "albctl.io/ingress-group"
+__all__ = ["FINALIZER", "KubeWriter"]
 
 
 class KubeWriter:

@@ -18,6 +18,7 @@ from albctl.model.objects import Ingress, IngressClass, IngressClassParams
 from albctl.model.settings import CONTROLLER_NAME, PARAMS_API_GROUP, BuildSettings
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+FINALIZER = "albctl.io/ingress-group"  # contract: design.md section 2
 GROUP_NAME_RE = re.compile(r"^([a-z0-9][-a-z0-9.]*)?[a-z0-9]$")
 
 
@@ -64,17 +65,38 @@ def resolve_class(
             return True, None, "legacy class annotation"
         return False, None, f"class annotation {legacy!r} is not {settings.ingress_class!r}"
     name = ing.spec.ingress_class_name
+    # An Ingress albctl already serves (it carries our finalizer) whose class vanished is kept
+    # as an invalid member, not torn down: deleting or renaming an IngressClass by mistake
+    # must not delete load balancers. Pointing the Ingress at another controller's class, or
+    # deleting the Ingress, does release it.
+    ours_before = FINALIZER in ing.metadata.finalizers
     cls: IngressClass | None
     if name:
         cls = classes.get(name)
         if cls is None:
+            if ours_before:
+                raise InvalidInputError(
+                    f"Ingress/{ing.key}",
+                    "spec.ingressClassName",
+                    f"IngressClass {name!r} does not exist; the load balancer is kept as it is "
+                    "until the class is back or the Ingress is deleted",
+                )
             return False, None, f"IngressClass {name!r} does not exist"
     else:
         defaults = [c for c in classes.values() if c.is_default]
-        if not defaults:
-            return False, None, "no ingress class and no default IngressClass"
-        if len(defaults) > 1:
-            return False, None, "several default IngressClasses"
+        if len(defaults) != 1:
+            reason = (
+                "no ingress class and no default IngressClass"
+                if not defaults
+                else "several default IngressClasses"
+            )
+            if ours_before:
+                raise InvalidInputError(
+                    f"Ingress/{ing.key}",
+                    "spec.ingressClassName",
+                    f"{reason}; the load balancer is kept as it is until a default class is back",
+                )
+            return False, None, reason
         cls = defaults[0]
     if cls.spec.controller != CONTROLLER_NAME:
         return False, None, f"IngressClass {cls.metadata.name!r} belongs to {cls.spec.controller!r}"
@@ -114,9 +136,13 @@ def group_ingresses(
         try:
             ours, p, reason = resolve_class(ing, cls_by_name, params_by_name, settings)
         except InvalidInputError as exc:
-            # ours by name, but broken: keep it as an invalid implicit member so its
-            # resources are left alone
-            g = groups.setdefault(ing.key, Group(id=ing.key, explicit=False))
+            # ours, but its class is broken or gone: an invalid member of the group it names,
+            # so its resources are left alone
+            gname = ing.metadata.annotations.get(PREFIX + "group.name", "")
+            if gname and len(gname) <= 63 and GROUP_NAME_RE.match(gname):
+                g = groups.setdefault(gname, Group(id=gname, explicit=True))
+            else:
+                g = groups.setdefault(ing.key, Group(id=ing.key, explicit=False))
             g.invalid[ing.key] = exc
             continue
         if not ours:

@@ -614,9 +614,9 @@ def test_leaving_the_group_or_the_class_cleans_up_like_a_delete(live: Live) -> N
     assert (
         "albctl.io/ingress-group" in live.ingress("web", "api")["metadata"]["finalizers"]
     )  # still ours
-    # api leaves our class: its ALB goes away and the finalizer is removed
+    # api moves to another controller's class: its ALB goes away and the finalizer is removed
     docs[-1]["spec"]["ingressClassName"] = "nginx"
-    live.apply(*docs)
+    live.apply(ingress_class("nginx", controller="k8s.io/ingress-nginx"), *docs)
     wait_for("api-only ALB deleted", lambda: len(owned(live.e2e)["lbs"]) == 1, timeout=40)
     wait_for(
         "finalizer removed",
@@ -824,3 +824,41 @@ def test_watch_namespace_limits_what_the_controller_sees(live: Live) -> None:
     time.sleep(2)
     assert len(owned(live.e2e)["lbs"]) == 1
     assert not live.ingress("elsewhere", "ignored")["metadata"].get("finalizers")
+
+
+def test_deleting_the_ingress_class_by_mistake_keeps_the_load_balancer(live: Live) -> None:
+    from albctl.kube.api import INGRESS_CLASS
+
+    live.start_controller(resync="2s")
+    live.apply(*app(live))
+    state = wait_for("the ALB", lambda: converged(live))
+    live.api.delete(INGRESS_CLASS, "alb")
+    wait_for(
+        "InvalidIngress events",
+        lambda: (
+            {
+                e["involvedObject"]["name"]
+                for e in live.events("InvalidIngress")
+                if "IngressClass 'alb' does not exist" in e["message"]
+            }
+            >= {"front", "api"}
+        ),
+    )
+    time.sleep(2.5)  # a resync later, still everything in place
+    after = converged(live)
+    assert after["lb"]["LoadBalancerArn"] == state["lb"]["LoadBalancerArn"]
+    assert {r["RuleArn"] for r in after["rules"]} == {r["RuleArn"] for r in state["rules"]}
+    assert "albctl.io/ingress-group" in live.ingress("web", "front")["metadata"]["finalizers"]
+    status = live.api.get(LOAD_BALANCER_GROUP, "web")["status"]
+    assert {m["state"] for m in status["members"]} == {"Invalid"}
+    live.apply(
+        ingress_class()
+    )  # the class is back: the members are active again, nothing recreated
+    wait_for(
+        "members active",
+        lambda: (
+            {m["state"] for m in live.api.get(LOAD_BALANCER_GROUP, "web")["status"]["members"]}
+            == {"Active"}
+        ),
+    )
+    assert converged(live)["lb"]["LoadBalancerArn"] == state["lb"]["LoadBalancerArn"]
