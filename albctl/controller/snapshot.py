@@ -71,10 +71,18 @@ class Snapshotter:
         for kind, informer in self.informers.items():
             if kind not in KINDS:
                 continue
+            seen: set[tuple[str, str]] = set()
             for obj in informer.list():
+                meta = obj.get("metadata", {})
+                seen.add((kind, f"{meta.get('namespace', '')}/{meta.get('name', '')}"))
                 model = self._parse(kind, obj)
                 if model is not None:
                     out.add(kind, model)
+            with self._lock:  # forget objects that are gone
+                for key in [k for k in self._memo if k[0] == kind and k not in seen]:
+                    del self._memo[key]
+                for key in [k for k in self.failures if k[0] == kind and k not in seen]:
+                    del self.failures[key]
         return out
 
     def raw(self, kind: str, key: str) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ import datetime
 import logging
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from albctl.logs import log_event
 
 log = logging.getLogger(__name__)
 COMPONENT = "albctl"
+MAX_REMEMBERED = 5000
 
 
 def now_rfc3339() -> str:
@@ -54,7 +56,10 @@ class EventRecorder:
         self.api = api
         self.host = host
         self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str, str, str, str], tuple[str, str, int]] = {}
+        # the Events already written, for aggregation; bounded, oldest forgotten first
+        self._seen: OrderedDict[tuple[str, str, str, str, str], tuple[str, str, int]] = (
+            OrderedDict()
+        )
 
     def record(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None:
         message = message[:1024]
@@ -95,6 +100,8 @@ class EventRecorder:
             )
             with self._lock:
                 self._seen[key] = (name, namespace, 1)
+                while len(self._seen) > MAX_REMEMBERED:
+                    self._seen.popitem(last=False)
         except KubeError as exc:
             log_event(
                 log,
