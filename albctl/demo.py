@@ -20,6 +20,7 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -253,112 +254,137 @@ def _events_table(
     return t, shown
 
 
-def run_live(src: Path) -> int:
+@dataclass
+class Embedded:
+    """A running embedded cluster: moto server, sandbox API server and the controller."""
+
+    endpoint: str
+    clients: Any
+    seeded: Any
+    sandbox: Any
+    kubeconfig: Path
+    controller: Any
+    api: Any
+
+    def idle(self) -> bool:
+        return len(self.controller.queue) == 0 and self.controller.queue.busy == 0
+
+
+@contextlib.contextmanager
+def embedded(cluster: str = CLUSTER, workers: int = 2, resync: float = 60) -> Iterator[Embedded]:
+    """Start moto (seeded like a VPC), the sandbox API server and the controller; stop all after."""
     import logging
 
     from albctl.aws.clients import AwsClients
-    from albctl.aws.seed import node_manifests, seed
-    from albctl.aws.tree import describe_tree
+    from albctl.aws.seed import seed
     from albctl.config import Settings
     from albctl.controller.run import Controller, RunOptions
-    from albctl.kube.api import INGRESS, LOAD_BALANCER_GROUP, KubeApi, NotFound
-    from albctl.render import print_tree
+    from albctl.kube.api import KubeApi
     from albctl.sandbox import SandboxServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
-    console = Console(highlight=False, soft_wrap=True)
     with _moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="albctl-demo-") as tmp:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         clients = AwsClients(region=REGION, user_agent="albctl-demo/0.1")
-        seeded = seed(clients, CLUSTER, instances=3, certificates=CERTS)
+        seeded = seed(clients, cluster, instances=3, certificates=CERTS)
         sandbox = SandboxServer(bookmark_interval=1.0)
         sandbox.start()
         kubeconfig = sandbox.write_kubeconfig(Path(tmp) / "kubeconfig")
+        options = RunOptions(
+            kubeconfig=str(kubeconfig),
+            leader_elect=False,
+            metrics_bind_address="0",
+            health_probe_bind_address="0",
+            resync_period=resync,
+            workers=workers,
+        )
+        controller = Controller(Settings(cluster_name=cluster, region=REGION), options)
+        controller.start()
+        api = KubeApi(str(kubeconfig), user_agent="albctl-demo/0.1")
+        try:
+            yield Embedded(endpoint, clients, seeded, sandbox, kubeconfig, controller, api)
+        finally:
+            controller.stop()
+            api.close()
+            sandbox.stop()
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def run_live(src: Path) -> int:
+    from albctl.aws.seed import node_manifests
+    from albctl.aws.tree import describe_tree
+    from albctl.kube.api import INGRESS, LOAD_BALANCER_GROUP, NotFound
+    from albctl.render import print_tree
+
+    console = Console(highlight=False, soft_wrap=True)
+    with embedded() as env:
+        clients, seeded, sandbox, kubeconfig = env.clients, env.seeded, env.sandbox, env.kubeconfig
+        controller, api, endpoint = env.controller, env.api, env.endpoint
         console.rule("[bold]1. embedded cluster and AWS")
         console.print(f"Kubernetes API (albctl sandbox): {sandbox.url}   kubeconfig: {kubeconfig}")
         console.print(
             f"AWS (moto server): {endpoint}   VPC {seeded.vpc_id}, subnets in 3 AZs, "
             f"instances {', '.join(seeded.instances)}, certificates {', '.join(seeded.certificates)}"
         )
-        options = RunOptions(
-            kubeconfig=str(kubeconfig),
-            leader_elect=False,
-            metrics_bind_address="0",
-            health_probe_bind_address="0",
-            resync_period=60,
-            workers=2,
-        )
-        controller = Controller(Settings(cluster_name=CLUSTER, region=REGION), options)
-        controller.start()
-        api = KubeApi(str(kubeconfig))
-        try:
-            console.rule(f"[bold]2. creating the objects of {src} through the API")
-            docs = [d for d in _docs(src) if d.get("kind") != "Node"]
-            docs += node_manifests(seeded.instances, REGION)
-            start = time.monotonic()
-            for d in docs:
-                _create(api, d)
-                console.print(
-                    f"  created {d['kind']} {d['metadata'].get('namespace', '') + '/' if d['metadata'].get('namespace') else ''}{d['metadata']['name']}"
-                )
-            ingresses = [d for d in docs if d["kind"] == "Ingress"]
-
-            def converged() -> bool:
-                for d in ingresses:
-                    ing = api.get(INGRESS, d["metadata"]["name"], d["metadata"]["namespace"])
-                    if not ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-                        return False
-                lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
-                ready = all(
-                    c["status"] == "True"
-                    for g in lbgs
-                    for c in (g.get("status") or {}).get("conditions") or []
-                )
-                return (
-                    bool(lbgs)
-                    and ready
-                    and len(controller.queue) == 0
-                    and controller.queue.busy == 0
-                )
-
-            _wait("the controller to converge", converged)
-            console.print(f"\nconverged in {time.monotonic() - start:.1f}s")
-
-            console.rule("[bold]3. the load balancer (read from AWS)")
-            lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
-            for g in lbgs:
-                arn = g["status"]["loadBalancer"]["arn"]
-                print_tree(describe_tree(clients, arn))
-            console.rule("[bold]4. Ingress status and Events")
-            console.print(_ingress_table(api))
-            console.print()
-            table, seen = _events_table(api)
-            console.print(table)
-
-            victim = ingresses[-1]["metadata"]
-            console.rule(f"[bold]5. deleting Ingress {victim['namespace']}/{victim['name']}")
-            api.delete(INGRESS, victim["name"], victim["namespace"])
-
-            def gone() -> bool:
-                try:
-                    api.get(INGRESS, victim["name"], victim["namespace"])
-                    return False
-                except NotFound:
-                    return len(controller.queue) == 0 and controller.queue.busy == 0
-
-            _wait("the Ingress to be cleaned up", gone)
-            for g in api.list(LOAD_BALANCER_GROUP)["items"]:
-                print_tree(describe_tree(clients, g["status"]["loadBalancer"]["arn"]))
-            console.print(_ingress_table(api))
-            console.print()
-            table, _ = _events_table(api, seen)
-            console.print(table)
+        console.rule(f"[bold]2. creating the objects of {src} through the API")
+        docs = [d for d in _docs(src) if d.get("kind") != "Node"]
+        docs += node_manifests(seeded.instances, REGION)
+        start = time.monotonic()
+        for d in docs:
+            _create(api, d)
             console.print(
-                "\ntry it yourself while a demo runs: kubectl --kubeconfig <kubeconfig> get ingress,lbg"
+                f"  created {d['kind']} {d['metadata'].get('namespace', '') + '/' if d['metadata'].get('namespace') else ''}{d['metadata']['name']}"
             )
-            return 0
-        finally:
-            controller.stop()
-            api.close()
-            sandbox.stop()
-            os.environ.pop("AWS_ENDPOINT_URL", None)
+        ingresses = [d for d in docs if d["kind"] == "Ingress"]
+
+        def converged() -> bool:
+            for d in ingresses:
+                ing = api.get(INGRESS, d["metadata"]["name"], d["metadata"]["namespace"])
+                if not ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+                    return False
+            lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
+            ready = all(
+                c["status"] == "True"
+                for g in lbgs
+                for c in (g.get("status") or {}).get("conditions") or []
+            )
+            return (
+                bool(lbgs) and ready and len(controller.queue) == 0 and controller.queue.busy == 0
+            )
+
+        _wait("the controller to converge", converged)
+        console.print(f"\nconverged in {time.monotonic() - start:.1f}s")
+
+        console.rule("[bold]3. the load balancer (read from AWS)")
+        lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
+        for g in lbgs:
+            arn = g["status"]["loadBalancer"]["arn"]
+            print_tree(describe_tree(clients, arn))
+        console.rule("[bold]4. Ingress status and Events")
+        console.print(_ingress_table(api))
+        console.print()
+        table, seen = _events_table(api)
+        console.print(table)
+
+        victim = ingresses[-1]["metadata"]
+        console.rule(f"[bold]5. deleting Ingress {victim['namespace']}/{victim['name']}")
+        api.delete(INGRESS, victim["name"], victim["namespace"])
+
+        def gone() -> bool:
+            try:
+                api.get(INGRESS, victim["name"], victim["namespace"])
+                return False
+            except NotFound:
+                return env.idle()
+
+        _wait("the Ingress to be cleaned up", gone)
+        for g in api.list(LOAD_BALANCER_GROUP)["items"]:
+            print_tree(describe_tree(clients, g["status"]["loadBalancer"]["arn"]))
+        console.print(_ingress_table(api))
+        console.print()
+        table, _ = _events_table(api, seen)
+        console.print(table)
+        console.print(
+            "\ntry it yourself while a demo runs: kubectl --kubeconfig <kubeconfig> get ingress,lbg"
+        )
+        return 0

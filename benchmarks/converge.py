@@ -17,7 +17,6 @@ import logging
 import os
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections import Counter
@@ -31,7 +30,6 @@ from albctl.aws.clients import AwsClients, is_mutating  # noqa: E402
 from albctl.aws.seed import node_manifests, seed  # noqa: E402
 from albctl.config import Settings  # noqa: E402
 from albctl.controller.engine import Engine  # noqa: E402
-from albctl.controller.run import Controller, RunOptions  # noqa: E402
 from albctl.demo import (  # noqa: E402
     CERTS,
     CLUSTER,
@@ -41,10 +39,10 @@ from albctl.demo import (  # noqa: E402
     _fake_credentials,
     _moto_server,
     _wait,
+    embedded,
 )
-from albctl.kube.api import ENDPOINT_SLICE, INGRESS, LOAD_BALANCER_GROUP, KubeApi  # noqa: E402
+from albctl.kube.api import ENDPOINT_SLICE, INGRESS, LOAD_BALANCER_GROUP  # noqa: E402
 from albctl.manifests import ObjectSet, parse_documents  # noqa: E402
-from albctl.sandbox import SandboxServer  # noqa: E402
 
 
 def one_shot(src: Path) -> dict[str, Any]:
@@ -71,81 +69,58 @@ def one_shot(src: Path) -> dict[str, Any]:
 
 
 def live(src: Path) -> dict[str, Any]:
-    with _moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        clients = AwsClients(region=REGION, user_agent="bench")
-        seeded = seed(clients, CLUSTER, instances=3, certificates=CERTS)
-        sandbox = SandboxServer(bookmark_interval=1.0)
-        sandbox.start()
-        kubeconfig = sandbox.write_kubeconfig(Path(tmp) / "kubeconfig")
-        options = RunOptions(
-            kubeconfig=str(kubeconfig),
-            leader_elect=False,
-            metrics_bind_address="0",
-            health_probe_bind_address="0",
-            resync_period=600,
-            workers=2,
+    with embedded(workers=2, resync=600) as env:
+        controller, api = env.controller, env.api
+        docs = [d for d in _docs(src) if d.get("kind") != "Node"] + node_manifests(
+            env.seeded.instances, REGION
         )
-        controller = Controller(Settings(cluster_name=CLUSTER, region=REGION), options)
-        controller.start()
-        api = KubeApi(str(kubeconfig))
-        try:
-            docs = [d for d in _docs(src) if d.get("kind") != "Node"] + node_manifests(
-                seeded.instances, REGION
-            )
-            ingresses = [d for d in docs if d["kind"] == "Ingress"]
-            controller.clients.reset_counts()
-            start = time.perf_counter()
-            for d in docs:
-                _create(api, d)
+        ingresses = [d for d in docs if d["kind"] == "Ingress"]
+        controller.clients.reset_counts()
+        start = time.perf_counter()
+        for d in docs:
+            _create(api, d)
 
-            def converged() -> bool:
-                for d in ingresses:
-                    ing = api.get(INGRESS, d["metadata"]["name"], d["metadata"]["namespace"])
-                    if not ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-                        return False
-                lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
-                ready = all(
-                    c["status"] == "True"
-                    for g in lbgs
-                    for c in (g.get("status") or {}).get("conditions") or []
-                )
-                return bool(lbgs) and ready
-
-            _wait("convergence", converged)
-            elapsed = time.perf_counter() - start
-            _wait("idle", lambda: len(controller.queue) == 0 and controller.queue.busy == 0)
-            calls = Counter(controller.clients.calls)
-            # one EndpointSlice change: the fast path
-            controller.clients.reset_counts()
-            sl = next(d for d in docs if d["kind"] == "EndpointSlice")
-            cur = api.get(ENDPOINT_SLICE, sl["metadata"]["name"], sl["metadata"]["namespace"])
-            cur["endpoints"].append({"addresses": ["10.0.9.9"], "conditions": {"ready": True}})
-            api.replace(ENDPOINT_SLICE, cur)
-            _wait(
-                "target registered",
-                lambda: controller.clients.calls.get(("elbv2", "RegisterTargets"), 0) >= 1,
+        def converged() -> bool:
+            for d in ingresses:
+                ing = api.get(INGRESS, d["metadata"]["name"], d["metadata"]["namespace"])
+                if not ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+                    return False
+            lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
+            ready = all(
+                c["status"] == "True"
+                for g in lbgs
+                for c in (g.get("status") or {}).get("conditions") or []
             )
-            _wait("idle", lambda: len(controller.queue) == 0 and controller.queue.busy == 0)
-            time.sleep(0.5)
-            fast = Counter(controller.clients.calls)
-            # a full reconcile of the same group, for comparison
-            controller.clients.reset_counts()
-            controller.reconciler.reconcile("shop")
-            full = Counter(controller.clients.calls)
-            return {
-                "seconds": elapsed,
-                "calls": sum(calls.values()),
-                "mutating": sum(v for k, v in calls.items() if is_mutating(k[1])),
-                "endpoint_change_calls": dict(
-                    sorted((f"{s}:{o}", n) for (s, o), n in fast.items())
-                ),
-                "full_reconcile_calls": sum(full.values()),
-            }
-        finally:
-            controller.stop()
-            api.close()
-            sandbox.stop()
+            return bool(lbgs) and ready
+
+        _wait("convergence", converged)
+        elapsed = time.perf_counter() - start
+        _wait("idle", env.idle)
+        calls = Counter(controller.clients.calls)
+        # one EndpointSlice change: the fast path
+        controller.clients.reset_counts()
+        sl = next(d for d in docs if d["kind"] == "EndpointSlice")
+        cur = api.get(ENDPOINT_SLICE, sl["metadata"]["name"], sl["metadata"]["namespace"])
+        cur["endpoints"].append({"addresses": ["10.0.9.9"], "conditions": {"ready": True}})
+        api.replace(ENDPOINT_SLICE, cur)
+        _wait(
+            "target registered",
+            lambda: controller.clients.calls.get(("elbv2", "RegisterTargets"), 0) >= 1,
+        )
+        _wait("idle", env.idle)
+        time.sleep(0.5)
+        fast = Counter(controller.clients.calls)
+        # a full reconcile of the same group, for comparison
+        controller.clients.reset_counts()
+        controller.reconciler.reconcile("shop")
+        full = Counter(controller.clients.calls)
+        return {
+            "seconds": elapsed,
+            "calls": sum(calls.values()),
+            "mutating": sum(v for k, v in calls.items() if is_mutating(k[1])),
+            "endpoint_change_calls": dict(sorted((f"{s}:{o}", n) for (s, o), n in fast.items())),
+            "full_reconcile_calls": sum(full.values()),
+        }
 
 
 def main() -> None:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,14 +23,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from albctl.aws.clients import AwsClients, is_mutating  # noqa: E402
+from albctl.aws.clients import is_mutating  # noqa: E402
 from albctl.aws.observe import TagCache  # noqa: E402
-from albctl.aws.seed import node_manifests, seed  # noqa: E402
-from albctl.config import Settings  # noqa: E402
-from albctl.controller.run import Controller, RunOptions  # noqa: E402
-from albctl.demo import CERTS, REGION, _create, _fake_credentials, _moto_server, _wait  # noqa: E402
-from albctl.kube.api import INGRESS, KubeApi  # noqa: E402
-from albctl.sandbox import SandboxServer  # noqa: E402
+from albctl.aws.seed import node_manifests  # noqa: E402
+from albctl.demo import REGION, _create, _fake_credentials, _wait, embedded  # noqa: E402
+from albctl.kube.api import INGRESS  # noqa: E402
 
 CLUSTER = "scale"
 
@@ -114,90 +109,58 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _fake_credentials()
-    with _moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        seeded = seed(
-            AwsClients(region=REGION, user_agent="bench"), CLUSTER, instances=3, certificates=CERTS
-        )
-        sandbox = SandboxServer(bookmark_interval=1.0)
-        sandbox.start()
-        kubeconfig = sandbox.write_kubeconfig(Path(tmp) / "kubeconfig")
-        options = RunOptions(
-            kubeconfig=str(kubeconfig),
-            leader_elect=False,
-            metrics_bind_address="0",
-            health_probe_bind_address="0",
-            resync_period=3600,
-            workers=args.workers,
-        )
-        controller = Controller(Settings(cluster_name=CLUSTER, region=REGION), options)
-        controller.start()
-        api = KubeApi(str(kubeconfig), user_agent="bench")
-        try:
-            docs = docs_for(args.groups, seeded.instances)
-            start = time.perf_counter()
-            for d in docs:
-                _create(api, d)
+    with embedded(cluster=CLUSTER, workers=args.workers, resync=3600) as env:
+        controller, api = env.controller, env.api
+        docs = docs_for(args.groups, env.seeded.instances)
+        controller.clients.reset_counts()
+        start = time.perf_counter()
+        for d in docs:
+            _create(api, d)
 
-            def all_have_hostnames() -> bool:
-                items = api.list(INGRESS)["items"]
-                return len(items) == args.groups and all(
-                    ((i.get("status") or {}).get("loadBalancer") or {}).get("ingress")
-                    for i in items
-                )
+        def all_have_hostnames() -> bool:
+            items = api.list(INGRESS)["items"]
+            return len(items) == args.groups and all(
+                ((i.get("status") or {}).get("loadBalancer") or {}).get("ingress") for i in items
+            )
 
-            _wait("convergence", all_have_hostnames, timeout=600)
-            converge = time.perf_counter() - start
-            _wait(
-                "idle",
-                lambda: len(controller.queue) == 0 and controller.queue.busy == 0,
-                timeout=120,
-            )
-            total = Counter(controller.clients.calls)
-            rec = controller.reconciler
-            gid = "team-0/web"
-            controller.clients.reset_counts()
-            rec.reconcile(gid)
-            warm = Counter(controller.clients.calls)
-            rec.tag_cache = TagCache()
-            controller.clients.reset_counts()
-            rec.reconcile(gid)
-            cold = Counter(controller.clients.calls)
-            controller.clients.reset_counts()
-            t = time.perf_counter()
-            controller.enqueue_all()
-            time.sleep(0.2)
-            _wait(
-                "resync",
-                lambda: len(controller.queue) == 0 and controller.queue.busy == 0,
-                timeout=600,
-            )
-            resync_seconds = time.perf_counter() - t
-            resync = Counter(controller.clients.calls)
-            result = {
-                "groups": args.groups,
-                "workers": args.workers,
-                "seconds_to_converge_all": round(converge, 2),
-                "aws_calls_to_converge_all": sum(total.values()),
-                "mutating_calls_to_converge_all": sum(
-                    v for k, v in total.items() if is_mutating(k[1])
-                ),
-                "steady_reconcile_calls_warm_cache": sum(warm.values()),
-                "steady_reconcile_calls_cold_cache": sum(cold.values()),
-                "warm_over_cold_ratio": round(sum(warm.values()) / sum(cold.values()), 3),
-                "describe_tags_warm_vs_cold": [
-                    warm[("elbv2", "DescribeTags")],
-                    cold[("elbv2", "DescribeTags")],
-                ],
-                "resync_all_seconds": round(resync_seconds, 2),
-                "resync_all_calls_per_group": round(sum(resync.values()) / args.groups, 1),
-                "resync_mutating_calls": sum(v for k, v in resync.items() if is_mutating(k[1])),
-            }
-            print(json.dumps(result, indent=2))
-        finally:
-            controller.stop()
-            api.close()
-            sandbox.stop()
+        _wait("convergence", all_have_hostnames, timeout=600)
+        converge = time.perf_counter() - start
+        _wait("idle", env.idle, timeout=120)
+        total = Counter(controller.clients.calls)
+        rec = controller.reconciler
+        gid = "team-0/web"
+        controller.clients.reset_counts()
+        rec.reconcile(gid)
+        warm = Counter(controller.clients.calls)
+        rec.tag_cache = TagCache()
+        controller.clients.reset_counts()
+        rec.reconcile(gid)
+        cold = Counter(controller.clients.calls)
+        controller.clients.reset_counts()
+        t = time.perf_counter()
+        controller.enqueue_all()
+        time.sleep(0.2)
+        _wait("resync", env.idle, timeout=600)
+        resync_seconds = time.perf_counter() - t
+        resync = Counter(controller.clients.calls)
+        result = {
+            "groups": args.groups,
+            "workers": args.workers,
+            "seconds_to_converge_all": round(converge, 2),
+            "aws_calls_to_converge_all": sum(total.values()),
+            "mutating_calls_to_converge_all": sum(v for k, v in total.items() if is_mutating(k[1])),
+            "steady_reconcile_calls_warm_cache": sum(warm.values()),
+            "steady_reconcile_calls_cold_cache": sum(cold.values()),
+            "warm_over_cold_ratio": round(sum(warm.values()) / sum(cold.values()), 3),
+            "describe_tags_warm_vs_cold": [
+                warm[("elbv2", "DescribeTags")],
+                cold[("elbv2", "DescribeTags")],
+            ],
+            "resync_all_seconds": round(resync_seconds, 2),
+            "resync_all_calls_per_group": round(sum(resync.values()) / args.groups, 1),
+            "resync_mutating_calls": sum(v for k, v in resync.items() if is_mutating(k[1])),
+        }
+        print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
