@@ -4,7 +4,7 @@
 document is ``iam/policy.json`` in the repository). ``used_operations()`` reads albctl's source
 with :mod:`ast` (the AWS adapter ``albctl/aws/*.py`` and every other module, since the
 controller's fast target path calls the clients too) and lists every boto3 client method called
-or referenced on the ``elbv2``, ``ec2`` and ``acm`` clients, so a test can check that the policy
+or referenced on the ``elbv2``, ``ec2``, ``acm`` and ``wafv2`` clients, so a test can check that the policy
 allows exactly what the code can call: nothing missing, nothing unused.
 """
 
@@ -23,6 +23,7 @@ SERVICES: dict[str, str] = {
     "elbv2": "elasticloadbalancing",
     "ec2": "ec2",
     "acm": "acm",
+    "wafv2": "wafv2",
 }
 
 # Modules (relative to the package) that never run against real AWS: aws/seed.py fills an

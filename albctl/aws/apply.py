@@ -298,6 +298,8 @@ class Applier:
         result.load_balancer_arn = self.lb_arn
         result.dns_name = resp.get("DNSName")
         self.listener_arns = {}
+        if lb.web_acl:
+            self.c.wafv2.associate_web_acl(WebACLArn=lb.web_acl, ResourceArn=self.lb_arn)
         if lb.attributes:
             self.c.elbv2.modify_load_balancer_attributes(
                 LoadBalancerArn=self.lb_arn,
@@ -329,6 +331,11 @@ class Applier:
                 LoadBalancerArn=obs.arn,
                 Attributes=[{"Key": k, "Value": v} for k, v in ch.details["attributes"].items()],
             )
+        if "web_acl" in ch.ops:
+            if lb.web_acl:
+                self.c.wafv2.associate_web_acl(WebACLArn=lb.web_acl, ResourceArn=obs.arn)
+            else:
+                self.c.wafv2.disassociate_web_acl(ResourceArn=obs.arn)
         if "tags" in ch.ops:
             self._retag_elb(obs.arn, ch.details)
 

@@ -70,7 +70,8 @@ class AwsClients:
         self.elbv2 = self.session.client("elbv2", config=config)
         self.ec2 = self.session.client("ec2", config=config)
         self.acm = self.session.client("acm", config=config)
-        for client in (self.elbv2, self.ec2, self.acm):
+        self.wafv2 = self.session.client("wafv2", config=config)
+        for client in (self.elbv2, self.ec2, self.acm, self.wafv2):
             client.meta.events.register("before-call.*.*", self._count)
             client.meta.events.register("needs-retry.*.*", self._throttled)
 

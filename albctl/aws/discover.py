@@ -17,6 +17,7 @@ def discover_inventory(
     need_certificates: bool,
     security_group_names: Iterable[str] = (),
     target_group_names: Iterable[str] = (),
+    web_acl_names: Iterable[str] = (),
 ) -> Inventory:
     try:
         filters = [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
@@ -105,8 +106,19 @@ def discover_inventory(
             except ClientError as exc:
                 if "TargetGroupNotFound" not in str(exc):
                     raise
+        acls: dict[str, str] = {}
+        if set(web_acl_names) - {"none"}:
+            for acl in paginate(
+                clients.wafv2.list_web_acls,
+                "WebACLs",
+                marker_in="NextMarker",
+                marker_out="NextMarker",
+                Scope="REGIONAL",
+            ):
+                acls[acl["Name"]] = acl["ARN"]
         return Inventory(
             vpc_id=vpc_id,
+            web_acls_by_name=acls,
             subnets=subnets,
             certificates=tuple(certs),
             security_groups=tuple(sgs),

@@ -274,20 +274,27 @@ class Observer:
         resp = self.c.elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)
         return {a["Key"]: a["Value"] for a in resp.get("Attributes", [])}
 
+    def _web_acl(self, arn: str) -> str:
+        acl = self.c.wafv2.get_web_acl_for_resource(ResourceArn=arn).get("WebACL") or {}
+        return str(acl.get("ARN", ""))
+
     def _tg_attributes(self, arn: str) -> dict[str, str]:
         resp = self.c.elbv2.describe_target_group_attributes(TargetGroupArn=arn)
         return {a["Key"]: a["Value"] for a in resp.get("Attributes", [])}
 
     def with_attributes(
-        self, observed: ObservedStack, lb: bool, target_groups: set[str]
+        self, observed: ObservedStack, lb: bool, target_groups: set[str], web_acl: bool = False
     ) -> ObservedStack:
         """Read the attributes the desired state sets: of the load balancer when ``lb``, and of
-        the target groups whose resource id is in ``target_groups``."""
+        the target groups whose resource id is in ``target_groups``; the WAFv2 web ACL of the
+        load balancer when ``web_acl``."""
         try:
             lbs = tuple(
                 o.model_copy(update={"attributes": self._lb_attributes(o.arn)}) if lb else o
                 for o in observed.load_balancers
             )
+            if web_acl:
+                lbs = tuple(o.model_copy(update={"web_acl": self._web_acl(o.arn)}) for o in lbs)
             tgs = tuple(
                 o.model_copy(update={"attributes": self._tg_attributes(o.arn)})
                 if o.resource_id in target_groups

@@ -74,11 +74,24 @@ class Report:
         }
 
 
-def _needs(objects: ObjectSet) -> tuple[bool, set[str], set[str]]:
-    """(certificates needed?, security group names, target group names) to discover."""
+@dataclass
+class Needs:
+    """What the builder will look up in the AWS inventory for these objects."""
+
+    certificates: bool = False
+    security_groups: set[str] = field(default_factory=set)
+    target_groups: set[str] = field(default_factory=set)
+    web_acls: set[str] = field(default_factory=set)
+
+
+def _needs(objects: ObjectSet) -> Needs:
+    """The certificates, security group, target group and web ACL names to discover."""
     certs = False
     sg_names: set[str] = set()
     tg_names: set[str] = set()
+    acl_names: set[str] = {
+        p.spec.wafv2_acl_name for p in objects.ingress_class_params if p.spec.wafv2_acl_name
+    }
 
     def scan(value: Any) -> None:
         if isinstance(value, dict):
@@ -98,6 +111,8 @@ def _needs(objects: ObjectSet) -> tuple[bool, set[str], set[str]]:
             and PREFIX + "certificate-arn" not in ann
         ):
             certs = True
+        if ann.get(PREFIX + "wafv2-acl-name"):
+            acl_names.add(ann[PREFIX + "wafv2-acl-name"].strip())
         for s in ann.get(PREFIX + "security-groups", "").split(","):
             if s.strip() and not s.strip().startswith("sg-"):
                 sg_names.add(s.strip())
@@ -105,7 +120,7 @@ def _needs(objects: ObjectSet) -> tuple[bool, set[str], set[str]]:
             if k.startswith(PREFIX + "actions."):
                 with contextlib.suppress(json.JSONDecodeError):
                     scan(json.loads(v))
-    return certs, sg_names, tg_names
+    return Needs(certs, sg_names, tg_names, acl_names)
 
 
 class Engine:
@@ -138,13 +153,18 @@ class Engine:
                 "the files hold no Ingress at all; refusing to prune every load balancer of "
                 f"cluster {self.settings.cluster_name} (use albctl delete for that)"
             )
-        need_certs, sg_names, tg_names = _needs(objects)
+        needs = _needs(objects)
         observer = Observer(self.clients, self.settings.cluster_name, read_attributes=False)
         observed = observer.observe(None if prune else set(groups))
         inventory = None
         if mode != "delete":
             inventory = discover_inventory(
-                self.clients, self.settings.vpc_id, need_certs, sg_names, tg_names
+                self.clients,
+                self.settings.vpc_id,
+                needs.certificates,
+                needs.security_groups,
+                needs.target_groups,
+                needs.web_acls,
             )
         services = {s.key: s for s in objects.services}
         bs = self.settings.build_settings()
@@ -177,6 +197,7 @@ class Engine:
                             obs,
                             bool(stack.load_balancer.attributes),
                             {tg.id for tg in stack.target_groups if tg.attributes},
+                            web_acl=stack.load_balancer.web_acl is not None,
                         )
                     frozen = set(outcome.build.invalid)
                     if outcome.build.group_error is not None:

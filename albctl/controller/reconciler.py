@@ -241,11 +241,16 @@ class Reconciler:
 
         build: BuildResult | None = None
         if group is not None and (group.members or group.invalid):
-            need_certs, sg_names, tg_names = _needs(objs)
+            needs = _needs(objs)
             inventory = discover_inventory(
-                self.clients, self.settings.vpc_id, need_certs, sg_names, tg_names
+                self.clients,
+                self.settings.vpc_id,
+                needs.certificates,
+                needs.security_groups,
+                needs.target_groups,
+                needs.web_acls,
             )
-            if need_certs:
+            if needs.certificates:
                 if not inventory.certificates and self.cert_count > 0:
                     raise GuardRailError(
                         f"ACM returned no issued certificate where {self.cert_count} were seen before; "
@@ -274,6 +279,7 @@ class Reconciler:
                     observed,
                     bool(build.stack.load_balancer.attributes),
                     {tg.id for tg in build.stack.target_groups if tg.attributes},
+                    web_acl=build.stack.load_balancer.web_acl is not None,
                 )
             frozen = set(build.invalid)
             if build.group_error is not None:

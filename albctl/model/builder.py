@@ -527,6 +527,9 @@ class _MemberBuilder:
         sgs = ann.string_list("security-groups")
         if sgs is not None:
             exclusive["security_groups"] = tuple(self._resolve_sgs(sgs))
+        web_acl = self._web_acl()
+        if web_acl is not None:
+            exclusive["web_acl"] = web_acl
         redirect = ann.integer("ssl-redirect", minimum=1, maximum=65535)
         if ps and ps.ssl_redirect_port and ps.ssl_redirect_port.isdigit():
             redirect = int(ps.ssl_redirect_port)
@@ -619,6 +622,30 @@ class _MemberBuilder:
             rules=rules,
             target_groups=self.target_groups,
         )
+
+    def _web_acl(self) -> str | None:
+        """WAFv2 web ACL ARN, "" for none, None when not set (a name beats an ARN)."""
+        ps = self.params.spec if self.params else None
+        name = (ps.wafv2_acl_name if ps else None) or self.ann.string("wafv2-acl-name")
+        arn = (ps.wafv2_acl_arn if ps else None) or self.ann.string("wafv2-acl-arn")
+        if name:
+            if name == "none":
+                return ""
+            found = self.inp.inventory.web_acls_by_name.get(name)
+            if found is None:
+                raise self.ann.error(
+                    self.obj, "wafv2-acl-name", f"no regional WAFv2 web ACL named {name!r}"
+                )
+            return found
+        if arn:
+            if arn == "none":
+                return ""
+            if not arn.startswith("arn:") or ":wafv2:" not in arn:
+                raise self.ann.error(
+                    self.obj, "wafv2-acl-arn", f"{arn!r} is not a WAFv2 web ACL ARN (or none)"
+                )
+            return arn
+        return None
 
     def _listen_ports(self, has_certs: bool) -> dict[int, str]:
         got = self.ann.json_value("listen-ports")
@@ -715,6 +742,7 @@ _EXCLUSIVE_FIELDS = {
     "subnets": f"annotation {ANN}subnets",
     "security_groups": f"annotation {ANN}security-groups",
     "ssl_redirect": f"annotation {ANN}ssl-redirect",
+    "web_acl": f"annotation {ANN}wafv2-acl-arn",
 }
 
 
@@ -1017,6 +1045,7 @@ def _assemble(inp: GroupInput, state: _GroupState, member_certs: dict[str, list[
         security_groups=sg_refs,
         attributes={k: v for k, (v, _) in sorted(state.lb_attributes.items())},
         tags=owned(LB_ID, base_tags),
+        web_acl=ex.get("web_acl"),
     )
     return Stack(
         group_id=group.id,

@@ -48,6 +48,8 @@ class LoadBalancer(_Frozen):
     security_groups: tuple[str, ...]  # sg ids, or the managed SG resource id
     attributes: dict[str, str]
     tags: dict[str, str]
+    # WAFv2 web ACL ARN; "" = none (disassociate); None = not managed (left as it is)
+    web_acl: str | None = None
 
 
 class HealthCheck(_Frozen):

@@ -401,6 +401,9 @@ def _diff_lb(
     if attrs:
         ops.append("attributes")
         details["attributes"] = attrs
+    if lb.web_acl is not None and obs.web_acl != lb.web_acl:
+        ops.append("web_acl")
+        details["web_acl"] = {"from": obs.web_acl or "none", "to": lb.web_acl or "none"}
     tags = _tag_diff(lb.tags, obs.tags)
     if tags:
         ops.append("tags")

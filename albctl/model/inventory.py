@@ -41,6 +41,7 @@ class Inventory(_Frozen):
     certificates: tuple[CertificateInfo, ...] = ()
     security_groups: tuple[SecurityGroupInfo, ...] = ()
     target_groups_by_name: dict[str, str] = Field(default_factory=dict)
+    web_acls_by_name: dict[str, str] = Field(default_factory=dict)
     # subnets of the existing load balancer, kept unless the scheme changes (as LBC does)
     existing_subnets: tuple[str, ...] = ()
     existing_scheme: str | None = None

@@ -247,6 +247,8 @@ class IngressClassParamsSpec(_Obj):
     subnets: ParamsSubnets | None = None
     tags: tuple[ParamsTag, ...] = ()
     target_type: str | None = Field(None, alias="targetType")
+    wafv2_acl_arn: str | None = Field(None, alias="wafv2AclArn")
+    wafv2_acl_name: str | None = Field(None, alias="wafv2AclName")
     load_balancer_attributes: tuple[ParamsAttribute, ...] = Field(
         (), alias="loadBalancerAttributes"
     )

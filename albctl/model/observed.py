@@ -33,6 +33,7 @@ class ObservedLoadBalancer(_Obs):
     attributes: dict[str, str]
     tags: dict[str, str]
     vpc_id: str = ""
+    web_acl: str | None = None  # None: not read
 
 
 class ObservedSecurityGroup(_Obs):

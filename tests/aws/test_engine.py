@@ -614,3 +614,32 @@ def test_prefix_lists_and_target_node_labels(aws: AwsEnv) -> None:
     [tg] = tgs(aws).values()
     assert targets(aws, tg["TargetGroupArn"]) == {(seeded(aws).instances[0], 30090)}
     assert run(aws, docs).ok and mutations(aws) == Counter()
+
+
+def test_wafv2_web_acl_by_name_none_and_left_alone(aws: AwsEnv) -> None:
+    c = clients(aws)
+    acl = c.wafv2.create_web_acl(
+        Name="corp-waf",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig={
+            "SampledRequestsEnabled": False,
+            "CloudWatchMetricsEnabled": False,
+            "MetricName": "m",
+        },
+    )["Summary"]["ARN"]
+
+    def attached() -> str | None:
+        [lb] = lbs(aws)
+        got = c.wafv2.get_web_acl_for_resource(ResourceArn=lb["LoadBalancerArn"]).get("WebACL")
+        return got["ARN"] if got else None
+
+    assert run(aws, shop(aws, web={"wafv2_acl_name": "corp-waf"})).ok
+    assert attached() == acl
+    assert (
+        run(aws, shop(aws, web={"wafv2_acl_name": "corp-waf"})).ok and mutations(aws) == Counter()
+    )
+    assert run(aws, shop(aws)).ok  # annotation removed: the association is left as it is
+    assert attached() == acl and mutations(aws) == Counter()
+    assert run(aws, shop(aws, web={"wafv2_acl_arn": "none"})).ok
+    assert attached() is None and mutations(aws) == Counter({"DisassociateWebACL": 1})

@@ -42,6 +42,8 @@ def run_case(path: Path) -> dict[str, Any]:
                 "security_groups": tuple(SecurityGroupInfo(**s) for s in inv_doc["securityGroups"])
             }
         )
+    if inv_doc.get("webAclsByName"):
+        inv = inv.model_copy(update={"web_acls_by_name": inv_doc["webAclsByName"]})
     if inv_doc.get("targetGroupsByName"):
         inv = inv.model_copy(update={"target_groups_by_name": inv_doc["targetGroupsByName"]})
     settings = BuildSettings(cluster_name="golden", **settings_doc.get("settings", {}))
