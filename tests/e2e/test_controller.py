@@ -243,12 +243,17 @@ def test_ingress_to_alb_status_events_and_lbg(live: Live) -> None:
         "the LoadBalancerGroup",
         lambda: live.api.get(LOAD_BALANCER_GROUP, "web").get("status", {}).get("loadBalancer"),
     )
-    status = live.api.get(LOAD_BALANCER_GROUP, "web")["status"]
+    status = wait_for(
+        "Ready and Synced",
+        lambda: _lbg_status_if(
+            live,
+            lambda st: (
+                {c["type"]: c["status"] for c in st["conditions"]}
+                == {"Ready": "True", "Synced": "True"}
+            ),
+        ),
+    )
     assert lbg["dnsName"] == hostname and status["memberCount"] == 2
-    assert {c["type"]: c["status"] for c in status["conditions"]} == {
-        "Ready": "True",
-        "Synced": "True",
-    }
     assert status["history"][0]["changes"] and status["history"][0]["awsCalls"] > 0
     if KUBECTL:
         out = subprocess.run(
@@ -325,7 +330,16 @@ def test_annotation_edit_updates_in_place_and_invalid_member_keeps_its_rules(liv
     state = converged(live)
     assert api_rule["RuleArn"] in {r["RuleArn"] for r in state["rules"]}
     assert {t["TargetGroupArn"] for t in owned(live.e2e)["tgs"]} == arns_before
-    status = live.api.get(LOAD_BALANCER_GROUP, "web")["status"]
+    status = wait_for(
+        "members in the LoadBalancerGroup",
+        lambda: _lbg_status_if(
+            live,
+            lambda st: (
+                {m["name"]: m["state"] for m in st["members"]}
+                == {"front": "Active", "api": "Invalid"}
+            ),
+        ),
+    )
     assert {m["name"]: m["state"] for m in status["members"]} == {
         "front": "Active",
         "api": "Invalid",
@@ -344,6 +358,12 @@ def test_delete_cleans_aws_and_removes_the_finalizer(live: Live) -> None:
     wait_for("front Ingress gone", lambda: _gone(live, "web", "front"))
     wait_for("nothing owned left", lambda: owned(live.e2e) == {"lbs": [], "tgs": [], "sgs": []})
     wait_for("LoadBalancerGroup deleted", lambda: _lbg_gone(live, "web"))
+
+
+def _lbg_status_if(lv: Live, pred: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    """The status of LoadBalancerGroup web when ``pred`` holds for it."""
+    st: dict[str, Any] = lv.api.get(LOAD_BALANCER_GROUP, "web").get("status") or {}
+    return st if st and pred(st) else None
 
 
 def _gone(lv: Live, ns: str, name: str) -> bool:
@@ -519,6 +539,13 @@ def test_review_commands_status_events_history_and_live_plan(live: Live) -> None
     assert only and all(
         e["object"] == "Ingress/web/api" and e["reason"] == "Reconciled" for e in only
     )
+    wait_for(
+        "a successful reconcile in history",
+        lambda: (
+            live.api.get(LOAD_BALANCER_GROUP, "web")["status"]["history"][0]["result"]
+            == "Succeeded"
+        ),
+    )
     hist = json.loads(_albctl(live, "history", "web", *k, "-o", "json").stdout)["history"]
     assert hist[0]["result"] == "Succeeded" and any(
         c["kind"] == "LoadBalancer" for h in hist for c in h["changes"]
@@ -564,9 +591,14 @@ def test_drift_made_by_hand_is_corrected_and_reported(live: Live) -> None:
         ],
     )
     assert "TargetGroup" in ev[0]["message"] and "health_check" in ev[0]["message"]
-    hist = live.api.get(LOAD_BALANCER_GROUP, "web")["status"]["history"]
-    assert any(
-        c["kind"] == "TargetGroup" and c["action"] == "update" for h in hist for c in h["changes"]
+    # the history is written after the reconcile's Events
+    wait_for(
+        "the correction in history",
+        lambda: any(
+            c["kind"] == "TargetGroup" and c["action"] == "update"
+            for h in live.api.get(LOAD_BALANCER_GROUP, "web")["status"]["history"]
+            for c in h["changes"]
+        ),
     )
 
 
