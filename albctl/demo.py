@@ -254,6 +254,20 @@ def _events_table(
     return t, shown
 
 
+def ingresses_converged(api: Any, ingresses: list[dict[str, Any]]) -> bool:
+    """Every Ingress has its hostname and every LoadBalancerGroup is Ready and Synced."""
+    from albctl.kube.api import INGRESS, LOAD_BALANCER_GROUP
+
+    for d in ingresses:
+        ing = api.get(INGRESS, d["metadata"]["name"], d["metadata"]["namespace"])
+        if not ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+            return False
+    lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
+    return bool(lbgs) and all(
+        c["status"] == "True" for g in lbgs for c in (g.get("status") or {}).get("conditions") or []
+    )
+
+
 @dataclass
 class Embedded:
     """A running embedded cluster: moto server, sandbox API server and the controller."""
@@ -319,7 +333,7 @@ def run_live(src: Path) -> int:
     console = Console(highlight=False, soft_wrap=True)
     with embedded() as env:
         clients, seeded, sandbox, kubeconfig = env.clients, env.seeded, env.sandbox, env.kubeconfig
-        controller, api, endpoint = env.controller, env.api, env.endpoint
+        api, endpoint = env.api, env.endpoint
         console.rule("[bold]1. embedded cluster and AWS")
         console.print(f"Kubernetes API (albctl sandbox): {sandbox.url}   kubeconfig: {kubeconfig}")
         console.print(
@@ -338,19 +352,7 @@ def run_live(src: Path) -> int:
         ingresses = [d for d in docs if d["kind"] == "Ingress"]
 
         def converged() -> bool:
-            for d in ingresses:
-                ing = api.get(INGRESS, d["metadata"]["name"], d["metadata"]["namespace"])
-                if not ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-                    return False
-            lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
-            ready = all(
-                c["status"] == "True"
-                for g in lbgs
-                for c in (g.get("status") or {}).get("conditions") or []
-            )
-            return (
-                bool(lbgs) and ready and len(controller.queue) == 0 and controller.queue.busy == 0
-            )
+            return ingresses_converged(api, ingresses) and env.idle()
 
         _wait("the controller to converge", converged)
         console.print(f"\nconverged in {time.monotonic() - start:.1f}s")

@@ -40,8 +40,9 @@ from albctl.demo import (  # noqa: E402
     _moto_server,
     _wait,
     embedded,
+    ingresses_converged,
 )
-from albctl.kube.api import ENDPOINT_SLICE, INGRESS, LOAD_BALANCER_GROUP  # noqa: E402
+from albctl.kube.api import ENDPOINT_SLICE  # noqa: E402
 from albctl.manifests import ObjectSet, parse_documents  # noqa: E402
 
 
@@ -80,20 +81,7 @@ def live(src: Path) -> dict[str, Any]:
         for d in docs:
             _create(api, d)
 
-        def converged() -> bool:
-            for d in ingresses:
-                ing = api.get(INGRESS, d["metadata"]["name"], d["metadata"]["namespace"])
-                if not ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-                    return False
-            lbgs = api.list(LOAD_BALANCER_GROUP)["items"]
-            ready = all(
-                c["status"] == "True"
-                for g in lbgs
-                for c in (g.get("status") or {}).get("conditions") or []
-            )
-            return bool(lbgs) and ready
-
-        _wait("convergence", converged)
+        _wait("convergence", lambda: ingresses_converged(api, ingresses))
         elapsed = time.perf_counter() - start
         _wait("idle", env.idle)
         calls = Counter(controller.clients.calls)

@@ -84,7 +84,7 @@ class Needs:
     web_acls: set[str] = field(default_factory=set)
 
 
-def _needs(objects: ObjectSet) -> Needs:
+def needs_of(objects: ObjectSet) -> Needs:
     """The certificates, security group, target group and web ACL names to discover."""
     certs = False
     sg_names: set[str] = set()
@@ -153,7 +153,7 @@ class Engine:
                 "the files hold no Ingress at all; refusing to prune every load balancer of "
                 f"cluster {self.settings.cluster_name} (use albctl delete for that)"
             )
-        needs = _needs(objects)
+        needs = needs_of(objects)
         observer = Observer(self.clients, self.settings.cluster_name, read_attributes=False)
         observed = observer.observe(None if prune else set(groups))
         inventory = None

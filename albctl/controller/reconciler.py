@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from albctl.aws.apply import Applier
-from albctl.aws.clients import AwsClients, error_code
+from albctl.aws.clients import AwsClients, error_code, is_mutating
 from albctl.aws.discover import discover_inventory
 from albctl.aws.observe import Observer, TagCache
 from albctl.config import Settings
-from albctl.controller.engine import _needs
+from albctl.controller.engine import needs_of
 from albctl.controller.metrics import Metrics
 from albctl.controller.snapshot import Snapshotter
 from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
@@ -120,8 +120,6 @@ class Reconciler:
         n = getattr(self._local, "calls", None)
         if n is not None:
             self._local.calls = n + 1
-        from albctl.aws.clients import is_mutating
-
         if is_mutating(operation) and not self.is_leader():
             raise NotLeaderError(f"not the leader: refusing {service}:{operation}")
 
@@ -241,7 +239,7 @@ class Reconciler:
 
         build: BuildResult | None = None
         if group is not None and (group.members or group.invalid):
-            needs = _needs(objs)
+            needs = needs_of(objs)
             inventory = discover_inventory(
                 self.clients,
                 self.settings.vpc_id,
