@@ -44,3 +44,7 @@ class OwnershipError(AlbctlError):
 
 class GuardRailError(AlbctlError):
     """A change was refused because it looks like an accident (e.g. mass deletion)."""
+
+
+class DeletionProtectedError(GuardRailError):
+    """A load balancer with deletion protection would be deleted or replaced."""

@@ -30,7 +30,7 @@ from albctl.aws.convert import (
     tags_to_aws,
 )
 from albctl.aws.observe import TagCache
-from albctl.errors import OwnershipError
+from albctl.errors import DeletionProtectedError, OwnershipError
 from albctl.logs import log_event
 from albctl.model.desired import (
     MANAGED_SG_ID,
@@ -47,6 +47,7 @@ from albctl.model.tags import owned_by
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+DELETION_PROTECTION = "deletion_protection.enabled"
 RETRY_ON_DELETE = {"ResourceInUse", "DependencyViolation", "InvalidGroup.InUse"}
 
 
@@ -85,6 +86,7 @@ class Applier:
         self.tag_cache = tag_cache
 
     def apply(self, plan: Plan, observed: ObservedStack) -> ApplyResult:
+        self.check_deletion_protection(plan)
         self.tg_arns: dict[str, str] = {}
         for tg in observed.target_groups:
             self.tg_arns.setdefault(tg.resource_id, tg.arn)
@@ -136,6 +138,33 @@ class Applier:
         result.load_balancer_arn = self.lb_arn
         result.target_group_arns = dict(self.tg_arns)
         return result
+
+    def check_deletion_protection(self, plan: Plan) -> None:
+        """Refuse a plan that deletes or replaces a load balancer with deletion protection.
+
+        Checked before the first change, so nothing of the group is touched. AWS enforces the
+        attribute only for DeleteLoadBalancer; the listeners, rules and target groups that
+        would go first are protected here.
+        """
+        for ch in plan.changes:
+            if ch.kind != "LoadBalancer" or ch.action not in ("delete", "replace"):
+                continue
+            obs = ch.observed
+            try:
+                attrs = self.c.elbv2.describe_load_balancer_attributes(LoadBalancerArn=obs.arn)
+            except (ClientError, BotoCoreError) as exc:
+                raise aws_error(exc, f"reading the attributes of load balancer {obs.name}") from exc
+            values = {a["Key"]: a["Value"] for a in attrs.get("Attributes", [])}
+            if values.get(DELETION_PROTECTION, "false").lower() == "true":
+                verb = "delete" if ch.action == "delete" else "replace (a scheme change)"
+                raise DeletionProtectedError(
+                    f"load balancer {obs.name} of group {plan.group_id} has "
+                    f"{DELETION_PROTECTION}=true: refusing to {verb} it; nothing of the group "
+                    "was changed. Set the load balancer attribute "
+                    f"{DELETION_PROTECTION}=false (alb.ingress.kubernetes.io/"
+                    "load-balancer-attributes or the AWS console) to let albctl proceed"
+                )
+            log_event(log, "deletion protection off", group=plan.group_id, load_balancer=obs.name)
 
     # --- helpers -------------------------------------------------------------------------
 
