@@ -11,6 +11,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
+from albctl.sandbox import secrets, webhookconfigs
 from albctl.sandbox.errors import ApiError, invalid
 from albctl.sandbox.resources import ResourceType
 
@@ -186,6 +187,18 @@ def _pod(obj: Obj) -> None:
             for port in container.get("ports") or []:
                 if isinstance(port, dict):
                     port.setdefault("protocol", "TCP")
+
+
+def on_decode(rt: ResourceType, obj: Obj) -> None:
+    """What the apiserver does while decoding a request body into its internal form.
+
+    Secrets: base64 ``data`` is checked and ``stringData`` merged into it; webhook
+    configurations get their defaults (failurePolicy, timeoutSeconds, selectors...).
+    """
+    if rt.group == "" and rt.kind == "Secret":
+        secrets.decode(obj)
+    elif rt.group == webhookconfigs.GROUP:
+        webhookconfigs.set_defaults(obj, mutating=rt.kind.startswith("Mutating"))
 
 
 def on_create(rt: ResourceType, obj: Obj, services: Iterable[Obj]) -> None:

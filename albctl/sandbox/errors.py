@@ -33,9 +33,10 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         }
+        if self.reason:  # admission webhooks may deny without a reason; the field is omitted
+            body["reason"] = self.reason
         if self.details is not None:
             body["details"] = self.details
         return body

@@ -55,6 +55,8 @@ MERGE_KEYS: dict[str, dict[Path, str]] = {
         ("status", "images"): "names",
     },
     "Namespace": {},
+    "MutatingWebhookConfiguration": {("webhooks",): "name"},
+    "ValidatingWebhookConfiguration": {("webhooks",): "name"},
 }
 
 

@@ -4,12 +4,13 @@
 ``application/vnd.kubernetes.protobuf``: the 4-byte ``k8s\\0`` magic, then a
 ``runtime.Unknown`` envelope holding apiVersion, kind and the object message. This module turns
 those bodies into the JSON form for the kinds those commands create (Namespace, Service,
-Ingress) and for DeleteOptions. The field numbers are those of k8s.io/api's generated.proto.
+Ingress, Secret) and for DeleteOptions. The field numbers are those of k8s.io/api's generated.proto.
 A field this table does not know is refused (415) rather than silently dropped.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
 
 S, INT, B, TIME, INT_OR_STRING, MAP = "string", "int", "bool", "time", "intorstr", "map"
+BYTES_MAP = "bytesmap"  # map<string, bytes>: values are base64 in JSON
 IGNORE = "ignore"  # server-managed data (managedFields) that a client may echo back
 REP = True
 
@@ -136,6 +138,14 @@ SCHEMA: dict[str, dict[int, Field]] = {
         4: _f("ports", "PortStatus", REP),
     },
     "PortStatus": {1: _f("port", INT), 2: _f("protocol", S), 3: _f("error", S)},
+    # core/v1 Secret
+    "Secret": {
+        1: _f("metadata", "ObjectMeta"),
+        5: _f("immutable", B),
+        2: _f("data", BYTES_MAP),
+        4: _f("stringData", MAP),
+        3: _f("type", S),
+    },
     # networking/v1 Ingress
     "Ingress": {
         1: _f("metadata", "ObjectMeta"),
@@ -183,6 +193,7 @@ SCHEMA: dict[str, dict[int, Field]] = {
 ROOTS: dict[tuple[str, str], str] = {
     ("v1", "Namespace"): "Namespace",
     ("v1", "Service"): "Service",
+    ("v1", "Secret"): "Secret",
     ("networking.k8s.io/v1", "Ingress"): "Ingress",
     ("v1", "DeleteOptions"): "DeleteOptions",
     ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
@@ -286,9 +297,11 @@ def _message(data: bytes, name: str) -> dict[str, Any]:
         key, kind, repeated = spec
         if kind == IGNORE:
             continue
-        if kind == MAP:
-            entry = {n: bytes(v).decode() for n, _, v in _wire(value)}
-            out.setdefault(key, {})[entry.get(1, "")] = entry.get(2, "")
+        if kind in (MAP, BYTES_MAP):
+            entry = {n: bytes(v) for n, _, v in _wire(value)}
+            raw = entry.get(2, b"")
+            text = base64.b64encode(raw).decode() if kind == BYTES_MAP else raw.decode()
+            out.setdefault(key, {})[entry.get(1, b"").decode()] = text
             continue
         decoded = (
             _message(value, kind) if kind in SCHEMA else _scalar(kind, wire, value, f"{name}.{key}")

@@ -315,7 +315,9 @@ class Store:
             meta["name"] = name
         for transient in ("selfLink", "managedFields"):
             meta.pop(transient, None)
-        return self._stored(rt, obj)
+        stored = self._stored(rt, obj)
+        defaults.on_decode(rt, stored)
+        return stored
 
     # --- low-level commit ---------------------------------------------------------------------
 
@@ -563,7 +565,9 @@ class Store:
                         ],
                     )
             defaults.on_update(rt, current, result, self._bucket(_SERVICE_STORAGE).values())
-            causes = validation.problems(rt, result)
+            causes = validation.problems(rt, result) or validation.update_problems(
+                rt, current, result
+            )
             if rt.storage_key == _CRD_STORAGE and not causes:
                 causes = crd_problems(result)
             if causes:

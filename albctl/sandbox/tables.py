@@ -307,6 +307,15 @@ def _lease(obj: Obj) -> Row:
     return [_name(obj), _get(obj, "spec", "holderIdentity") or "", _created(obj)]
 
 
+def _secret(obj: Obj) -> Row:
+    data = obj.get("data") or {}
+    return [_name(obj), obj.get("type", ""), len(data), _created(obj)]
+
+
+def _webhook_configuration(obj: Obj) -> Row:
+    return [_name(obj), len(obj.get("webhooks") or []), _created(obj)]
+
+
 def _default(obj: Obj) -> Row:
     return [_name(obj), _get(obj, "metadata", "creationTimestamp") or ""]
 
@@ -400,8 +409,19 @@ _PRINTERS: dict[tuple[str, str], _Printer] = {
         [_col("Name"), _col("Holder"), _col("Age", _AGE_DOC)],
         _lease,
     ),
+    ("", "Secret"): (
+        [_col("Name"), _col("Type"), _col("Data", type_="string"), _col("Age", _AGE_DOC)],
+        _secret,
+    ),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): (
+        [_col("Name"), _col("Webhooks", type_="integer"), _col("Age", _AGE_DOC)],
+        _webhook_configuration,
+    ),
 }
 _PRINTERS[("events.k8s.io", "Event")] = _PRINTERS[("", "Event")]
+_PRINTERS[("admissionregistration.k8s.io", "ValidatingWebhookConfiguration")] = _PRINTERS[
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration")
+]
 
 _DEFAULT: _Printer = (
     [_col("Name"), _col("Created At", _AGE_DOC, type_="date")],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from albctl.sandbox import secrets, webhookconfigs
 from albctl.sandbox.resources import ResourceType
 
 Cause = tuple[str, str, str]
@@ -244,4 +245,15 @@ def problems(rt: ResourceType, obj: Obj) -> list[Cause]:
         causes += _ingress_problems(spec)
     elif rt.kind == "Service" and not rt.group:
         causes += _service_problems(spec)
+    elif rt.kind == "Secret" and not rt.group:
+        causes += secrets.problems(obj)
+    elif rt.group == webhookconfigs.GROUP:
+        causes += webhookconfigs.problems(obj, mutating=rt.kind.startswith("Mutating"))
     return causes
+
+
+def update_problems(rt: ResourceType, old: Obj, new: Obj) -> list[Cause]:
+    """What an update may not change (checked after :func:`problems` found nothing)."""
+    if rt.kind == "Secret" and not rt.group:
+        return secrets.update_problems(old, new)
+    return []
