@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-from albctl.sandbox.server import SandboxServer
+from albctl.sandbox.server import SandboxServer, parse_service_address
+
+
+def _service_address(text: str) -> tuple[str, tuple[str, int]]:
+    try:
+        return parse_service_address(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +40,15 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="seconds between BOOKMARK events on watches that allow them",
     )
+    parser.add_argument(
+        "--service-address",
+        action="append",
+        type=_service_address,
+        default=[],
+        metavar="NS/NAME=HOST:PORT",
+        help="call admission webhooks of Service NS/NAME at HOST:PORT (repeatable); "
+        "otherwise the Service's EndpointSlices are used",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
@@ -41,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         args.port,
         history_size=args.history_size,
         bookmark_interval=args.bookmark_interval,
+        service_addresses=dict(args.service_address),
     )
     server.serve_forever_until_signal(args.kubeconfig)
     return 0

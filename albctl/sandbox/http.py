@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from albctl.sandbox import discovery, openapi, protobuf, tables
+from albctl.sandbox.admission import Caller, user_info
 from albctl.sandbox.errors import ApiError, bad_request, method_not_allowed, path_not_found
 from albctl.sandbox.registry import Registry
 from albctl.sandbox.routes import DocRoute, ResourceRoute, resolve
@@ -117,10 +118,26 @@ def _flag(query: dict[str, str], key: str) -> bool:
     return query.get(key, "").lower() in ("1", "true")
 
 
+_OPTIONS_KINDS = {
+    "POST": "CreateOptions",
+    "PUT": "UpdateOptions",
+    "PATCH": "PatchOptions",
+    "DELETE": "DeleteOptions",
+}
+
+
+def warning_header(text: str) -> str:
+    """An RFC 7234 ``Warning`` value as the apiserver writes it (kubectl prints ``text``)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\r", " ").replace("\n", " ")  # one header line
+    return f'299 - "{escaped}"'.encode("latin-1", "replace").decode("latin-1")
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "albctl-sandbox"
     disable_nagle_algorithm = True  # else small header/body writes wait on delayed ACKs (40 ms)
+    warnings: list[str]  # admission warnings of the request being served
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -142,6 +159,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Audit-Id", str(uuid.uuid4()))
+        for text in dict.fromkeys(getattr(self, "warnings", [])):
+            self.send_header("Warning", warning_header(text))
         self.end_headers()
         self.wfile.write(data)
 
@@ -179,6 +198,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         self.backend.audit.append((self.headers.get("User-Agent", ""), method, self.path))
+        self.warnings = []
         try:
             body = self._read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
             route = resolve(self.backend.registry, self.path)
@@ -268,6 +288,16 @@ class Handler(BaseHTTPRequestHandler):
             raise bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
         return True
 
+    def _caller(self, method: str, query: dict[str, str], dry_run: bool) -> Caller:
+        """Who asks, with which options (as admission webhooks are told); collects warnings."""
+        options: Obj = {"kind": _OPTIONS_KINDS[method], "apiVersion": "meta.k8s.io/v1"}
+        if dry_run:
+            options["dryRun"] = ["All"]
+        if query.get("fieldManager"):
+            options["fieldManager"] = query["fieldManager"]
+        user = user_info(self.headers.get("Authorization"))
+        return Caller(user=user, options=options, warnings=self.warnings)
+
     def _table_version(self) -> str | None:
         return _wants(self.headers.get("Accept", ""), "Table", "meta.k8s.io", ("v1", "v1beta1"))
 
@@ -306,23 +336,26 @@ class Handler(BaseHTTPRequestHandler):
         dry_run = self._dry_run(query)
         content_type = self._content_type()
         body = self._parse_body(raw, content_type)
+        caller = self._caller(method, query, dry_run) if method in _OPTIONS_KINDS else None
         if method == "POST":
             if route.name is not None or (rt.namespaced and ns is None):
                 raise method_not_allowed()
-            created = store.create(rt, ns, body, dry_run)
+            created = store.create(rt, ns, body, dry_run, caller)
             self._send_json(201, created)
         elif method == "PUT":
             if route.name is None:
                 raise method_not_allowed()
-            self._send_json(200, store.update(rt, ns, route.name, body, route.subresource, dry_run))
+            self._send_json(
+                200, store.update(rt, ns, route.name, body, route.subresource, dry_run, caller)
+            )
         elif method == "PATCH":
             if route.name is None:
                 raise method_not_allowed()
             if content_type == APPLY_PATCH:
-                self._serve_apply(route, body, dry_run)
+                self._serve_apply(route, body, dry_run, caller)
                 return
             patched = store.patch(
-                rt, ns, route.name, content_type, body, route.subresource, dry_run
+                rt, ns, route.name, content_type, body, route.subresource, dry_run, caller
             )
             self._send_json(200, patched)
         elif method == "DELETE":
@@ -336,10 +369,13 @@ class Handler(BaseHTTPRequestHandler):
                 options["orphanDependents"] = _flag(query, "orphanDependents")
             if route.name is None:
                 labels, fields = self._selectors(route, query)
-                result = store.delete_collection(rt, ns, labels, fields, dry_run)
+                result = store.delete_collection(rt, ns, labels, fields, dry_run, caller)
                 self._send_json(200, self._list_body(route, result.items, result.resource_version))
                 return
-            obj, gone = store.delete(rt, ns, route.name, options, dry_run)
+            if caller is not None:
+                given = {k: v for k, v in options.items() if k not in ("kind", "apiVersion")}
+                caller.options = {**(caller.options or {}), **given}
+            obj, gone = store.delete(rt, ns, route.name, options, dry_run, caller)
             if gone and not rt.custom and rt.kind not in ("Pod", "Namespace"):
                 status = {
                     "kind": "Status",
@@ -359,7 +395,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             raise method_not_allowed()
 
-    def _serve_apply(self, route: ResourceRoute, body: Any, dry_run: bool) -> None:
+    def _serve_apply(
+        self, route: ResourceRoute, body: Any, dry_run: bool, caller: Caller | None
+    ) -> None:
         """Server-side apply, approximated: create if missing, else a merge patch."""
         store = self.backend.store
         assert route.name is not None
@@ -371,10 +409,17 @@ class Handler(BaseHTTPRequestHandler):
             if err.code != 404 or route.subresource is not None:
                 raise
             body.setdefault("metadata", {}).setdefault("name", route.name)
-            self._send_json(201, store.create(route.rt, route.namespace, body, dry_run))
+            self._send_json(201, store.create(route.rt, route.namespace, body, dry_run, caller))
             return
         patched = store.patch(
-            route.rt, route.namespace, route.name, MERGE_PATCH, body, route.subresource, dry_run
+            route.rt,
+            route.namespace,
+            route.name,
+            MERGE_PATCH,
+            body,
+            route.subresource,
+            dry_run,
+            caller,
         )
         self._send_json(200, patched)
 

@@ -275,3 +275,27 @@ def parse_field_selector(text: str | None, labels: Mapping[str, str]) -> FieldSe
             raise bad_request(f"field label not supported: {label}")
         terms.append(FieldTerm(labels[label], op != "!=", value))
     return FieldSelector(tuple(terms))
+
+
+_EXPRESSION_OPS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+
+
+def from_label_selector(selector: Mapping[str, Any] | None) -> LabelSelector:
+    """A ``metav1.LabelSelector`` object (``matchLabels``, ``matchExpressions``) as a selector.
+
+    An empty or missing selector matches everything; an unknown operator matches nothing
+    (the apiserver refuses such selectors when the object holding them is written).
+    """
+    if not selector:
+        return LabelSelector()
+    reqs = [
+        Requirement(str(k), "in", (str(v),))
+        for k, v in sorted((selector.get("matchLabels") or {}).items())
+    ]
+    for expr in selector.get("matchExpressions") or []:
+        op = _EXPRESSION_OPS.get(str(expr.get("operator")))
+        if op is None:
+            return LabelSelector((Requirement("", "in", ()),))
+        values = tuple(str(v) for v in expr.get("values") or ())
+        reqs.append(Requirement(str(expr.get("key", "")), op, values))
+    return LabelSelector(tuple(reqs))

@@ -17,11 +17,30 @@ from typing import Any
 
 import yaml
 
+from albctl.sandbox.admission import Webhooks
 from albctl.sandbox.http import Backend, SandboxHTTPServer
 from albctl.sandbox.registry import Registry
 from albctl.sandbox.store import Store
 
 DUMMY_TOKEN = "sandbox-token"  # the sandbox does no authentication; clients need some token
+
+ServiceAddresses = dict[str, tuple[str, int]]
+
+
+def parse_service_address(text: str) -> tuple[str, tuple[str, int]]:
+    """``ns/name=host:port`` (the ``--service-address`` flag) as ``("ns/name", (host, port))``.
+
+    ``host`` may be a bracketed IPv6 address (``[::1]:9443``).
+    """
+    service, sep, address = text.partition("=")
+    namespace, slash, name = service.partition("/")
+    host, colon, port = address.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not (sep and slash and namespace and name and colon and host and port.isdigit()):
+        raise ValueError(f"expected NAMESPACE/NAME=HOST:PORT, got {text!r}")
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"port out of range in {text!r}")
+    return f"{namespace}/{name}", (host, int(port))
 
 
 class SandboxServer:
@@ -35,11 +54,15 @@ class SandboxServer:
         history_size: int = 10000,
         bookmark_interval: float = 1.0,
         serve_openapi: bool = True,
+        service_addresses: ServiceAddresses | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.registry = Registry()
         self.store = Store(self.registry, history_size=history_size)
+        # "namespace/name" of a webhook Service -> (host, port) to call it at (read per call)
+        self.service_addresses: ServiceAddresses = dict(service_addresses or {})
+        self.store.admission = Webhooks(self.store, self.service_addresses)
         self._backend = Backend(
             store=self.store,
             registry=self.registry,

@@ -22,11 +22,13 @@ import random
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from albctl.sandbox import defaults, validation
+from albctl.sandbox.admission import Attributes, Caller, Webhooks
 from albctl.sandbox.crds import builtin_crds, crd_problems, crd_status
 from albctl.sandbox.errors import (
     ApiError,
@@ -57,6 +59,7 @@ _CRD_STORAGE = "customresourcedefinitions.apiextensions.k8s.io"
 _NS_STORAGE = "namespaces"
 _SERVICE_STORAGE = "services"
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_ADMISSION_ATTEMPTS = 10  # writes retried when the object changed while webhooks ran
 _NOT_SPEC = ("apiVersion", "kind", "metadata", "status")
 _SERVER_META = (
     "uid",
@@ -197,6 +200,33 @@ class _Write:
     changed: bool = True
 
 
+@dataclass
+class _Stamp:
+    """The server-chosen parts of a new object, fixed across admission retries."""
+
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created: str = field(default_factory=lambda: now())
+    generated_name: str = ""
+
+
+@dataclass
+class _Admitted:
+    """A write that admission webhooks see: how to redo each step against the current state.
+
+    ``current`` finds the stored object the write replaces (None for a create), ``build``
+    computes the requested object from it (a PUT body, a patch applied to it), ``prepare``
+    defaults and validates, ``commit`` stores (or, for a dry run, only returns the result).
+    """
+
+    attrs: Attributes
+    namespace: str | None
+    name: str | None
+    current: Callable[[], Obj | None]
+    build: Callable[[Obj | None], Obj]
+    prepare: Callable[[Obj | None, Obj], _Write]
+    commit: Callable[[Obj | None, _Write], Obj]
+
+
 class Store:
     def __init__(self, registry: Registry, history_size: int = 10000) -> None:
         self.registry = registry
@@ -208,6 +238,8 @@ class Store:
         self._closed = False
         self._uids: dict[str, tuple[str, Key]] = {}
         self._random = random.Random()
+        # webhook admission of API requests (internal writes such as seeding never see it)
+        self.admission: Webhooks | None = None
         self._seed()
 
     # --- bootstrapping and lifecycle ----------------------------------------------------------
@@ -468,47 +500,138 @@ class Store:
             409, "AlreadyExists", f"could not generate a unique name from {prefix!r}", {}
         )
 
+    def _prepare_create(self, rt: ResourceType, obj: Obj, stamp: _Stamp) -> _Write:
+        """Checks, server-set metadata, defaults and validation of a new object (no commit)."""
+        meta = obj["metadata"]
+        ns = str(meta.get("namespace") or "")
+        if rt.namespaced:
+            if not ns:
+                raise bad_request("the namespace of the object must be set")
+            self._check_namespace(rt, ns, str(meta.get("name") or meta.get("generateName")))
+        if not meta.get("name") and isinstance(meta.get("generateName"), str):
+            taken = (ns, stamp.generated_name) in self._bucket(rt.storage_key)
+            if not stamp.generated_name or taken:
+                stamp.generated_name = self._generate_name(rt, ns, meta["generateName"])
+            meta["name"] = stamp.generated_name
+        for server_field in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion"):
+            meta.pop(server_field, None)
+        meta["uid"] = stamp.uid
+        meta["creationTimestamp"] = stamp.created
+        meta["generation"] = 1
+        if rt.status_subresource and not rt.keep_status_on_create:
+            obj.pop("status", None)
+        defaults.on_create(rt, obj, self._bucket(_SERVICE_STORAGE).values())
+        name = str(meta.get("name") or "")
+        causes = validation.problems(rt, obj)
+        if rt.storage_key == _CRD_STORAGE and not causes:
+            causes = crd_problems(obj)
+        if causes:
+            raise invalid(rt.group, rt.kind, name, causes)
+        if (ns, name) in self._bucket(rt.storage_key):
+            raise already_exists(rt.group, rt.plural, name)
+        if rt.storage_key == _CRD_STORAGE:
+            obj["status"] = crd_status(obj)
+        return _Write(obj)
+
+    def _commit_create(self, rt: ResourceType, write: _Write, dry_run: bool) -> Obj:
+        if dry_run:
+            return self.view(rt, write.obj)
+        committed = self._commit(rt, write.obj, None)
+        if rt.storage_key == _CRD_STORAGE:
+            self.registry.set_crd(committed)
+        return self.view(rt, committed)
+
     def create(
-        self, rt: ResourceType, namespace: str | None, body: Any, dry_run: bool = False
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: Any,
+        dry_run: bool = False,
+        caller: Caller | None = None,
     ) -> Obj:
+        """Create an object; ``caller`` (an API request) makes it subject to webhooks."""
         obj = self._incoming(rt, namespace, body)
         meta = obj["metadata"]
+        ns = str(meta.get("namespace") or "") if rt.namespaced else ""
+        name = str(meta.get("name") or "")
+        stamp = _Stamp()
+        attrs = self._attributes(rt, "CREATE", ns, name, None, dry_run, caller)
+        if attrs is None:
+            with self._cond:
+                return self._commit_create(rt, self._prepare_create(rt, obj, stamp), dry_run)
+        if ns:  # as the apiserver's NamespaceLifecycle plugin, before any webhook
+            with self._cond:
+                self._check_namespace(rt, ns, name or str(meta.get("generateName")))
+        return self._admitted(
+            _Admitted(
+                attrs,
+                namespace,
+                None,
+                current=lambda: None,
+                build=lambda _: _copy(obj),
+                prepare=lambda _, new: self._prepare_create(rt, new, stamp),
+                commit=lambda _, write: self._commit_create(rt, write, dry_run),
+            )
+        )
+
+    # --- admission ----------------------------------------------------------------------------
+
+    def stored(self, storage: str, namespace: str | None = None) -> list[Obj]:
+        """Committed objects of one storage bucket (shared: never to be mutated)."""
         with self._cond:
-            ns = str(meta.get("namespace") or "")
-            if rt.namespaced:
-                if not ns:
-                    raise bad_request("the namespace of the object must be set")
-                self._check_namespace(rt, ns, str(meta.get("name") or meta.get("generateName")))
-            if not meta.get("name") and isinstance(meta.get("generateName"), str):
-                meta["name"] = self._generate_name(rt, ns, meta["generateName"])
-            for server_field in (
-                "deletionTimestamp",
-                "deletionGracePeriodSeconds",
-                "resourceVersion",
-            ):
-                meta.pop(server_field, None)
-            meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = now()
-            meta["generation"] = 1
-            if rt.status_subresource and not rt.keep_status_on_create:
-                obj.pop("status", None)
-            defaults.on_create(rt, obj, self._bucket(_SERVICE_STORAGE).values())
-            name = str(meta.get("name") or "")
-            causes = validation.problems(rt, obj)
-            if rt.storage_key == _CRD_STORAGE and not causes:
-                causes = crd_problems(obj)
-            if causes:
-                raise invalid(rt.group, rt.kind, name, causes)
-            if (ns, name) in self._bucket(rt.storage_key):
-                raise already_exists(rt.group, rt.plural, name)
-            if rt.storage_key == _CRD_STORAGE:
-                obj["status"] = crd_status(obj)
-            if dry_run:
-                return self.view(rt, obj)
-            committed = self._commit(rt, obj, None)
-            if rt.storage_key == _CRD_STORAGE:
-                self.registry.set_crd(committed)
-            return self.view(rt, committed)
+            bucket = self._objects.get(storage, {})
+            return [o for k, o in bucket.items() if namespace is None or k[0] == namespace]
+
+    def stored_object(self, storage: str, namespace: str, name: str) -> Obj | None:
+        """One committed object (shared: never to be mutated), or None."""
+        with self._cond:
+            return self._objects.get(storage, {}).get((namespace, name))
+
+    def _attributes(
+        self,
+        rt: ResourceType,
+        operation: str,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+        dry_run: bool,
+        caller: Caller | None,
+    ) -> Attributes | None:
+        """The request as admission sees it, or None when no webhook can be interested."""
+        if caller is None or self.admission is None:
+            return None
+        if rt.group == "" and rt.storage_key == _NS_STORAGE and operation != "CREATE":
+            namespace = name  # /api/v1/namespaces/NAME: the request's namespace is NAME
+        attrs = Attributes(rt, operation, namespace or "", name, subresource or "", dry_run, caller)
+        return attrs if self.admission.wanted(attrs) else None
+
+    def _admitted(self, op: _Admitted) -> Obj:
+        """A create or update with webhook admission, as the apiserver's GuaranteedUpdate.
+
+        Webhooks are called without holding the store lock (they may call the API). If the
+        object (or anything the outcome depends on) changed meanwhile, the whole write,
+        webhooks included, is done again against the new state.
+        """
+        admission, attrs, rt = self.admission, op.attrs, op.attrs.rt
+        assert admission is not None
+        for _ in range(_ADMISSION_ATTEMPTS):
+            with self._cond:
+                current = op.current()
+                requested = self.view(rt, op.build(current))
+            old = None if current is None else self.view(rt, current)
+            mutated = admission.mutate(attrs, requested, old)
+            assert mutated is not None
+            new = self._incoming(rt, op.namespace, mutated, op.name)
+            with self._cond:
+                if op.current() is not current:
+                    continue
+                write = op.prepare(current, _copy(new))
+            admission.validate(attrs, self.view(rt, write.obj), old)
+            with self._cond:
+                if op.current() is not current or op.prepare(current, _copy(new)) != write:
+                    continue
+                return op.commit(current, write)
+        raise _too_busy(rt, op.name or "")
 
     # --- update and patch ---------------------------------------------------------------------
 
@@ -600,12 +723,58 @@ class Store:
         body: Any,
         subresource: str | None = None,
         dry_run: bool = False,
+        caller: Caller | None = None,
     ) -> Obj:
         new = self._incoming(rt, namespace, body, name)
-        with self._cond:
-            current = self._current(rt, namespace, name)
-            write = self._next_state(rt, current, new, subresource)
-            return self._finish_write(rt, current, write, dry_run)
+        return self._write(rt, namespace, name, subresource, dry_run, caller, lambda _: _copy(new))
+
+    def _patched(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        current: Obj,
+        content_type: str,
+        patch: Any,
+    ) -> Obj:
+        """The object a patch of ``current`` asks for (stored form, not yet checked)."""
+        base = self.view(rt, current)
+        try:
+            if content_type == MERGE_PATCH:
+                if not isinstance(patch, dict):
+                    raise bad_request("a merge patch must be a JSON object")
+                patched = merge_patch(base, patch)
+            elif content_type == STRATEGIC_PATCH:
+                if rt.custom:
+                    raise unsupported_media_type(
+                        content_type, [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]
+                    )
+                patched = strategic_merge_patch(base, patch, rt.kind)
+            elif content_type == JSON_PATCH:
+                patched = json_patch(base, patch)
+            else:
+                accepted = [JSON_PATCH, MERGE_PATCH]
+                if not rt.custom:
+                    accepted.append(STRATEGIC_PATCH)
+                raise unsupported_media_type(content_type, accepted)
+        except PatchError as err:
+            raise ApiError(422, "Invalid", str(err)) from None
+        if not isinstance(patched, dict):
+            raise ApiError(422, "Invalid", "the patched object must be a JSON object")
+        meta = patched.get("metadata")
+        if not isinstance(meta, dict):
+            raise ApiError(422, "Invalid", "the patched object must have metadata")
+        if meta.get("name") != name:
+            raise bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on "
+                f"the URL ({name})"
+            )
+        if rt.namespaced and meta.get("namespace") != namespace:
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent "
+                "on the request"
+            )
+        return self._incoming(rt, namespace, patched, name)
 
     def patch(
         self,
@@ -616,48 +785,43 @@ class Store:
         patch: Any,
         subresource: str | None = None,
         dry_run: bool = False,
+        caller: Caller | None = None,
     ) -> Obj:
-        with self._cond:
-            current = self._current(rt, namespace, name)
-            base = self.view(rt, current)
-            try:
-                if content_type == MERGE_PATCH:
-                    if not isinstance(patch, dict):
-                        raise bad_request("a merge patch must be a JSON object")
-                    patched = merge_patch(base, patch)
-                elif content_type == STRATEGIC_PATCH:
-                    if rt.custom:
-                        raise unsupported_media_type(
-                            content_type, [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]
-                        )
-                    patched = strategic_merge_patch(base, patch, rt.kind)
-                elif content_type == JSON_PATCH:
-                    patched = json_patch(base, patch)
-                else:
-                    accepted = [JSON_PATCH, MERGE_PATCH]
-                    if not rt.custom:
-                        accepted.append(STRATEGIC_PATCH)
-                    raise unsupported_media_type(content_type, accepted)
-            except PatchError as err:
-                raise ApiError(422, "Invalid", str(err)) from None
-            if not isinstance(patched, dict):
-                raise ApiError(422, "Invalid", "the patched object must be a JSON object")
-            meta = patched.get("metadata")
-            if not isinstance(meta, dict):
-                raise ApiError(422, "Invalid", "the patched object must have metadata")
-            if meta.get("name") != name:
-                raise bad_request(
-                    f"the name of the object ({meta.get('name')}) does not match the name on "
-                    f"the URL ({name})"
-                )
-            if rt.namespaced and meta.get("namespace") != namespace:
-                raise bad_request(
-                    "the namespace of the provided object does not match the namespace sent "
-                    "on the request"
-                )
-            new = self._incoming(rt, namespace, patched, name)
-            write = self._next_state(rt, current, new, subresource)
-            return self._finish_write(rt, current, write, dry_run)
+        def build(current: Obj | None) -> Obj:
+            assert current is not None
+            return self._patched(rt, namespace, name, current, content_type, patch)
+
+        return self._write(rt, namespace, name, subresource, dry_run, caller, build)
+
+    def _write(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+        dry_run: bool,
+        caller: Caller | None,
+        build: Callable[[Obj | None], Obj],
+    ) -> Obj:
+        """Update ``name`` to ``build(current)``: under the lock, or with webhook admission."""
+
+        def current() -> Obj:
+            return self._current(rt, namespace, name)
+
+        def prepare(cur: Obj | None, new: Obj) -> _Write:
+            assert cur is not None
+            return self._next_state(rt, cur, new, subresource)
+
+        def commit(cur: Obj | None, write: _Write) -> Obj:
+            assert cur is not None
+            return self._finish_write(rt, cur, write, dry_run)
+
+        attrs = self._attributes(rt, "UPDATE", namespace, name, subresource, dry_run, caller)
+        if attrs is None:
+            with self._cond:
+                cur = current()
+                return commit(cur, prepare(cur, build(cur)))
+        return self._admitted(_Admitted(attrs, namespace, name, current, build, prepare, commit))
 
     # --- delete -------------------------------------------------------------------------------
 
@@ -682,6 +846,48 @@ class Store:
             return self._mark_deleted(rt, current), False
         return self._remove(rt.storage_key, current, orphan), True
 
+    def _check_preconditions(self, rt: ResourceType, current: Obj, options: Obj | None) -> None:
+        pre = (options or {}).get("preconditions") or {}
+        cur_meta = current["metadata"]
+        name = str(cur_meta["name"])
+        if pre.get("uid") and pre["uid"] != cur_meta["uid"]:
+            raise conflict(
+                rt.group,
+                rt.plural,
+                name,
+                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object "
+                f"meta: {cur_meta['uid']}",
+            )
+        if pre.get("resourceVersion") and pre["resourceVersion"] != cur_meta["resourceVersion"]:
+            raise conflict(
+                rt.group,
+                rt.plural,
+                name,
+                "Precondition failed: ResourceVersion in precondition: "
+                f"{pre['resourceVersion']}, ResourceVersion in object meta: "
+                f"{cur_meta['resourceVersion']}",
+            )
+
+    def _delete_now(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        options: Obj | None,
+        dry_run: bool,
+    ) -> tuple[Obj, bool]:
+        with self._cond:
+            current = self._current(rt, namespace, name)
+            self._check_preconditions(rt, current, options)
+            if dry_run:
+                return self.view(rt, current), not current["metadata"].get("finalizers")
+            opts = options or {}
+            orphan = (
+                opts.get("propagationPolicy") == "Orphan" or opts.get("orphanDependents") is True
+            )
+            obj, gone = self._delete_locked(rt, current, orphan)
+            return self.view(rt, obj), gone
+
     def delete(
         self,
         rt: ResourceType,
@@ -689,37 +895,23 @@ class Store:
         name: str,
         options: Obj | None = None,
         dry_run: bool = False,
+        caller: Caller | None = None,
     ) -> tuple[Obj, bool]:
         """Delete (or start deleting) an object; returns its last state and whether it is gone."""
-        with self._cond:
-            current = self._current(rt, namespace, name)
-            pre = (options or {}).get("preconditions") or {}
-            cur_meta = current["metadata"]
-            if pre.get("uid") and pre["uid"] != cur_meta["uid"]:
-                raise conflict(
-                    rt.group,
-                    rt.plural,
-                    name,
-                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object "
-                    f"meta: {cur_meta['uid']}",
-                )
-            if pre.get("resourceVersion") and pre["resourceVersion"] != cur_meta["resourceVersion"]:
-                raise conflict(
-                    rt.group,
-                    rt.plural,
-                    name,
-                    "Precondition failed: ResourceVersion in precondition: "
-                    f"{pre['resourceVersion']}, ResourceVersion in object meta: "
-                    f"{cur_meta['resourceVersion']}",
-                )
-            if dry_run:
-                return self.view(rt, current), not cur_meta.get("finalizers")
-            opts = options or {}
-            orphan = (
-                opts.get("propagationPolicy") == "Orphan" or opts.get("orphanDependents") is True
-            )
-            obj, gone = self._delete_locked(rt, current, orphan)
-            return self.view(rt, obj), gone
+        attrs = self._attributes(rt, "DELETE", namespace, name, None, dry_run, caller)
+        if attrs is None or self.admission is None:
+            return self._delete_now(rt, namespace, name, options, dry_run)
+        for _ in range(_ADMISSION_ATTEMPTS):
+            with self._cond:
+                current = self._current(rt, namespace, name)
+                self._check_preconditions(rt, current, options)
+            old = self.view(rt, current)
+            self.admission.mutate(attrs, None, old)
+            self.admission.validate(attrs, None, old)
+            with self._cond:
+                if self._current(rt, namespace, name) is current:
+                    return self._delete_now(rt, namespace, name, options, dry_run)
+        raise _too_busy(rt, name)
 
     def delete_collection(
         self,
@@ -728,7 +920,10 @@ class Store:
         labels: LabelSelector,
         fields: FieldSelector,
         dry_run: bool = False,
+        caller: Caller | None = None,
     ) -> ListResult:
+        if self._attributes(rt, "DELETE", namespace, "", None, dry_run, caller) is not None:
+            return self._delete_each(rt, namespace, labels, fields, dry_run, caller)
         with self._cond:
             out: list[Obj] = []
             for obj in self._matching(rt, namespace, labels, fields):
@@ -739,6 +934,27 @@ class Store:
                 if current is not None:
                     out.append(self._delete_locked(rt, current)[0])
             return ListResult([self.view(rt, o) for o in out], str(self._rv))
+
+    def _delete_each(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        labels: LabelSelector,
+        fields: FieldSelector,
+        dry_run: bool,
+        caller: Caller | None,
+    ) -> ListResult:
+        """deletecollection as the apiserver does it: one admitted delete per object."""
+        with self._cond:
+            keys = [self._key(o) for o in self._matching(rt, namespace, labels, fields)]
+        out: list[Obj] = []
+        for ns, name in keys:
+            try:
+                out.append(self.delete(rt, ns or None, name, None, dry_run, caller)[0])
+            except ApiError as err:
+                if err.code != 404:
+                    raise
+        return ListResult(out, str(self.resource_version))
 
     def _delete_namespace(self, rt: ResourceType, current: Obj) -> Obj:
         name = str(current["metadata"]["name"])
@@ -796,6 +1012,15 @@ class Store:
                 raise bad_request(f'invalid resource version "{resource_version}"') from None
             self._history.since(cursor)
             return Watch(self, rt, namespace, labels, fields, cursor, [])
+
+
+def _too_busy(rt: ResourceType, name: str) -> ApiError:
+    return conflict(
+        rt.group,
+        rt.plural,
+        name,
+        "the object kept changing while admission webhooks were called; please try again",
+    )
 
 
 def _encode_continue(rv: int, last: Key) -> str:
