@@ -81,21 +81,47 @@ def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
 class _Connection(http.client.HTTPSConnection):
     """HTTPS to ``target.address`` while speaking TLS and HTTP as ``target.server_name``."""
 
-    def __init__(self, where: Target, context: ssl.SSLContext, timeout: float) -> None:
-        super().__init__(where.server_name, timeout=timeout, context=context)
+    def __init__(self, where: Target, context: ssl.SSLContext, deadline: float) -> None:
+        super().__init__(where.server_name, timeout=_left(deadline), context=context)
         self._where = where
         self._tls = context
+        self.deadline = deadline
 
     def connect(self) -> None:
-        sock = socket.create_connection(self._where.address, self.timeout)
+        sock = socket.create_connection(self._where.address, _left(self.deadline))
+        sock.settimeout(_left(self.deadline))  # the TLS handshake gets what is left
         self.sock = self._tls.wrap_socket(sock, server_hostname=self._where.server_name)
+
+
+def _left(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("deadline exceeded")
+    return remaining
+
+
+# OpenSSL verification codes that Go reports as "certificate signed by unknown authority"
+_UNKNOWN_AUTHORITY = {2, 18, 19, 20, 21}
+_EXPIRED = {9, 10}
+_HOSTNAME_MISMATCH = 62
+
+
+def _x509(err: ssl.SSLCertVerificationError, server_name: str) -> str:
+    """Go's wording for a failed verification (what apiserver logs and users search for)."""
+    if err.verify_code in _UNKNOWN_AUTHORITY:
+        return "x509: certificate signed by unknown authority"
+    if err.verify_code in _EXPIRED:
+        return "x509: certificate has expired or is not yet valid"
+    if err.verify_code == _HOSTNAME_MISMATCH:
+        return f"x509: certificate is not valid for {server_name}"
+    return f"x509: {err.verify_message}"
 
 
 def _failure(where: Target, err: BaseException) -> CallError:
     if isinstance(err, TimeoutError):
         why = "context deadline exceeded"
     elif isinstance(err, ssl.SSLCertVerificationError):
-        why = f"tls: failed to verify certificate: {err.verify_message}"
+        why = f"tls: failed to verify certificate: {_x509(err, where.server_name)}"
     elif isinstance(err, ConnectionRefusedError):
         host, port = where.address
         why = f"dial tcp {host}:{port}: connect: connection refused"
@@ -105,9 +131,12 @@ def _failure(where: Target, err: BaseException) -> CallError:
 
 
 def post(where: Target, context: ssl.SSLContext, body: bytes, timeout: float) -> bytes:
-    """POST ``body`` and return the response body; the whole call must end within timeout."""
+    """POST ``body`` and return the response body.
+
+    Connecting, the TLS handshake and waiting for the answer share one ``timeout``.
+    """
     deadline = time.monotonic() + timeout
-    conn = _Connection(where, context, timeout)
+    conn = _Connection(where, context, deadline)
     try:
         headers = {
             "Host": where.host,
@@ -116,7 +145,7 @@ def post(where: Target, context: ssl.SSLContext, body: bytes, timeout: float) ->
         }
         conn.request("POST", where.path, body, headers)
         if conn.sock is not None:
-            conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
+            conn.sock.settimeout(_left(deadline))
         response = conn.getresponse()
         data = response.read()
     except (OSError, http.client.HTTPException) as err:

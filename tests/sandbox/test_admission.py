@@ -43,7 +43,15 @@ from webhook_helpers import (
 
 from albctl.sandbox import SandboxServer
 from albctl.sandbox.__main__ import main as sandbox_main
-from albctl.sandbox.admission import dry_run_refusal, user_info
+from albctl.sandbox.admission import (
+    Attributes,
+    Caller,
+    dry_run_refusal,
+    object_selector_matches,
+    rule_matches,
+    user_info,
+)
+from albctl.sandbox.registry import Registry
 from albctl.sandbox.server import parse_service_address
 
 MUTATING = "MutatingWebhookConfiguration"
@@ -330,6 +338,50 @@ def test_namespace_and_object_selectors(
     assert len(hooks.calls_to("/label")) == 1
 
 
+@pytest.mark.parametrize(
+    ("resources", "scope", "target", "expected"),
+    [
+        (["pods"], None, ("", "pods", ""), True),
+        (["pods"], None, ("", "pods", "status"), False),
+        (["pods/status"], None, ("", "pods", "status"), True),
+        (["pods/*"], None, ("", "pods", "status"), True),
+        (["pods/*"], None, ("", "pods", ""), True),
+        (["*"], None, ("", "pods", ""), True),
+        (["*"], None, ("", "pods", "status"), False),
+        (["*/status"], None, ("networking.k8s.io", "ingresses", "status"), True),
+        (["*/*"], None, ("networking.k8s.io", "ingresses", "status"), True),
+        (["services"], None, ("", "pods", ""), False),
+        (["*"], "Namespaced", ("", "pods", ""), True),
+        (["*"], "Namespaced", ("", "namespaces", ""), False),
+        (["*"], "Cluster", ("", "namespaces", ""), True),
+        (["*"], "Cluster", ("networking.k8s.io", "ingresses", ""), False),
+    ],
+)
+def test_rule_matching(
+    resources: list[str], scope: str | None, target: tuple[str, str, str], expected: bool
+) -> None:
+    group, plural, subresource = target
+    rt = Registry().lookup(group, "v1", plural)
+    assert rt is not None
+    attrs = Attributes(rt, "UPDATE", "", "x", subresource, False, Caller())
+    assert rule_matches(rule(resources, scope=scope), attrs) is expected
+    assert not rule_matches(rule(resources, operations=("CREATE",), scope=scope), attrs)
+    assert not rule_matches(rule(resources, groups=("other.io",), scope=scope), attrs)
+    assert not rule_matches(rule(resources, versions=("v2",), scope=scope), attrs)
+
+
+def test_object_selector_matches_the_new_or_the_old_object() -> None:
+    hook = {"objectSelector": {"matchLabels": {"app": "web"}}}
+    web, api = {"metadata": {"labels": {"app": "web"}}}, {"metadata": {"labels": {"app": "api"}}}
+    assert object_selector_matches(hook, web, None)
+    assert object_selector_matches(hook, api, web)  # an update that removes the label
+    assert object_selector_matches(hook, None, web)  # a delete
+    assert not object_selector_matches(hook, api, None)
+    assert object_selector_matches({"objectSelector": {}}, None, None)
+    bad = {"objectSelector": {"matchExpressions": [{"key": "app", "operator": "Bogus"}]}}
+    assert not object_selector_matches(bad, web, web)
+
+
 # --- failures ---------------------------------------------------------------------------------
 
 
@@ -375,17 +427,20 @@ def test_failure_policy_when_the_webhook_is_down(
 
 def test_tls_is_verified_with_the_ca_bundle_only(
     kube: client.ApiClient,
+    sandbox: SandboxServer,
     admission: client.AdmissionregistrationV1Api,
     hooks: HookServer,
     ca: Authority,
     tmp_path: Path,
 ) -> None:
     other = Authority(tmp_path, "another CA")
+    # the certificate is valid for hook.webhooks.svc, not for this service's name
+    sandbox.service_addresses["webhooks/other"] = ("127.0.0.1", hooks.port)
     configs = {
         "wrong-ca": {"url": hooks.url("/v"), "caBundle": other.bundle},
         "no-ca": {"url": hooks.url("/v")},
         "wrong-name": {
-            "url": f"https://127.0.0.2:{hooks.port}/v",
+            "service": {"namespace": "webhooks", "name": "other", "path": "/v"},
             "caBundle": ca.bundle,
         },
     }
@@ -413,9 +468,13 @@ def test_tls_is_verified_with_the_ca_bundle_only(
         )
         assert code == 500
         reasons[name] = status["message"]
-    assert "tls: failed to verify certificate" in reasons["wrong-ca"]
-    assert "tls: failed to verify certificate" in reasons["no-ca"]
-    assert "127.0.0.2" in reasons["wrong-name"]
+    unknown = "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+    assert reasons["wrong-ca"].endswith(f'Post "{hooks.url("/v")}?timeout=10s": {unknown}')
+    assert reasons["no-ca"].endswith(unknown)
+    assert reasons["wrong-name"].endswith(
+        'Post "https://other.webhooks.svc:443/v?timeout=10s": tls: failed to verify '
+        "certificate: x509: certificate is not valid for other.webhooks.svc"
+    )
     assert core.list_namespaced_secret("default").items == []
     assert hooks.calls == []
 
