@@ -568,7 +568,7 @@ class Store:
                 namespace,
                 None,
                 current=lambda: None,
-                build=lambda _: _copy(obj),
+                build=lambda _: obj,  # only read (through view) on this path
                 prepare=lambda _, new: self._prepare_create(rt, new, stamp),
                 commit=lambda _, write: self._commit_create(rt, write, dry_run),
             )
@@ -617,7 +617,7 @@ class Store:
         for _ in range(_ADMISSION_ATTEMPTS):
             with self._cond:
                 current = op.current()
-                requested = self.view(rt, op.build(current))
+                requested = self.view(rt, op.build(current))  # a copy: build's result is kept
             old = None if current is None else self.view(rt, current)
             mutated = admission.mutate(attrs, requested, old)
             assert mutated is not None
@@ -726,7 +726,7 @@ class Store:
         caller: Caller | None = None,
     ) -> Obj:
         new = self._incoming(rt, namespace, body, name)
-        return self._write(rt, namespace, name, subresource, dry_run, caller, lambda _: _copy(new))
+        return self._write(rt, namespace, name, subresource, dry_run, caller, lambda _: new)
 
     def _patched(
         self,
