@@ -479,6 +479,23 @@ def run(
         str, typer.Option("--log-format", envvar="ALBCTL_LOG_FORMAT", help="text or json.")
     ] = "text",
     log_level: LogLevelOpt = "info",
+    enable_backend_security_group: Annotated[
+        bool,
+        typer.Option(
+            "--enable-backend-security-group/--no-enable-backend-security-group",
+            envvar="ALBCTL_ENABLE_BACKEND_SECURITY_GROUP",
+            help="Shared backend security group on ALBs with the managed frontend group, "
+            "allowed on the targets' security groups.",
+        ),
+    ] = True,
+    backend_security_group: Annotated[
+        str | None,
+        typer.Option(
+            "--backend-security-group",
+            envvar="ALBCTL_BACKEND_SECURITY_GROUP",
+            help="Use this security group (sg-...) as the backend group.",
+        ),
+    ] = None,
 ) -> None:
     """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
     from albctl.config import Settings
@@ -490,7 +507,14 @@ def run(
     namespaces = [n for item in watch_namespace for n in item.split(",") if n.strip()]
     lease = parse_duration(lease_duration)
     try:
-        settings = Settings.resolve(cluster_name, vpc_id, region, ingress_class, default_tags)
+        settings = Settings.resolve(
+            cluster_name, vpc_id, region, ingress_class, default_tags
+        ).model_copy(
+            update={
+                "enable_backend_sg": enable_backend_security_group,
+                "backend_sg": backend_security_group or None,
+            }
+        )
         options = RunOptions(
             kubeconfig=kubeconfig,
             watch_namespaces=namespaces,
@@ -518,11 +542,25 @@ def sandbox(
     kubeconfig: Annotated[
         Path, typer.Option("--kubeconfig", help="Where to write a kubeconfig for the sandbox.")
     ] = Path("sandbox.kubeconfig"),
+    service_address: Annotated[
+        list[str],
+        typer.Option(
+            "--service-address",
+            help="Where a Service named by a webhook's clientConfig listens: "
+            "ns/name=host:port; repeatable.",
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Serve an in-memory Kubernetes API on 127.0.0.1 until SIGINT/SIGTERM (for demos and tests)."""
-    from albctl.sandbox.server import SandboxServer
+    from albctl.sandbox.server import SandboxServer, parse_service_address
 
-    SandboxServer(host="127.0.0.1", port=port).serve_forever_until_signal(str(kubeconfig))
+    try:
+        addresses = dict(parse_service_address(a) for a in service_address)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--service-address") from None
+    SandboxServer(
+        host="127.0.0.1", port=port, service_addresses=addresses
+    ).serve_forever_until_signal(str(kubeconfig))
 
 
 @app.command("iam-policy")

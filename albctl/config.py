@@ -11,6 +11,15 @@ from albctl.model.annotations import parse_map
 from albctl.model.settings import BuildSettings
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0"):
+        raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+    return raw in ("true", "1")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -19,6 +28,9 @@ class Settings(BaseModel):
     region: str | None = None
     ingress_class: str = "alb"
     default_tags: dict[str, str] = Field(default_factory=dict)
+    enable_backend_sg: bool = True
+    backend_sg: str | None = None
+    import_tls_secrets: bool = True
 
     @classmethod
     def resolve(
@@ -45,6 +57,9 @@ class Settings(BaseModel):
             region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
             ingress_class=ingress_class or os.environ.get("ALBCTL_INGRESS_CLASS", "alb"),
             default_tags=tags,
+            enable_backend_sg=_env_bool("ALBCTL_ENABLE_BACKEND_SECURITY_GROUP", True),
+            backend_sg=os.environ.get("ALBCTL_BACKEND_SECURITY_GROUP") or None,
+            import_tls_secrets=_env_bool("ALBCTL_IMPORT_TLS_SECRETS", True),
         )
 
     def build_settings(self) -> BuildSettings:
@@ -52,4 +67,5 @@ class Settings(BaseModel):
             cluster_name=self.cluster_name,
             ingress_class=self.ingress_class,
             default_tags=self.default_tags,
+            enable_backend_sg=self.enable_backend_sg,
         )

@@ -90,7 +90,7 @@ def run_one_shot(src: Path) -> int:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     with mock_aws():
         clients = AwsClients(region=REGION)
-        seeded = seed(clients, CLUSTER, instances=3, certificates=CERTS)
+        seeded = seed(clients, CLUSTER, instances=3, certificates=CERTS, pod_ips=_pod_ips(src))
         console.rule("[bold]1. embedded AWS (moto)")
         console.print(
             f"VPC {seeded.vpc_id}; public subnets {', '.join(seeded.public_subnets)}; "
@@ -128,6 +128,21 @@ def run_one_shot(src: Path) -> int:
 
 
 # --- live ------------------------------------------------------------------------------------
+
+
+def _pod_ips(src: Path) -> dict[str, int]:
+    """Pod IP -> node index (``node-<index>``) of the examples' EndpointSlices, for seeding
+    the nodes' interfaces with the pods' addresses."""
+    from albctl.manifests import load_manifests
+
+    objects = load_manifests([src])
+    out: dict[str, int] = {}
+    for s in objects.endpoint_slices:
+        for ep in s.endpoints:
+            suffix = (ep.node_name or "").rpartition("-")[2]
+            for a in ep.addresses:
+                out[a] = int(suffix) if suffix.isdigit() else len(out)
+    return out
 
 
 def _free_port() -> int:
@@ -285,7 +300,12 @@ class Embedded:
 
 
 @contextlib.contextmanager
-def embedded(cluster: str = CLUSTER, workers: int = 2, resync: float = 60) -> Iterator[Embedded]:
+def embedded(
+    cluster: str = CLUSTER,
+    workers: int = 2,
+    resync: float = 60,
+    pod_ips: dict[str, int] | None = None,
+) -> Iterator[Embedded]:
     """Start moto (seeded like a VPC), the sandbox API server and the controller; stop all after."""
     import logging
 
@@ -300,7 +320,7 @@ def embedded(cluster: str = CLUSTER, workers: int = 2, resync: float = 60) -> It
     with _moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="albctl-demo-") as tmp:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         clients = AwsClients(region=REGION, user_agent="albctl-demo/0.1")
-        seeded = seed(clients, cluster, instances=3, certificates=CERTS)
+        seeded = seed(clients, cluster, instances=3, certificates=CERTS, pod_ips=pod_ips)
         sandbox = SandboxServer(bookmark_interval=1.0)
         sandbox.start()
         kubeconfig = sandbox.write_kubeconfig(Path(tmp) / "kubeconfig")
@@ -331,7 +351,7 @@ def run_live(src: Path) -> int:
     from albctl.render import print_tree
 
     console = Console(highlight=False, soft_wrap=True)
-    with embedded() as env:
+    with embedded(pod_ips=_pod_ips(src)) as env:
         clients, seeded, sandbox, kubeconfig = env.clients, env.seeded, env.sandbox, env.kubeconfig
         api, endpoint = env.api, env.endpoint
         console.rule("[bold]1. embedded cluster and AWS")

@@ -38,6 +38,7 @@ from albctl.demo import (  # noqa: E402
     _docs,
     _fake_credentials,
     _moto_server,
+    _pod_ips,
     _wait,
     embedded,
     ingresses_converged,
@@ -50,7 +51,7 @@ def one_shot(src: Path) -> dict[str, Any]:
     with _moto_server() as endpoint:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         clients = AwsClients(region=REGION, user_agent="bench")
-        seeded = seed(clients, CLUSTER, instances=3, certificates=CERTS)
+        seeded = seed(clients, CLUSTER, instances=3, certificates=CERTS, pod_ips=_pod_ips(src))
         objects = ObjectSet()
         docs = [d for d in _docs(src) if d.get("kind") != "Node"] + node_manifests(
             seeded.instances, REGION
@@ -70,7 +71,7 @@ def one_shot(src: Path) -> dict[str, Any]:
 
 
 def live(src: Path) -> dict[str, Any]:
-    with embedded(workers=2, resync=600) as env:
+    with embedded(workers=2, resync=600, pod_ips=_pod_ips(src)) as env:
         controller, api = env.controller, env.api
         docs = [d for d in _docs(src) if d.get("kind") != "Node"] + node_manifests(
             env.seeded.instances, REGION

@@ -33,6 +33,7 @@ from albctl.aws.observe import TagCache
 from albctl.errors import DeletionProtectedError, OwnershipError
 from albctl.logs import log_event
 from albctl.model.desired import (
+    BACKEND_SG_ID,
     MANAGED_SG_ID,
     Listener,
     LoadBalancer,
@@ -62,6 +63,8 @@ _dependency_retry = retry(
     reraise=True,
 )
 
+dependency_retry = _dependency_retry
+
 
 @dataclass
 class ApplyResult:
@@ -70,6 +73,7 @@ class ApplyResult:
     dns_name: str | None = None
     applied: list[Change] = field(default_factory=list)
     target_group_arns: dict[str, str] = field(default_factory=dict)  # resource id -> ARN
+    security_group_id: str | None = None  # the managed frontend security group
 
 
 class Applier:
@@ -137,6 +141,7 @@ class Applier:
             i += 1
         result.load_balancer_arn = self.lb_arn
         result.target_group_arns = dict(self.tg_arns)
+        result.security_group_id = self.sg_id
         return result
 
     def check_deletion_protection(self, plan: Plan) -> None:
@@ -186,6 +191,11 @@ class Applier:
                 if self.sg_id is None:
                     raise OwnershipError("managed security group missing")
                 out.append(self.sg_id)
+            elif s == BACKEND_SG_ID:
+                backend = self._observed.backend_security_group
+                if backend is None:
+                    raise OwnershipError("backend security group missing")
+                out.append(backend)
             else:
                 out.append(s)
         return out

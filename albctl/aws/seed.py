@@ -21,6 +21,10 @@ class Seeded:
     public_subnets: list[str] = field(default_factory=list)
     private_subnets: list[str] = field(default_factory=list)
     instances: list[str] = field(default_factory=list)
+    # the nodes' security group (tagged kubernetes.io/cluster/<cluster>, as EKS does) and a
+    # second, untagged one on the same interfaces (like a remote-access group)
+    node_security_group: str = ""
+    remote_access_security_group: str = ""
     certificates: dict[str, str] = field(default_factory=dict)  # domain -> ARN
 
 
@@ -62,7 +66,10 @@ def seed(
     cluster: str,
     instances: int = 3,
     certificates: dict[str, list[str]] | None = None,
+    pod_ips: dict[str, int] | None = None,
 ) -> Seeded:
+    """``pod_ips`` (pod IP -> instance index) become secondary addresses of the instances'
+    primary interfaces, as the VPC CNI assigns them."""
     ec2 = clients.ec2
     region = clients.region
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -84,6 +91,12 @@ def seed(
                 TagSpecifications=[{"ResourceType": "subnet", "Tags": tags}],
             )["Subnet"]["SubnetId"]
             (out.public_subnets if kind == "public" else out.private_subnets).append(sid)
+    out.node_security_group = _security_group(
+        clients, vpc_id, f"eks-{cluster}-nodes", {f"kubernetes.io/cluster/{cluster}": "owned"}
+    )
+    out.remote_access_security_group = _security_group(
+        clients, vpc_id, f"eks-{cluster}-remote-access", {}
+    )
     if instances:
         image = "ami-03cf127a"  # one of moto's default images; listing them all takes seconds
         for i in range(instances):
@@ -93,13 +106,43 @@ def seed(
                 MaxCount=1,
                 InstanceType="t3.medium",
                 SubnetId=out.private_subnets[i % 3],
+                SecurityGroupIds=[out.node_security_group, out.remote_access_security_group],
             )
             out.instances.append(resp["Instances"][0]["InstanceId"])
+    for i, iid in enumerate(out.instances):
+        mine = sorted(ip for ip, n in (pod_ips or {}).items() if n % len(out.instances) == i)
+        if mine:
+            add_pod_ips(clients, iid, mine)
     for domain, sans in (certificates or {}).items():
         cert, key = self_signed(domain, sans)
         arn = clients.acm.import_certificate(Certificate=cert, PrivateKey=key)["CertificateArn"]
         out.certificates[domain] = arn
     return out
+
+
+def _security_group(clients: AwsClients, vpc_id: str, name: str, tags: dict[str, str]) -> str:
+    spec = [{"Key": k, "Value": v} for k, v in {"Name": name, **tags}.items()]
+    return str(
+        clients.ec2.create_security_group(
+            GroupName=name,
+            Description=name,
+            VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": spec}],
+        )["GroupId"]
+    )
+
+
+def add_pod_ips(clients: AwsClients, instance_id: str, ips: list[str]) -> str:
+    """Give the instance's primary interface secondary addresses (pod IPs, as the VPC CNI
+    does); returns the interface id."""
+    enis = clients.ec2.describe_network_interfaces(
+        Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}]
+    )["NetworkInterfaces"]
+    eni = next(e for e in enis if e["Attachment"]["DeviceIndex"] == 0)
+    clients.ec2.assign_private_ip_addresses(
+        NetworkInterfaceId=eni["NetworkInterfaceId"], PrivateIpAddresses=ips
+    )
+    return str(eni["NetworkInterfaceId"])
 
 
 def node_manifests(instance_ids: list[str], region: str) -> list[dict[str, Any]]:

@@ -16,17 +16,22 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from albctl.aws.apply import Applier, ApplyResult
+from albctl.aws.backend_sg import RulesReport
 from albctl.aws.clients import AwsClients
 from albctl.aws.discover import discover_inventory
+from albctl.aws.networking import NetworkingSettings, TargetNetworking
 from albctl.aws.observe import Observer
 from albctl.config import Settings
 from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
 from albctl.model.annotations import PREFIX, ci_get
+from albctl.model.backend_rules import instance_hints
 from albctl.model.builder import BuildResult, GroupInput, build_group
+from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Plan, diff_stack
 from albctl.model.groups import Group, Grouping, group_ingresses
+from albctl.model.inventory import Inventory
 from albctl.model.observed import ObservedStack
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,7 @@ class GroupOutcome:
     error: str | None = None
     pruned: bool = False
     duration: float = 0.0
+    networking: RulesReport | None = None
 
     @property
     def invalid(self) -> dict[str, InvalidInputError]:
@@ -166,79 +172,14 @@ class Engine:
                 needs.target_groups,
                 needs.web_acls,
             )
-        services = {s.key: s for s in objects.services}
-        bs = self.settings.build_settings()
+        run = _Run(self, objects, mode, observer, inventory)
         for gid, group in sorted(groups.items()):
-            start = time.monotonic()
             obs = observed.get(gid, ObservedStack(group_id=gid))
-            outcome = GroupOutcome(group_id=gid, plan=Plan(group_id=gid))
-            try:
-                if mode == "delete":
-                    outcome.plan = diff_stack(None, obs)
-                else:
-                    assert inventory is not None
-                    outcome.build = self._build(group, objects, services, inventory, obs, bs)
-                    for member, err in outcome.build.invalid.items():
-                        log_event(
-                            log,
-                            "invalid ingress left out",
-                            logging.WARNING,
-                            group=gid,
-                            ingress=member,
-                            error=str(err),
-                        )
-                    for obj, msg in outcome.build.warnings:
-                        log_event(
-                            log, "warning", logging.WARNING, group=gid, object=obj, message=msg
-                        )
-                    stack = outcome.build.stack
-                    if stack is not None:
-                        obs = observer.with_attributes(
-                            obs,
-                            bool(stack.load_balancer.attributes),
-                            {tg.id for tg in stack.target_groups if tg.attributes},
-                            web_acl=stack.load_balancer.web_acl is not None,
-                        )
-                    frozen = set(outcome.build.invalid)
-                    if outcome.build.group_error is not None:
-                        log_event(
-                            log,
-                            "group not built",
-                            logging.WARNING,
-                            group=gid,
-                            error=str(outcome.build.group_error),
-                        )
-                        frozen |= {m.key for m in group.members}
-                    outcome.plan = diff_stack(outcome.build.stack, obs, frozen)
-                log_event(log, "planned", group=gid, changes=len(outcome.plan.changes))
-                if mode in ("apply", "delete") and outcome.plan.changes:
-                    vpc = inventory.vpc_id if inventory else self.settings.vpc_id
-                    outcome.result = Applier(self.clients, self.settings.cluster_name, vpc).apply(
-                        outcome.plan, obs
-                    )
-                elif obs.load_balancers:
-                    lb = obs.load_balancers[0]
-                    outcome.result = ApplyResult(
-                        group_id=gid, load_balancer_arn=lb.arn, dns_name=lb.dns_name
-                    )
-            except AlbctlError as exc:
-                outcome.error = str(exc)
-                log_event(log, "group failed", logging.ERROR, group=gid, error=str(exc))
-            outcome.duration = time.monotonic() - start
-            report.outcomes.append(outcome)
+            report.outcomes.append(run.group(gid, group, obs))
         if prune:
             for gid in sorted(set(observed) - set(grouping.groups)):
-                obs = observed[gid]
-                outcome = GroupOutcome(group_id=gid, plan=diff_stack(None, obs), pruned=True)
-                log_event(log, "pruning stack", group=gid, changes=len(outcome.plan.changes))
-                if mode == "apply" and outcome.plan.changes:
-                    try:
-                        outcome.result = Applier(
-                            self.clients, self.settings.cluster_name, self.settings.vpc_id
-                        ).apply(outcome.plan, obs)
-                    except AlbctlError as exc:
-                        outcome.error = str(exc)
-                report.outcomes.append(outcome)
+                log_event(log, "pruning stack", group=gid)
+                report.outcomes.append(run.delete(gid, observed[gid], pruned=True))
         report.aws_calls = Counter(self.clients.calls) - before
         return report
 
@@ -266,3 +207,127 @@ class Engine:
                 settings=bs,
             )
         )
+
+
+class _Run:
+    """One run of the engine over the groups of a set of files."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        objects: ObjectSet,
+        mode: Mode,
+        observer: Observer,
+        inventory: Inventory | None,
+    ) -> None:
+        self.e = engine
+        self.settings = engine.settings
+        self.objects = objects
+        self.mode = mode
+        self.observer = observer
+        self.inventory = inventory
+        vpc = inventory.vpc_id if inventory else self.settings.vpc_id
+        self.vpc = vpc
+        self.net = TargetNetworking(
+            engine.clients,
+            self.settings.cluster_name,
+            vpc,
+            NetworkingSettings(self.settings.enable_backend_sg, self.settings.backend_sg),
+        )
+        self.hints = instance_hints(objects.endpoint_slices, objects.nodes)
+        self.services = {s.key: s for s in objects.services}
+
+    def group(self, gid: str, group: Group, obs: ObservedStack) -> GroupOutcome:
+        if self.mode == "delete":
+            return self.delete(gid, obs)
+        start = time.monotonic()
+        outcome = GroupOutcome(group_id=gid, plan=Plan(group_id=gid))
+        try:
+            assert self.inventory is not None
+            build = self.e._build(
+                group,
+                self.objects,
+                self.services,
+                self.inventory,
+                obs,
+                self.settings.build_settings(),
+            )
+            outcome.build = build
+            _log_build(gid, build)
+            stack = build.stack
+            frozen = set(build.invalid)
+            if build.group_error is not None:
+                frozen |= {m.key for m in group.members}
+            if stack is not None:
+                obs = self.net.prepare(stack, obs, create=self.mode == "apply")
+                obs = self.observer.with_attributes(
+                    obs,
+                    bool(stack.load_balancer.attributes),
+                    {tg.id for tg in stack.target_groups if tg.attributes},
+                    web_acl=stack.load_balancer.web_acl is not None,
+                )
+            outcome.plan = diff_stack(stack, obs, frozen)
+            self._apply(outcome, stack, obs)
+        except AlbctlError as exc:
+            outcome.error = str(exc)
+            log_event(log, "group failed", logging.ERROR, group=gid, error=str(exc))
+        outcome.duration = time.monotonic() - start
+        return outcome
+
+    def delete(self, gid: str, obs: ObservedStack, pruned: bool = False) -> GroupOutcome:
+        start = time.monotonic()
+        outcome = GroupOutcome(group_id=gid, plan=diff_stack(None, obs), pruned=pruned)
+        try:
+            if self.mode != "plan" and outcome.plan.changes:
+                Applier(
+                    self.e.clients, self.settings.cluster_name, self.vpc
+                ).check_deletion_protection(outcome.plan)
+                obs = self.net.prepare(None, obs, create=True)
+            self._apply(outcome, None, obs)
+        except AlbctlError as exc:
+            outcome.error = str(exc)
+            log_event(log, "group failed", logging.ERROR, group=gid, error=str(exc))
+        outcome.duration = time.monotonic() - start
+        return outcome
+
+    def _apply(self, outcome: GroupOutcome, stack: Stack | None, obs: ObservedStack) -> None:
+        gid = outcome.group_id
+        log_event(log, "planned", group=gid, changes=len(outcome.plan.changes))
+        managed_sg = next(
+            (s.group_id for s in obs.security_groups if s.resource_id == MANAGED_SG_ID), None
+        )
+        if self.mode != "plan" and outcome.plan.changes:
+            outcome.result = Applier(self.e.clients, self.settings.cluster_name, self.vpc).apply(
+                outcome.plan, obs
+            )
+            managed_sg = outcome.result.security_group_id
+        elif obs.load_balancers:
+            lb = obs.load_balancers[0]
+            outcome.result = ApplyResult(
+                group_id=gid, load_balancer_arn=lb.arn, dns_name=lb.dns_name
+            )
+        if self.mode == "plan":
+            return
+        others = self.net.others_from_aws(
+            self.observer, gid, obs.backend_security_group, self.hints
+        )
+        rules = self.net.finish(stack, obs, managed_sg, self.hints, others)
+        outcome.networking = rules
+        for w in rules.warnings:
+            log_event(log, "security group rule skipped", logging.WARNING, group=gid, reason=w)
+
+
+def _log_build(gid: str, build: BuildResult) -> None:
+    for member, err in build.invalid.items():
+        log_event(
+            log,
+            "invalid ingress left out",
+            logging.WARNING,
+            group=gid,
+            ingress=member,
+            error=str(err),
+        )
+    for obj, msg in build.warnings:
+        log_event(log, "warning", logging.WARNING, group=gid, object=obj, message=msg)
+    if build.group_error is not None:
+        log_event(log, "group not built", logging.WARNING, group=gid, error=str(build.group_error))

@@ -24,6 +24,7 @@ from albctl.aws.observe import Observer, TagCache
 from albctl.config import Settings
 from albctl.controller.engine import needs_of
 from albctl.controller.metrics import Metrics
+from albctl.controller.networking import ControllerNetworking
 from albctl.controller.snapshot import Snapshotter
 from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
 from albctl.kube.api import KubeError
@@ -32,7 +33,7 @@ from albctl.kube.writer import FINALIZER, KubeWriter
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
 from albctl.model.builder import BuildResult, GroupInput, build_group
-from albctl.model.desired import Stack
+from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Change, Plan, diff_stack
 from albctl.model.groups import Group, group_ingresses
 from albctl.model.inventory import Inventory
@@ -108,6 +109,7 @@ class Reconciler:
         self.member_of: dict[str, str] = {}
         self.cert_count = 0
         self.tag_cache = TagCache(ttl=tag_ttl)
+        self.networking = ControllerNetworking(settings, clients, self.tag_cache)
         self._local = threading.local()
         self._lock = threading.Lock()
         clients.hooks.append(self._on_aws_call)
@@ -273,6 +275,8 @@ class Reconciler:
                 )
             )
             if build.stack is not None:
+                vpc = self.settings.vpc_id or inventory.vpc_id
+                observed = self.networking.prepare(build.stack, observed, None, vpc)
                 observed = observer.with_attributes(
                     observed,
                     bool(build.stack.load_balancer.attributes),
@@ -290,6 +294,9 @@ class Reconciler:
                     "(an empty Ingress list is more likely a problem reading the API than a real deletion)"
                 )
             plan = diff_stack(None, observed)
+            if plan.changes:
+                vpc = self.settings.vpc_id or self._vpc_of(observed)
+                observed = self.networking.prepare(None, observed, plan, vpc)
         mem = self._mem(gid)
         fp = _fingerprint(build.stack if build else None, sorted(build.invalid) if build else [])
         drift = bool(plan.changes) and mem.fingerprint == fp
@@ -302,12 +309,16 @@ class Reconciler:
             for t in observed.target_groups
             if desired_names.get(t.resource_id) == t.name
         }
+        managed_sg = next(
+            (s.group_id for s in observed.security_groups if s.resource_id == MANAGED_SG_ID), None
+        )
         if plan.changes:
             vpc = self.settings.vpc_id
             applier = Applier(self.clients, self.settings.cluster_name, vpc, self.tag_cache)
             if build is not None and build.stack is not None and vpc is None:
                 applier.vpc_id = self._vpc_of(observed)
             result = applier.apply(plan, observed)
+            managed_sg = result.security_group_id
             arns.update(result.target_group_arns)
             if result.load_balancer_arn:
                 lb_info = {"arn": result.load_balancer_arn, "dnsName": result.dns_name}
@@ -318,6 +329,11 @@ class Reconciler:
             lb_info["scheme"] = build.stack.load_balancer.scheme
             if not lb_info.get("dnsName"):
                 lb_info["dnsName"] = self._dns_name(lb_info["arn"])
+        if build is None or build.stack is not None:
+            stack = build.stack if build else None
+            vpc = self.settings.vpc_id or (mem.inventory.vpc_id if mem.inventory else None)
+            rules = self.networking.finish(gid, stack, observed, managed_sg, objs, vpc)
+            self._report_rules(rules.warnings, members)
         if drift:
             self._report_drift(gid, plan, members)
         mem.fingerprint = fp
@@ -485,6 +501,10 @@ class Reconciler:
                 registered=len(reg),
                 deregistered=len(dereg),
             )
+        if changed and build.stack is not None:
+            report = self.networking.sync_fast(gid, build.stack, objs)
+            if report is not None:
+                self._report_rules(report.warnings, [m.ingress for m in group.members])
         self.metrics.target_syncs.labels("changed" if changed else "unchanged").inc()
         return True
 
@@ -503,6 +523,12 @@ class Reconciler:
             ing.metadata.uid,
             "networking.k8s.io/v1",
         )
+
+    def _report_rules(self, warnings: list[str], members: list[Ingress]) -> None:
+        for w in warnings:
+            log_event(log, "security group rule skipped", logging.WARNING, reason=w)
+            for ing in members:
+                self.recorder.record(self._ing_ref(ing), "Warning", "SecurityGroupRuleSkipped", w)
 
     def _report_drift(self, gid: str, plan: Plan, members: list[Ingress]) -> None:
         for c in plan.changes:

@@ -19,6 +19,7 @@ from albctl.model.actions import ArnRef, ParsedAction, ServiceRef, parse_action,
 from albctl.model.annotations import Annotations
 from albctl.model.certs import certificates_for_host
 from albctl.model.desired import (
+    BACKEND_SG_ID,
     LB_ID,
     MANAGED_SG_ID,
     Action,
@@ -527,6 +528,9 @@ class _MemberBuilder:
         sgs = ann.string_list("security-groups")
         if sgs is not None:
             exclusive["security_groups"] = tuple(self._resolve_sgs(sgs))
+        manage = ann.boolean("manage-backend-security-group-rules")
+        if manage is not None:
+            exclusive["manage_backend_rules"] = manage
         web_acl = self._web_acl()
         if web_acl is not None:
             exclusive["web_acl"] = web_acl
@@ -743,6 +747,7 @@ _EXCLUSIVE_FIELDS = {
     "security_groups": f"annotation {ANN}security-groups",
     "ssl_redirect": f"annotation {ANN}ssl-redirect",
     "web_acl": f"annotation {ANN}wafv2-acl-arn",
+    "manage_backend_rules": f"annotation {ANN}manage-backend-security-group-rules",
 }
 
 
@@ -1011,8 +1016,20 @@ def _assemble(inp: GroupInput, state: _GroupState, member_certs: dict[str, list[
 
     # security groups
     sg: SecurityGroup | None = None
+    source: str | None = None
     if "security_groups" in ex:
         sg_refs = tuple(ex["security_groups"])
+        if ex.get("manage_backend_rules"):
+            if not s.enable_backend_sg:
+                setter = state.exclusive["manage_backend_rules"][1]
+                raise InvalidInputError(
+                    f"Ingress/{setter}",
+                    _EXCLUSIVE_FIELDS["manage_backend_rules"],
+                    "needs the backend security group, which is disabled "
+                    "(--enable-backend-security-group=false)",
+                )
+            sg_refs += (BACKEND_SG_ID,)
+            source = BACKEND_SG_ID
     else:
         sg_rules: list[SecurityGroupRule] = []
         for port in sorted(state.ports):
@@ -1035,7 +1052,8 @@ def _assemble(inp: GroupInput, state: _GroupState, member_certs: dict[str, list[
             ),
             tags=owned(MANAGED_SG_ID, base_tags),
         )
-        sg_refs = (MANAGED_SG_ID,)
+        sg_refs = (MANAGED_SG_ID, BACKEND_SG_ID) if s.enable_backend_sg else (MANAGED_SG_ID,)
+        source = BACKEND_SG_ID if s.enable_backend_sg else MANAGED_SG_ID
     lb = LoadBalancer(
         id=LB_ID,
         name=ex.get("name") or load_balancer_name(s.cluster_name, group.id, group.explicit, scheme),
@@ -1054,6 +1072,7 @@ def _assemble(inp: GroupInput, state: _GroupState, member_certs: dict[str, list[
         target_groups=tuple(target_groups[k] for k in sorted(target_groups)),
         listeners=tuple(listeners),
         rules=tuple(rules),
+        backend_rules_source=source,
     )
 
 

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 LB_ID = "LoadBalancer"
 MANAGED_SG_ID = "ManagedLBSecurityGroup"
+# the cluster's shared backend security group (not part of any stack; resolved by the adapter)
+BACKEND_SG_ID = "BackendSecurityGroup"
 
 
 class _Frozen(BaseModel):
@@ -167,3 +169,6 @@ class Stack(_Frozen):
     target_groups: tuple[TargetGroup, ...]
     listeners: tuple[Listener, ...]
     rules: tuple[Rule, ...]
+    # which security group the targets' security groups admit traffic from: BACKEND_SG_ID,
+    # MANAGED_SG_ID (backend security group disabled), or None (rules not managed)
+    backend_rules_source: str | None = None

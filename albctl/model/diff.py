@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from albctl.model.desired import (
+    BACKEND_SG_ID,
     LB_ID,
     MANAGED_SG_ID,
     Action,
@@ -298,7 +299,7 @@ def diff_stack(
             )
         )
     else:
-        _diff_lb(lb, obs_lb, obs_sg, ch)
+        _diff_lb(lb, obs_lb, obs_sg, ch, observed.backend_security_group)
     for other in obs_lbs:
         if other is not obs_lb:
             deletes.append(
@@ -377,18 +378,16 @@ def _diff_lb(
     obs: ObservedLoadBalancer,
     obs_sg: ObservedSecurityGroup | None,
     ch: list[Change],
+    backend_sg: str | None = None,
 ) -> None:
     ops: list[str] = []
     details: dict[str, Any] = {}
     if tuple(sorted(obs.subnets)) != lb.subnets:
         ops.append("subnets")
         details["subnets"] = {"from": sorted(obs.subnets), "to": list(lb.subnets)}
-    want_sgs = [
-        obs_sg.group_id if (s == MANAGED_SG_ID and obs_sg) else s for s in lb.security_groups
-    ]
-    if (MANAGED_SG_ID in lb.security_groups and obs_sg is None) or sorted(want_sgs) != sorted(
-        obs.security_groups
-    ):
+    refs = {BACKEND_SG_ID: backend_sg, MANAGED_SG_ID: obs_sg.group_id if obs_sg else None}
+    want_sgs = [refs.get(s, s) for s in lb.security_groups]
+    if None in want_sgs or sorted(str(s) for s in want_sgs) != sorted(obs.security_groups):
         ops.append("security_groups")
         details["security_groups"] = {
             "from": list(obs.security_groups),

@@ -91,6 +91,8 @@ class ObservedStack(_Obs):
     rules: tuple[ObservedRule, ...] = ()
     # the ingress members (ns/name) each resource was tagged with, by ARN/id
     notes: dict[str, str] = Field(default_factory=dict)
+    # the cluster's backend security group, when it exists (shared by every stack)
+    backend_security_group: str | None = None
 
     @property
     def empty(self) -> bool:

@@ -17,3 +17,6 @@ class BuildSettings(BaseModel):
     default_scheme: str = "internal"
     default_target_type: str = "instance"
     default_ssl_policy: str = "ELBSecurityPolicy-2016-08"
+    # the shared backend security group: attached to ALBs with the managed frontend group,
+    # and the source of the rules on the targets' security groups
+    enable_backend_sg: bool = True

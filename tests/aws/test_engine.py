@@ -130,6 +130,17 @@ def targets(env: AwsEnv, tg_arn: str) -> set[tuple[str, int]]:
     return {(x["Target"]["Id"], x["Target"]["Port"]) for x in h}
 
 
+def managed_sg(env: AwsEnv, lb: dict[str, Any]) -> dict[str, Any]:
+    """The load balancer's managed (frontend) security group."""
+    found = clients(env).ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])
+    [sg] = [
+        g
+        for g in found["SecurityGroups"]
+        if {"Key": "albctl.io/resource", "Value": "ManagedLBSecurityGroup"} in g.get("Tags", [])
+    ]
+    return sg  # type: ignore[no-any-return]
+
+
 def test_apply_builds_the_alb_resource_by_resource(aws: AwsEnv) -> None:
     report = run(aws, shop(aws))
     assert report.ok, [(o.invalid, o.error) for o in report.outcomes]
@@ -147,10 +158,16 @@ def test_apply_builds_the_alb_resource_by_resource(aws: AwsEnv) -> None:
             "team": "web",
         }.items()
     )
-    # managed security group: exactly the listener ports, open to the world
-    [sg] = clients(aws).ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])[
+    # managed security group: exactly the listener ports, open to the world; and the
+    # cluster's shared backend security group
+    found = clients(aws).ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])[
         "SecurityGroups"
     ]
+    by_resource = {
+        t["Value"]: g for g in found for t in g["Tags"] if t["Key"] == "albctl.io/resource"
+    }
+    assert set(by_resource) == {"ManagedLBSecurityGroup", "backend-sg"}
+    sg = by_resource["ManagedLBSecurityGroup"]
     assert sorted(
         (p["FromPort"], r["CidrIp"]) for p in sg["IpPermissions"] for r in p["IpRanges"]
     ) == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
@@ -606,7 +623,7 @@ def test_prefix_lists_and_target_node_labels(aws: AwsEnv) -> None:
     ]
     assert run(aws, docs).ok
     [lb] = lbs(aws)
-    [sg] = c.ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])["SecurityGroups"]
+    sg = managed_sg(aws, lb)
     assert [
         (p["FromPort"], [x["PrefixListId"] for x in p["PrefixListIds"]], p["IpRanges"])
         for p in sg["IpPermissions"]

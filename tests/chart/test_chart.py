@@ -455,6 +455,7 @@ def test_deployment_defaults() -> None:
         "--health-probe-bind-address=:8081",
         "--log-format=json",
         "--log-level=info",
+        "--enable-backend-security-group",
     ]
 
     anti = pod["affinity"]["podAntiAffinity"]
@@ -894,3 +895,12 @@ def test_rendered_arguments_are_accepted_by_albctl_run(overrides: dict[str, Any]
         assert ctx.params["default_tags"] in ("env=prod,team=web", "team=web,env=prod")
     if overrides.get("leaderElection") == {"enabled": False}:
         assert ctx.params["leader_elect"] is False
+
+
+def test_backend_security_group_values_reach_the_command_line() -> None:
+    c = container(render(values(enableBackendSecurityGroup=False)))
+    assert "--no-enable-backend-security-group" in c["args"]
+    c = container(render(values(backendSecurityGroup="sg-0123456789abcdef0")))
+    assert "--backend-security-group=sg-0123456789abcdef0" in c["args"]
+    with pytest.raises(Exception, match="backendSecurityGroup"):
+        render(values(backendSecurityGroup="default"))

@@ -78,7 +78,14 @@ def test_apply_every_annotation_then_reapply_update_and_delete(e2e: E2E) -> None
         and lb_tags["env"] == "e2e"
         and lb_tags["albctl.io/stack"] == "store"
     )
-    [sg] = e2e.clients.ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])["SecurityGroups"]
+    found = e2e.clients.ec2.describe_security_groups(GroupIds=lb["SecurityGroups"])
+    [sg] = [
+        g
+        for g in found["SecurityGroups"]
+        if {"Key": "albctl.io/resource", "Value": "ManagedLBSecurityGroup"} in g.get("Tags", [])
+    ]
+    [backend_sg] = [g for g in found["SecurityGroups"] if g is not sg]
+    assert {"Key": "albctl.io/resource", "Value": "backend-sg"} in backend_sg["Tags"]
     rules = sorted((p["FromPort"], r["CidrIp"]) for p in sg["IpPermissions"] for r in p["IpRanges"])
     assert rules == [
         (80, "10.0.0.0/8"),
@@ -187,7 +194,11 @@ def test_apply_every_annotation_then_reapply_update_and_delete(e2e: E2E) -> None
         "/AWS.ALB/healthcheck",
         {"GrpcCode": "12"},
     )
-    assert len(owned(e2e)["sgs"]) == 1  # only the store group has a managed SG
+    # only the store group has a managed SG; the cluster's backend SG is shared
+    resources = sorted(
+        t["Value"] for g in owned(e2e)["sgs"] for t in g["Tags"] if t["Key"] == "albctl.io/resource"
+    )
+    assert resources == ["ManagedLBSecurityGroup", "backend-sg"]
 
     # --- re-apply: the server sees no mutating call -------------------------------------------
     if e2e.recording:

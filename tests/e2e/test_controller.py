@@ -411,7 +411,10 @@ def test_kill_9_mid_reconcile_then_restart_converges_without_leaks(live: Live) -
     live.start_controller()
     wait_for("the ALB with 8 rules", lambda: converged(live, n_rules=8), timeout=60)
     full = owned(live.e2e)
-    assert len(full["lbs"]) == 1 and len(full["sgs"]) == 1
+    kinds = sorted(
+        t["Value"] for g in full["sgs"] for t in g["Tags"] if t["Key"] == "albctl.io/resource"
+    )
+    assert len(full["lbs"]) == 1 and kinds == ["ManagedLBSecurityGroup", "backend-sg"]
     assert len(full["tgs"]) == 8, [t["TargetGroupName"] for t in full["tgs"]]
     assert len({t["TargetGroupName"] for t in full["tgs"]}) == 8
     print(

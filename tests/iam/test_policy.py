@@ -313,8 +313,6 @@ def test_tagging_only_on_create_or_on_owned_resources(action: str, create_key: s
         "elasticloadbalancing:ModifyTargetGroup",
         "elasticloadbalancing:ModifyTargetGroupAttributes",
         "elasticloadbalancing:RemoveTags",
-        "ec2:AuthorizeSecurityGroupIngress",
-        "ec2:RevokeSecurityGroupIngress",
         "ec2:DeleteSecurityGroup",
         "ec2:DeleteTags",
     ],
@@ -323,6 +321,30 @@ def test_modify_and_delete_require_an_owned_resource(action: str) -> None:
     assert statements_for(action)
     for stmt in statements_for(action):
         assert null_condition(stmt, RESOURCE_TAG) == "false", stmt["Sid"]
+
+
+def test_rules_on_security_groups_albctl_does_not_own_are_the_only_untagged_ec2_writes() -> None:
+    """The targets' security groups belong to the node groups (EKS, eksctl, Terraform): albctl
+    adds and removes its backend rules there, so those two actions cannot require our tag;
+    they stay limited to security group ARNs, and deleting or retagging one still needs it."""
+    untagged = [
+        s
+        for s in statements()
+        if any(a.startswith("ec2:") for a in as_list(s["Action"]))
+        and any(is_mutating(a.partition(":")[2]) for a in as_list(s["Action"]))
+        and null_condition(s, RESOURCE_TAG) is None
+        and null_condition(s, REQUEST_TAG) is None
+        and "Condition" not in s
+    ]
+    assert [s["Sid"] for s in untagged if s["Sid"] != "CreateSecurityGroupInVpc"] == [
+        "BackendRulesOnTargetSecurityGroups"
+    ]
+    [stmt] = [s for s in untagged if s["Sid"] == "BackendRulesOnTargetSecurityGroups"]
+    assert sorted(as_list(stmt["Action"])) == [
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupIngress",
+    ]
+    assert as_list(stmt["Resource"]) == [SECURITY_GROUP]
 
 
 @pytest.mark.parametrize(
@@ -428,10 +450,13 @@ def test_intent_only_owned_resources_change() -> None:
         ("elasticloadbalancing:SetSubnets", LB_ARN),
         ("elasticloadbalancing:ModifyTargetGroup", TG_ARN),
         ("ec2:DeleteSecurityGroup", SG_ARN),
-        ("ec2:AuthorizeSecurityGroupIngress", SG_ARN),
     ):
         assert allows(action, arn, resource_tags=OURS), action
         assert not allows(action, arn, resource_tags={"team": "a"}), action
+    # backend rules go on the nodes' security groups, which albctl does not own
+    node_sg = {"kubernetes.io/cluster/prod": "owned"}
+    assert allows("ec2:AuthorizeSecurityGroupIngress", SG_ARN, resource_tags=node_sg)
+    assert not allows("ec2:DeleteSecurityGroup", SG_ARN, resource_tags=node_sg)
 
 
 def test_intent_no_adopting_or_releasing_by_retagging() -> None:

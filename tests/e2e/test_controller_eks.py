@@ -1,0 +1,126 @@
+"""The live loop on an EKS-like VPC: backend security group rules follow pods (fast path
+included), and an ALB with deletion protection survives the deletion of its Ingresses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from albctl.aws.seed import add_pod_ips
+from tests.e2e.conftest import owned
+from tests.e2e.test_controller import Live, app, converged, live, wait_for
+from tests.helpers import endpoint_slice
+
+pytestmark = pytest.mark.e2e
+__all__ = ["live"]
+
+
+def _rules(lv: Live, sg_id: str) -> set[tuple[int, str]]:
+    [g] = lv.e2e.clients.ec2.describe_security_groups(GroupIds=[sg_id])["SecurityGroups"]
+    return {
+        (p["FromPort"], pair["GroupId"])
+        for p in g["IpPermissions"]
+        for pair in p.get("UserIdGroupPairs", [])
+        if pair.get("Description", "").startswith("albctl.io/cluster=")
+    }
+
+
+def _backend_sg(lv: Live) -> str | None:
+    found = [
+        g
+        for g in owned(lv.e2e)["sgs"]
+        if {"Key": "albctl.io/resource", "Value": "backend-sg"} in g["Tags"]
+    ]
+    return found[0]["GroupId"] if found else None
+
+
+def _slice(ips: dict[str, str]) -> dict[str, Any]:
+    s = endpoint_slice("api", list(ips), "web", port=9000)
+    for ep in s["endpoints"]:
+        ep["nodeName"] = ips[ep["addresses"][0]]
+    return s
+
+
+def test_backend_rules_follow_pods_and_go_with_the_last_ingress(live: Live) -> None:
+    e, seeded = live.e2e, live.e2e.seeded
+    add_pod_ips(e.clients, seeded.instances[0], ["10.0.200.40"])
+    # a pod with its own interface and security group (security groups for pods)
+    pods_sg = e.clients.ec2.create_security_group(
+        GroupName="pods", Description="pods", VpcId=seeded.vpc_id
+    )["GroupId"]
+    e.clients.ec2.create_network_interface(
+        SubnetId=seeded.private_subnets[1], PrivateIpAddress="10.0.201.41", Groups=[pods_sg]
+    )
+    live.start_controller()
+    docs = app(live, api_ips=[])
+    docs = [d for d in docs if d["kind"] != "EndpointSlice"] + [_slice({"10.0.200.40": "node-0"})]
+    live.apply(*docs)
+    wait_for("the ALB", lambda: converged(live))
+    backend = wait_for("the backend security group", lambda: _backend_sg(live))
+    assert backend in converged(live)["lb"]["SecurityGroups"]
+    node_sg = seeded.node_security_group
+    wait_for(
+        "rules on the nodes' group",
+        lambda: _rules(live, node_sg) == {(9000, backend), (30100, backend)},
+    )
+    # a new pod on its own interface: its rule comes with the target (fast path)
+    live.apply(_slice({"10.0.200.40": "node-0", "10.0.201.41": "node-1"}))
+    wait_for("the pod's group allowed", lambda: _rules(live, pods_sg) == {(9000, backend)})
+    # gone again: the rule goes, the nodes' rules stay
+    live.apply(_slice({"10.0.200.40": "node-0"}))
+    wait_for("the pod's rule revoked", lambda: _rules(live, pods_sg) == set())
+    assert _rules(live, node_sg) == {(9000, backend), (30100, backend)}
+    # every Ingress deleted: rules revoked and the backend group deleted
+    for name in ("front", "api"):
+        _delete(live, name)
+    wait_for("no load balancer", lambda: owned(e)["lbs"] == [])
+    wait_for("no rules", lambda: _rules(live, node_sg) == set())
+    wait_for("the backend group deleted", lambda: _backend_sg(live) is None)
+
+
+def _delete(lv: Live, name: str) -> None:
+    from albctl.kube.api import INGRESS
+
+    lv.api.delete(INGRESS, name, "web")
+
+
+def test_protected_alb_survives_the_deletion_of_its_ingresses(live: Live) -> None:
+    live.start_controller()
+    docs = app(live, load_balancer_attributes="deletion_protection.enabled=true")
+    live.apply(*docs)
+    state = wait_for("the ALB", lambda: converged(live))
+    tgs_before = {t["TargetGroupArn"] for t in owned(live.e2e)["tgs"]}
+    for name in ("front", "api"):
+        _delete(live, name)
+    event = wait_for(
+        "a FailedDeploy event naming the attribute",
+        lambda: [
+            ev
+            for ev in live.events("FailedDeploy")
+            if "deletion_protection.enabled=true" in ev["message"]
+        ],
+    )
+    assert event
+    # nothing was touched, and the finalizers keep the Ingresses
+    assert converged(live)["lb"]["LoadBalancerArn"] == state["lb"]["LoadBalancerArn"]
+    assert {t["TargetGroupArn"] for t in owned(live.e2e)["tgs"]} == tgs_before
+    ing = live.ingress("web", "front")
+    assert ing["metadata"]["deletionTimestamp"]
+    assert "albctl.io/ingress-group" in ing["metadata"]["finalizers"]
+    # protection off (by hand, in AWS): the delete goes through at the next retry
+    live.e2e.clients.elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=state["lb"]["LoadBalancerArn"],
+        Attributes=[{"Key": "deletion_protection.enabled", "Value": "false"}],
+    )
+    wait_for("no load balancer", lambda: owned(live.e2e)["lbs"] == [], timeout=60)
+    from albctl.kube.api import INGRESS, NotFound
+
+    def gone() -> bool:
+        try:
+            live.api.get(INGRESS, "front", "web")
+        except NotFound:
+            return True
+        return False
+
+    wait_for("the Ingress gone", gone, timeout=30)
