@@ -16,6 +16,7 @@ from albctl.aws.discover import discover_inventory
 from albctl.errors import AwsError
 from albctl.logs import log_event
 from albctl.model.binding import TargetGroupInfo, TargetKey, target_changes
+from albctl.model.tags import CLUSTER_TAG, STACK_TAG
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +24,32 @@ BATCH = 500  # targets per RegisterTargets / DeregisterTargets call
 NOT_FOUND = {"TargetGroupNotFound", "TargetGroupNotFoundException", "ValidationError"}
 
 
+class TargetGroupGone(AwsError):
+    """The target group disappeared (deleted outside albctl) since it was looked up."""
+
+
+def _albctl_stack(clients: AwsClients, arn: str) -> str | None:
+    """The ``albctl.io/stack`` of a target group albctl made itself; None for any other."""
+    desc = clients.elbv2.describe_tags(ResourceArns=[arn]).get("TagDescriptions", [])
+    tags = {t["Key"]: t["Value"] for d in desc for t in d.get("Tags", [])}
+    return tags.get(STACK_TAG, "?") if CLUSTER_TAG in tags else None
+
+
 def find_target_group(clients: AwsClients, kind: str, ref: str) -> TargetGroupInfo | None:
     """The target group named by ARN (``kind="arn"``) or by name; None when there is none."""
     args = {"TargetGroupArns": [ref]} if kind == "arn" else {"Names": [ref]}
     try:
         found = clients.elbv2.describe_target_groups(**args).get("TargetGroups", [])
+        if not found:
+            return None
+        tg = found[0]
+        stack = _albctl_stack(clients, tg["TargetGroupArn"])
     except ClientError as exc:
         if error_code(exc) in NOT_FOUND:
             return None
         raise aws_error(exc, f"describing target group {ref}") from exc
     except BotoCoreError as exc:
         raise aws_error(exc, f"describing target group {ref}") from exc
-    if not found:
-        return None
-    tg = found[0]
     return TargetGroupInfo(
         arn=tg["TargetGroupArn"],
         name=tg["TargetGroupName"],
@@ -45,6 +58,7 @@ def find_target_group(clients: AwsClients, kind: str, ref: str) -> TargetGroupIn
         ip_address_type=tg.get("IpAddressType", "ipv4"),
         port=tg.get("Port"),
         protocol=tg.get("Protocol"),
+        albctl_stack=stack,
     )
 
 
@@ -75,7 +89,7 @@ def registered_targets(clients: AwsClients, arn: str) -> frozenset[TargetKey]:
     """Targets in the group, draining ones left out (they are on their way out already)."""
     current = _current(clients, arn)
     if current is None:
-        raise AwsError(f"reading the targets of {arn}: the target group does not exist")
+        raise TargetGroupGone(f"reading the targets of {arn}: the target group does not exist")
     return current
 
 

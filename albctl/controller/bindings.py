@@ -24,7 +24,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from albctl.aws.binding import TargetSync, cluster_vpc, deregister_all, find_target_group
+from albctl.aws.binding import (
+    TargetGroupGone,
+    TargetSync,
+    cluster_vpc,
+    deregister_all,
+    find_target_group,
+)
 from albctl.aws.binding import sync_targets as aws_sync_targets
 from albctl.aws.clients import AwsClients
 from albctl.config import Settings
@@ -241,7 +247,12 @@ class BindingController:
             if self._synced.get(b.key) == want:
                 self.metrics.binding_syncs.labels("unchanged").inc()
                 return None
-        sync = aws_sync_targets(self.clients, want.arn, want.targets)
+        try:
+            sync = aws_sync_targets(self.clients, want.arn, want.targets)
+        except TargetGroupGone:
+            with self._lock:  # look it up again: the retry reports TargetGroupNotFound
+                self._tgs = {k: v for k, v in self._tgs.items() if v[1].arn != want.arn}
+            raise
         with self._lock:
             self._synced[b.key] = want
         self.metrics.binding_syncs.labels("changed" if sync.changed else "unchanged").inc()

@@ -56,6 +56,8 @@ class TargetGroupInfo(BaseModel):
     ip_address_type: str = "ipv4"
     port: int | None = None
     protocol: str | None = None
+    # the albctl.io/stack tag when albctl itself manages the target group (for an Ingress)
+    albctl_stack: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,14 @@ def check_target_group(inp: BindingInput) -> str:
             field,
             f"target group {tg.name} is in VPC {tg.vpc_id}, not in the cluster's VPC {inp.vpc_id}",
             "VpcMismatch",
+        )
+    if tg.albctl_stack is not None:
+        raise _error(
+            b,
+            field,
+            f"target group {tg.name} is managed by albctl for Ingress group {tg.albctl_stack}; "
+            "bind only target groups made outside albctl",
+            "TargetGroupManagedByAlbctl",
         )
     if tg.target_type not in TARGET_TYPES:
         raise _error(

@@ -4,16 +4,37 @@ changes."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from albctl.aws.binding import BATCH, deregister, register, registered_targets
 from albctl.aws.clients import AwsClients
-from albctl.aws.seed import Seeded, node_manifests
+from albctl.aws.seed import Seeded, node_manifests, seed
 from albctl.config import Settings
 from albctl.controller.engine import Engine, Report
 from tests.conftest import AwsEnv
 from tests.helpers import REGION, endpoint_slice, objects, service, target_group_binding
+
+
+@pytest.fixture
+def aws() -> Iterator[AwsEnv]:
+    """moto in-process with a VPC, tagged subnets and 3 instances (no certificates: faster)."""
+    from moto import mock_aws
+
+    endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
+    try:
+        with mock_aws():
+            c = AwsClients(region=REGION)
+            env = AwsEnv(c, seed(c, "test", instances=3), "test")
+            c.reset_counts()
+            yield env
+    finally:
+        if endpoint:
+            os.environ["AWS_ENDPOINT_URL"] = endpoint
 
 
 def clients(env: AwsEnv) -> AwsClients:
@@ -165,4 +186,22 @@ def test_registration_goes_in_batches_of_500(aws: AwsEnv) -> None:
     assert mutations(aws) == Counter({"RegisterTargets": 2})
     assert len(registered_targets(clients(aws), arn)) == BATCH + 3
     deregister(clients(aws), arn, many)
+    assert registered_targets(clients(aws), arn) == frozenset()
+
+
+def test_a_target_group_albctl_made_for_an_ingress_cannot_be_bound(aws: AwsEnv) -> None:
+    arn = clients(aws).elbv2.create_target_group(
+        Name="k8s-shop-web-0123456789",
+        Protocol="HTTP",
+        Port=80,
+        VpcId=seeded(aws).vpc_id,
+        TargetType="ip",
+        Tags=[
+            {"Key": "albctl.io/cluster", "Value": aws.cluster},
+            {"Key": "albctl.io/stack", "Value": "shop"},
+            {"Key": "albctl.io/resource", "Value": "shop/web-web:80"},
+        ],
+    )["TargetGroups"][0]["TargetGroupArn"]
+    report = run(aws, ip_app(arn, ["10.0.1.10"]))
+    assert "managed by albctl for Ingress group shop" in (report.bindings[0].error or "")
     assert registered_targets(clients(aws), arn) == frozenset()

@@ -219,6 +219,14 @@ def test_a_bad_selector_operator_names_the_field() -> None:
             "only instance and ip target groups",
         ),
         (
+            objects(service("web", "shop"), web()),
+            tg("ip", albctl_stack="shop/web"),
+            VPC,
+            "TargetGroupManagedByAlbctl",
+            "spec.targetGroupARN",
+            "managed by albctl for Ingress group shop/web",
+        ),
+        (
             objects(service("web", "shop"), web(ipAddressType="ipv6")),
             tg("ip"),
             VPC,
