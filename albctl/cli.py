@@ -321,7 +321,7 @@ def plan(
         sys.stdout.write(json.dumps(report.plan_json(), indent=2, sort_keys=True) + "\n")
     else:
         print_report(report, "plan")
-    changes = any(o.plan.changes for o in report.outcomes)
+    changes = report.has_changes
     if not report.ok:
         raise typer.Exit(1)
     if detailed_exitcode and changes:

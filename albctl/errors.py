@@ -26,6 +26,15 @@ class QuotaExceededError(InvalidInputError):
     """The desired state would exceed an ALB quota."""
 
 
+class InvalidBindingError(InvalidInputError):
+    """A TargetGroupBinding cannot be honoured; ``reason`` is a stable CamelCase code (the
+    reason of its Ready=False condition)."""
+
+    def __init__(self, obj: str, field: str, message: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(obj, field, message)
+
+
 class ManifestError(AlbctlError):
     """A manifest file cannot be read or parsed."""
 

@@ -66,10 +66,43 @@ def print_report(report: Report, mode: str) -> None:
             out.print(
                 f"  {SYMBOL[c.action]} {c.action} {c.kind} {c.id}  [dim]{_detail(c.details)}[/]"
             )
+    total += _print_bindings(report, mode, out, err)
+    where = f"{len(report.outcomes)} group(s)"
+    if report.bindings:
+        where += f" and {len(report.bindings)} target group binding(s)"
     if mode == "plan":
-        out.print(f"\n{total} change(s) planned in {len(report.outcomes)} group(s).")
+        out.print(f"\n{total} change(s) planned in {where}.")
     else:
-        out.print(f"\n{total} change(s) {verb} in {len(report.outcomes)} group(s).")
+        out.print(f"\n{total} change(s) {verb} in {where}.")
+
+
+def _targets(items: list[tuple[str, int]]) -> str:
+    shown = ", ".join(f"{i}:{p}" for i, p in items[:6])
+    return shown + (f" (+{len(items) - 6} more)" if len(items) > 6 else "")
+
+
+def _print_bindings(report: Report, mode: str, out: Console, err: Console) -> int:
+    """One block per TargetGroupBinding; returns the number of target changes."""
+    would = "would " if mode == "plan" else ""
+    total = 0
+    for b in report.bindings:
+        head = f"[bold]binding {b.key}[/]"
+        if b.target_group_arn:
+            head += f"  target-group={b.target_group_arn}"
+        out.print(head)
+        if b.error:
+            err.print(f"  [bold red]invalid[/] {b.error} (nothing changed for this binding)")
+            continue
+        if b.note:
+            out.print(f"  {b.note}")
+        if b.registered:
+            out.print(f"  {SYMBOL['create']} {would}register {_targets(b.registered)}")
+        if b.deregistered:
+            out.print(f"  {SYMBOL['delete']} {would}deregister {_targets(b.deregistered)}")
+        if not (b.registered or b.deregistered or b.note):
+            out.print(f"  no changes ({b.targets} target(s) registered)")
+        total += len(b.registered) + len(b.deregistered)
+    return total
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -87,6 +120,18 @@ def report_json(report: Report) -> dict[str, Any]:
                 "pruned": o.pruned,
             }
             for o in report.outcomes
+        ],
+        "bindings": [
+            {
+                "binding": b.key,
+                "targetGroupARN": b.target_group_arn,
+                "targets": b.targets,
+                "registered": [f"{i}:{p}" for i, p in b.registered],
+                "deregistered": [f"{i}:{p}" for i, p in b.deregistered],
+                "error": b.error,
+                "note": b.note,
+            }
+            for b in report.bindings
         ],
         "ignored": [{"ingress": k, "reason": r} for k, r in report.ignored],
         "awsCalls": {

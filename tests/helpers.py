@@ -124,6 +124,30 @@ def node(name: str, instance_id: str, ready: bool = True, az: str = "a") -> dict
     }
 
 
+def target_group_binding(
+    name: str,
+    namespace: str = "default",
+    service_name: str = "web",
+    port: int | str = 80,
+    arn: str | None = None,
+    tg_name: str | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """A TargetGroupBinding; extra ``spec`` keys are passed as they are (camelCase)."""
+    body: dict[str, Any] = {"serviceRef": {"name": service_name, "port": port}}
+    if arn is not None:
+        body["targetGroupARN"] = arn
+    if tg_name is not None:
+        body["targetGroupName"] = tg_name
+    body.update(spec)
+    return {
+        "apiVersion": "albctl.io/v1beta1",
+        "kind": "TargetGroupBinding",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": body,
+    }
+
+
 def ingress_class(
     name: str = "alb",
     controller: str = "albctl.io/alb",

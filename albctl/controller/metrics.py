@@ -30,6 +30,12 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        self.binding_syncs = Counter(
+            "albctl_target_group_binding_sync_total",
+            "TargetGroupBinding reconciles, by result (changed, unchanged, invalid, released).",
+            ["result"],
+            registry=r,
+        )
         self.aws_calls = Counter(
             "albctl_aws_api_calls_total", "AWS API calls.", ["service", "operation"], registry=r
         )

@@ -1,8 +1,9 @@
 """``albctl run``: the controller process.
 
-Informers (list+watch) feed caches; handlers turn object changes into group keys on a
-de-duplicating work queue (``g:<group>`` full reconcile, ``t:<group>`` targets only); N workers
-process keys while this replica is the leader. A periodic resync re-queues every group, so
+Informers (list+watch) feed caches; handlers turn object changes into keys on a
+de-duplicating work queue (``g:<group>`` full reconcile, ``t:<group>`` targets only,
+``b:<namespace>/<name>`` a TargetGroupBinding); N workers process keys while this replica is
+the leader. A periodic resync re-queues every group, so
 changes made by hand in AWS are put back.
 """
 
@@ -25,6 +26,7 @@ from prometheus_client import start_http_server
 from albctl.aws.clients import AwsClients
 from albctl.aws.observe import Observer
 from albctl.config import Settings
+from albctl.controller.bindings import BindingController
 from albctl.controller.metrics import Metrics
 from albctl.controller.queue import WorkQueue
 from albctl.controller.reconciler import NotLeaderError, Reconciler
@@ -37,6 +39,7 @@ from albctl.kube.api import (
     INGRESS_CLASS_PARAMS,
     NODE,
     SERVICE,
+    TARGET_GROUP_BINDING,
     Kind,
     KubeApi,
 )
@@ -143,6 +146,7 @@ class Controller:
             "Service": SERVICE,
             "EndpointSlice": ENDPOINT_SLICE,
             "Node": NODE,
+            "TargetGroupBinding": TARGET_GROUP_BINDING,
         }
         self.informers = {name: Informer(self.api, kind, ns) for name, kind in kinds.items()}
         self.snapshots = Snapshotter(self.informers)
@@ -162,6 +166,15 @@ class Controller:
                 on_stopped=self._on_stopped_leading,
             )
         self.reconciler = Reconciler(
+            settings,
+            self.clients,
+            self.writer,
+            self.recorder,
+            self.snapshots,
+            self.metrics,
+            self.is_leader,
+        )
+        self.bindings = BindingController(
             settings,
             self.clients,
             self.writer,
@@ -241,8 +254,11 @@ class Controller:
     def _on_service(self, old: Obj | None, new: Obj | None) -> None:
         o = new or old
         assert o is not None
-        for g in self._groups_using(f"{o['metadata'].get('namespace')}/{o['metadata']['name']}"):
+        key = f"{o['metadata'].get('namespace')}/{o['metadata']['name']}"
+        for g in self._groups_using(key):
             self.queue.add(f"g:{g}")
+        for b in self.bindings.keys_for_service(key):
+            self.queue.add(f"b:{b}")
 
     def _on_endpoint_slice(self, old: Obj | None, new: Obj | None) -> None:
         o = new or old
@@ -252,6 +268,8 @@ class Controller:
             return
         for g in self._groups_using(f"{o['metadata'].get('namespace')}/{svc}"):
             self.queue.add(f"t:{g}")
+        for b in self.bindings.keys_for_service(f"{o['metadata'].get('namespace')}/{svc}"):
+            self.queue.add(f"b:{b}")
 
     def _on_node(self, old: Obj | None, new: Obj | None) -> None:
         if _node_fingerprint(old) == _node_fingerprint(new):
@@ -259,6 +277,12 @@ class Controller:
         for groups in list(self._group_of_ingress.values()):
             for g in groups:
                 self.queue.add(f"t:{g}")
+        for b in self.bindings.binding_keys():
+            self.queue.add(f"b:{b}")
+
+    def _on_binding(self, old: Obj | None, new: Obj | None) -> None:
+        for b in self.bindings.on_binding(old, new):
+            self.queue.add(f"b:{b}")
 
     def _on_class(self, old: Obj | None, new: Obj | None) -> None:
         # class changes can move Ingresses in or out: recompute every Ingress's groups
@@ -270,6 +294,7 @@ class Controller:
         self.informers["Service"].handlers.append(self._on_service)
         self.informers["EndpointSlice"].handlers.append(self._on_endpoint_slice)
         self.informers["Node"].handlers.append(self._on_node)
+        self.informers["TargetGroupBinding"].handlers.append(self._on_binding)
         self.informers["IngressClass"].handlers.append(self._on_class)
         self.informers["IngressClassParams"].handlers.append(self._on_class)
 
@@ -287,6 +312,9 @@ class Controller:
                 log_event(log, "cannot list stacks in AWS", logging.WARNING, error=str(exc))
         for g in sorted(groups):
             self.queue.add(f"g:{g}")
+        for b in sorted(self.bindings.binding_keys()):
+            self.bindings.expire(b)  # read AWS again: puts back targets changed by hand
+            self.queue.add(f"b:{b}")
 
     # --- workers --------------------------------------------------------------------------
 
@@ -303,7 +331,11 @@ class Controller:
                 self._inflight += 1
             kind, _, gid = key.partition(":")
             try:
-                if kind == "t":
+                if kind == "b":
+                    if not self.bindings.reconcile(gid):
+                        self.queue.add_rate_limited(key)
+                        continue
+                elif kind == "t":
                     if not self.reconciler.sync_targets(gid):
                         self.queue.add(f"g:{gid}")
                 else:

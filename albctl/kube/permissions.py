@@ -29,6 +29,9 @@ CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
     Permission("", "events", ("create", "patch")),
     Permission("discovery.k8s.io", "endpointslices", LIST_WATCH),
     Permission("albctl.io", "ingressclassparams", LIST_WATCH),
+    # TargetGroupBindings: watched; the finalizer is read fresh (get) and merge-patched
+    Permission("albctl.io", "targetgroupbindings", ("get", "list", "watch", "patch")),
+    Permission("albctl.io", "targetgroupbindings/status", ("patch",)),
     Permission("albctl.io", "loadbalancergroups", ("get", "create", "delete")),
     Permission("albctl.io", "loadbalancergroups/status", ("patch",)),
 )

@@ -1,4 +1,5 @@
-"""The controller's writes to Kubernetes: finalizers, Ingress status, LoadBalancerGroups.
+"""The controller's writes to Kubernetes: finalizers, Ingress status, LoadBalancerGroups,
+TargetGroupBinding status.
 
 Finalizer changes carry the object's resourceVersion (optimistic concurrency); on a 409 the
 object is read again and the change re-applied.
@@ -10,45 +11,57 @@ import contextlib
 import logging
 from typing import Any
 
-from albctl.kube.api import INGRESS, LOAD_BALANCER_GROUP, Conflict, KubeApi, NotFound
+from albctl.kube.api import (
+    INGRESS,
+    LOAD_BALANCER_GROUP,
+    TARGET_GROUP_BINDING,
+    Conflict,
+    Kind,
+    KubeApi,
+    NotFound,
+)
 from albctl.logs import log_event
+from albctl.model.binding import FINALIZER as BINDING_FINALIZER
 from albctl.model.groups import FINALIZER
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FINALIZER", "KubeWriter"]
+__all__ = ["BINDING_FINALIZER", "FINALIZER", "KubeWriter"]
 
 
 class KubeWriter:
     def __init__(self, api: KubeApi) -> None:
         self.api = api
 
-    def _update_finalizers(self, namespace: str, name: str, add: bool) -> bool:
+    def _update_finalizers(
+        self, kind: Kind, namespace: str, name: str, finalizer: str, add: bool
+    ) -> bool:
         """True when a change was written."""
         for _ in range(5):
             try:
-                ing = self.api.get(INGRESS, name, namespace)
+                obj = self.api.get(kind, name, namespace)
             except NotFound:
                 return False
-            finalizers = list(ing["metadata"].get("finalizers") or [])
-            if add == (FINALIZER in finalizers):
+            finalizers = list(obj["metadata"].get("finalizers") or [])
+            if add == (finalizer in finalizers):
                 return False
             if add:
-                finalizers.append(FINALIZER)
+                finalizers.append(finalizer)
             else:
-                finalizers = [f for f in finalizers if f != FINALIZER]
+                finalizers = [f for f in finalizers if f != finalizer]
             patch = {
                 "metadata": {
                     "finalizers": finalizers,
-                    "resourceVersion": ing["metadata"]["resourceVersion"],
+                    "resourceVersion": obj["metadata"]["resourceVersion"],
                 }
             }
             try:
-                self.api.merge_patch(INGRESS, name, patch, namespace)
+                self.api.merge_patch(kind, name, patch, namespace)
                 log_event(
                     log,
                     "finalizer " + ("added" if add else "removed"),
-                    ingress=f"{namespace}/{name}",
+                    kind=kind.kind,
+                    object=f"{namespace}/{name}",
                 )
                 return True
             except Conflict:
@@ -58,10 +71,26 @@ class KubeWriter:
         return False
 
     def add_finalizer(self, namespace: str, name: str) -> bool:
-        return self._update_finalizers(namespace, name, True)
+        return self._update_finalizers(INGRESS, namespace, name, FINALIZER, True)
 
     def remove_finalizer(self, namespace: str, name: str) -> bool:
-        return self._update_finalizers(namespace, name, False)
+        return self._update_finalizers(INGRESS, namespace, name, FINALIZER, False)
+
+    def add_binding_finalizer(self, namespace: str, name: str) -> bool:
+        return self._update_finalizers(
+            TARGET_GROUP_BINDING, namespace, name, BINDING_FINALIZER, True
+        )
+
+    def remove_binding_finalizer(self, namespace: str, name: str) -> bool:
+        return self._update_finalizers(
+            TARGET_GROUP_BINDING, namespace, name, BINDING_FINALIZER, False
+        )
+
+    def set_binding_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        with contextlib.suppress(NotFound):
+            self.api.merge_patch(
+                TARGET_GROUP_BINDING, name, {"status": status}, namespace, sub="status"
+            )
 
     def set_ingress_hostname(self, namespace: str, name: str, hostname: str | None) -> None:
         lb: dict[str, Any] = {"ingress": [{"hostname": hostname}]} if hostname else {}

@@ -24,6 +24,7 @@ class ObjectMeta(_Obj):
     annotations: dict[str, str] = Field(default_factory=dict)
     resource_version: str = Field("", alias="resourceVersion")
     generation: int = 0
+    creation_timestamp: str | None = Field(None, alias="creationTimestamp")
     deletion_timestamp: str | None = Field(None, alias="deletionTimestamp")
     finalizers: tuple[str, ...] = ()
 
@@ -259,12 +260,79 @@ class IngressClassParams(_Obj):
     spec: IngressClassParamsSpec = IngressClassParamsSpec()
 
 
+class ServiceReference(_Obj):
+    name: str
+    port: int | str
+
+
+class LabelSelectorRequirement(_Obj):
+    key: str
+    operator: str
+    values: tuple[str, ...] = ()
+
+
+class LabelSelector(_Obj):
+    match_labels: dict[str, str] = Field(default_factory=dict, alias="matchLabels")
+    match_expressions: tuple[LabelSelectorRequirement, ...] = Field((), alias="matchExpressions")
+
+
+class SecurityGroupPeer(_Obj):
+    group_id: str = Field(alias="groupID")
+
+
+class IPBlockPeer(_Obj):
+    cidr: str
+
+
+class NetworkingPeer(_Obj):
+    security_group: SecurityGroupPeer | None = Field(None, alias="securityGroup")
+    ip_block: IPBlockPeer | None = Field(None, alias="ipBlock")
+
+
+class NetworkingPort(_Obj):
+    protocol: str | None = None
+    port: int | str | None = None
+
+
+class NetworkingIngressRule(_Obj):
+    from_: tuple[NetworkingPeer, ...] = Field(alias="from")
+    ports: tuple[NetworkingPort, ...] = ()
+
+
+class BindingNetworking(_Obj):
+    ingress: tuple[NetworkingIngressRule, ...] = ()
+
+
 class TargetGroupBindingSpec(_Obj):
-    target_group_arn: str = Field(alias="targetGroupARN")
+    target_group_arn: str | None = Field(None, alias="targetGroupARN")
+    target_group_name: str | None = Field(None, alias="targetGroupName")
     target_type: str | None = Field(None, alias="targetType")
-    service_ref: dict[str, Any] = Field(alias="serviceRef")
+    service_ref: ServiceReference = Field(alias="serviceRef")
+    node_selector: LabelSelector | None = Field(None, alias="nodeSelector")
+    ip_address_type: str | None = Field(None, alias="ipAddressType")
+    networking: BindingNetworking | None = None
+
+
+class StatusCondition(_Obj):
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+    last_transition_time: str | None = Field(None, alias="lastTransitionTime")
+    observed_generation: int | None = Field(None, alias="observedGeneration")
+
+
+class TargetGroupBindingStatus(_Obj):
+    observed_generation: int | None = Field(None, alias="observedGeneration")
+    target_group_arn: str | None = Field(None, alias="targetGroupARN")
+    conditions: tuple[StatusCondition, ...] = ()
 
 
 class TargetGroupBinding(_Obj):
     metadata: ObjectMeta
     spec: TargetGroupBindingSpec
+    status: TargetGroupBindingStatus = TargetGroupBindingStatus()
+
+    @property
+    def key(self) -> str:
+        return f"{self.metadata.namespace}/{self.metadata.name}"

@@ -842,6 +842,85 @@ GOOD_LBG_STATUS: Doc = {
             _tgb(targetGroupARN=TG_ARN, targetType="lambda", serviceRef={"name": "w", "port": 1}),
             False,
         ),
+        (
+            "targetgroupbindings",
+            _tgb(
+                targetGroupName="tf-web",
+                serviceRef={"name": "web", "port": 80},
+                networking={
+                    "ingress": [
+                        {
+                            "from": [
+                                {"securityGroup": {"groupID": "sg-0123abcd"}},
+                                {"ipBlock": {"cidr": "10.0.0.0/8"}},
+                            ],
+                            "ports": [{"protocol": "TCP", "port": 8080}, {"port": "http"}],
+                        }
+                    ]
+                },
+            ),
+            True,
+        ),
+        (
+            "targetgroupbindings",
+            _tgb(
+                targetGroupARN=TG_ARN,
+                targetGroupName="tf-web",
+                serviceRef={"name": "web", "port": 80},
+            ),
+            False,
+        ),
+        (
+            "targetgroupbindings",
+            _tgb(targetGroupName="tf_web!", serviceRef={"name": "web", "port": 80}),
+            False,
+        ),
+        (
+            "targetgroupbindings",
+            _tgb(
+                targetGroupName="tf-web",
+                serviceRef={"name": "web", "port": 80},
+                networking={"ingress": [{"from": [{}]}]},
+            ),
+            False,
+        ),
+        (
+            "targetgroupbindings",
+            _tgb(
+                targetGroupName="tf-web",
+                serviceRef={"name": "web", "port": 80},
+                networking={
+                    "ingress": [
+                        {
+                            "from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
+                            "ports": [{"protocol": "ICMP"}],
+                        }
+                    ]
+                },
+            ),
+            False,
+        ),
+        (
+            "targetgroupbindings",
+            {
+                **_tgb(targetGroupName="tf-web", serviceRef={"name": "web", "port": 80}),
+                "status": {
+                    "observedGeneration": 2,
+                    "targetGroupARN": TG_ARN,
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "False",
+                            "reason": "TargetGroupInUse",
+                            "message": "spec.targetGroupName: in use",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z",
+                            "observedGeneration": 2,
+                        }
+                    ],
+                },
+            },
+            True,
+        ),
         ("loadbalancergroups", _lbg(**GOOD_LBG_STATUS), True),
         (
             "loadbalancergroups",

@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.conftest import E2E, owned
 from tests.e2e.manifests import internal, store
-from tests.helpers import write_yaml
+from tests.helpers import endpoint_slice, service, target_group_binding, write_yaml
 
 pytestmark = [pytest.mark.e2e, pytest.mark.localstack]
 
@@ -308,3 +308,56 @@ def test_clear_errors_for_bad_setup(e2e: E2E) -> None:
         and "Ingress/x" in proc.stderr
         and "spec.rules.0.http.paths.0" in proc.stderr
     )
+
+
+def _tg_targets(e: E2E, arn: str) -> set[tuple[str, int]]:
+    health = e.clients.elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    return {(h["Target"]["Id"], h["Target"]["Port"]) for h in health}
+
+
+def test_target_group_binding_apply_scale_invalid_and_delete(e2e: E2E) -> None:
+    """A target group made outside albctl (no albctl tags): apply registers the Service's
+    endpoints, a re-apply after scale-down deregisters, an invalid binding fails the command
+    naming its field while the valid one still applies, delete deregisters everything."""
+    tg = e2e.clients.elbv2.create_target_group(
+        Name="tf-shop", Protocol="HTTP", Port=80, VpcId=e2e.seeded.vpc_id, TargetType="ip"
+    )["TargetGroups"][0]
+    arn = tg["TargetGroupArn"]
+
+    def docs(ips: list[str], bad: bool = False) -> list[dict[str, Any]]:
+        out = [
+            service("web", "shop", node_port=None, target_port=8080),
+            endpoint_slice("web", ips, "shop", port=8080),
+            target_group_binding("web", "shop", "web", "http", tg_name="tf-shop"),
+        ]
+        if bad:
+            out.append(
+                target_group_binding(
+                    "typo", "shop", "web", 81, arn=arn.replace("tf-shop", "tf-nope")
+                )
+            )
+        return out
+
+    path = e2e.tmp / "bindings.yaml"
+    write_yaml(path, *docs(["10.0.1.10", "10.0.1.11"]))
+    proc = e2e.albctl("apply", "-f", str(path), check=True)
+    assert "binding shop/web" in proc.stdout and "register 10.0.1.10:8080" in proc.stdout
+    assert _tg_targets(e2e, arn) == {("10.0.1.10", 8080), ("10.0.1.11", 8080)}
+
+    write_yaml(path, *docs(["10.0.1.11"], bad=True))
+    proc = e2e.albctl("apply", "-f", str(path), "-o", "json")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    by_key = {b["binding"]: b for b in report["bindings"]}
+    assert by_key["shop/web"]["deregistered"] == ["10.0.1.10:8080"]
+    assert by_key["shop/typo"]["error"].startswith(
+        "TargetGroupBinding/shop/typo: spec.targetGroupARN: target group "
+    )
+    assert _tg_targets(e2e, arn) == {("10.0.1.11", 8080)}
+
+    write_yaml(path, *docs(["10.0.1.11"]))
+    plan = e2e.albctl("plan", "-f", str(path), "-o", "json", "--detailed-exitcode")
+    assert plan.returncode == 0 and json.loads(plan.stdout) == {"changes": []}
+    e2e.albctl("delete", "-f", str(path), check=True)
+    assert _tg_targets(e2e, arn) == set()
+    assert e2e.clients.elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]

@@ -22,7 +22,14 @@ from typing import Any, TypeVar
 import pytest
 
 from albctl.aws.seed import node_manifests
-from albctl.kube.api import EVENT, INGRESS, LOAD_BALANCER_GROUP, KubeApi, NotFound
+from albctl.kube.api import (
+    EVENT,
+    INGRESS,
+    LOAD_BALANCER_GROUP,
+    TARGET_GROUP_BINDING,
+    KubeApi,
+    NotFound,
+)
 from albctl.sandbox import SandboxServer
 from tests.e2e.conftest import E2E, owned
 from tests.helpers import (
@@ -33,6 +40,7 @@ from tests.helpers import (
     ingress_class,
     rule,
     service,
+    target_group_binding,
     write_yaml,
 )
 
@@ -823,6 +831,16 @@ def test_controller_uses_exactly_the_declared_permissions(live: Live) -> None:
         lambda: any(e.get("count", 1) > 1 for e in live.events("InvalidIngress")),
         timeout=30,
     )
+    # a TargetGroupBinding's whole life: finalizer, status, release
+    arn = external_tg(live, "tf-audit")
+    live.apply(
+        service("bound", "web", node_port=None, target_port=8080),
+        endpoint_slice("bound", ["10.0.1.50"], "web", port=8080),
+        target_group_binding("bound", "web", "bound", 80, arn=arn),
+    )
+    wait_for("binding Ready", lambda: (binding_ready(live, "web", "bound") or {}).get("status"))
+    live.api.delete(TARGET_GROUP_BINDING, "bound", "web")
+    wait_for("binding gone", lambda: _gone_binding(live, "web", "bound"))
     live.api.delete(INGRESS, "api", "web")
     live.api.delete(INGRESS, "front", "web")
     wait_for(
@@ -897,3 +915,129 @@ def test_deleting_the_ingress_class_by_mistake_keeps_the_load_balancer(live: Liv
         ),
     )
     assert converged(live)["lb"]["LoadBalancerArn"] == state["lb"]["LoadBalancerArn"]
+
+
+# --- TargetGroupBinding ---------------------------------------------------------------------
+
+
+def external_tg(lv: Live, name: str, target_type: str = "ip") -> str:
+    """A target group made outside albctl (as Terraform would): no albctl tags."""
+    arn: str = lv.e2e.clients.elbv2.create_target_group(
+        Name=name,
+        Protocol="HTTP",
+        Port=80,
+        VpcId=lv.e2e.seeded.vpc_id,
+        TargetType=target_type,
+        HealthCheckPath="/ready",
+    )["TargetGroups"][0]["TargetGroupArn"]
+    return arn
+
+
+def registered(lv: Live, arn: str) -> set[tuple[str, int]]:
+    health = lv.e2e.clients.elbv2.describe_target_health(TargetGroupArn=arn)[
+        "TargetHealthDescriptions"
+    ]
+    return {(h["Target"]["Id"], h["Target"]["Port"]) for h in health}
+
+
+def binding_ready(lv: Live, ns: str, name: str) -> dict[str, Any] | None:
+    """The binding's Ready condition, once the status is for the current generation."""
+    obj = lv.api.get(TARGET_GROUP_BINDING, name, ns)
+    status = obj.get("status") or {}
+    if status.get("observedGeneration") != obj["metadata"]["generation"]:
+        return None
+    return next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), None)
+
+
+def shop_binding_docs(ips: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+        service("web", "shop", node_port=None, target_port=8080),
+        endpoint_slice("web", ips, "shop", port=8080),
+    ]
+
+
+def test_target_group_binding_registers_follows_endpoints_and_releases_on_delete(
+    live: Live,
+) -> None:
+    live.start_controller(resync="600s")  # everything below is driven by watch events
+    arn = external_tg(live, "tf-shop")
+    live.apply(
+        *shop_binding_docs(["10.0.1.10", "10.0.1.11"]),
+        target_group_binding("web", "shop", "web", 80, tg_name="tf-shop"),
+    )
+    ips = {("10.0.1.10", 8080), ("10.0.1.11", 8080)}
+    wait_for("targets registered", lambda: registered(live, arn) == ips)
+    ready = wait_for(
+        "Ready=True",
+        lambda: (c := binding_ready(live, "shop", "web")) and c["status"] == "True" and c,
+    )
+    assert ready["reason"] == "TargetsRegistered" and "2 ip target(s)" in ready["message"]
+    obj = live.api.get(TARGET_GROUP_BINDING, "web", "shop")
+    assert obj["status"]["targetGroupARN"] == arn
+    assert "albctl.io/target-group-binding" in obj["metadata"]["finalizers"]
+
+    # scale: the EndpointSlice change alone moves the targets
+    live.apply(endpoint_slice("web", ["10.0.1.11", "10.0.2.20", "10.0.2.21"], "shop", port=8080))
+    scaled = {("10.0.1.11", 8080), ("10.0.2.20", 8080), ("10.0.2.21", 8080)}
+    wait_for("targets follow the endpoints", lambda: registered(live, arn) == scaled)
+    wait_for(
+        "status counts 3",
+        lambda: (
+            "3 ip target(s)" in ((binding_ready(live, "shop", "web") or {}).get("message") or "")
+        ),
+    )
+
+    # delete: every target deregistered, then the finalizer goes and so does the object
+    live.api.delete(TARGET_GROUP_BINDING, "web", "shop")
+    wait_for("binding gone", lambda: _gone_binding(live, "shop", "web"))
+    assert registered(live, arn) == set()
+    tg = live.e2e.clients.elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
+    assert tg["HealthCheckPath"] == "/ready"  # the target group itself is untouched
+
+
+def _gone_binding(lv: Live, ns: str, name: str) -> bool:
+    try:
+        lv.api.get(TARGET_GROUP_BINDING, name, ns)
+    except NotFound:
+        return True
+    return False
+
+
+def test_two_bindings_on_one_target_group_the_older_keeps_it(live: Live) -> None:
+    live.start_controller(resync="600s")
+    arn = external_tg(live, "tf-shared")
+    live.apply(
+        *shop_binding_docs(["10.0.1.10"]),
+        service("api", "shop", node_port=None, target_port=8080),
+        endpoint_slice("api", ["10.0.3.30"], "shop", port=8080),
+        target_group_binding("first", "shop", "web", 80, tg_name="tf-shared"),
+    )
+    wait_for("first registered", lambda: registered(live, arn) == {("10.0.1.10", 8080)})
+    time.sleep(1.1)  # creation timestamps have a resolution of one second
+    live.apply(target_group_binding("second", "shop", "api", 80, arn=arn))
+    cond = wait_for(
+        "second refused",
+        lambda: (c := binding_ready(live, "shop", "second")) and c["status"] == "False" and c,
+    )
+    assert cond["reason"] == "TargetGroupInUse"
+    assert "already bound by TargetGroupBinding/shop/first" in cond["message"]
+    event = wait_for(
+        "FailedBinding event",
+        lambda: next(
+            (e for e in live.events("FailedBinding") if e["involvedObject"]["name"] == "second"),
+            None,
+        ),
+    )
+    assert event["type"] == "Warning" and "spec.targetGroupARN" in event["message"]
+    assert registered(live, arn) == {("10.0.1.10", 8080)}  # nothing of the second
+    second = live.api.get(TARGET_GROUP_BINDING, "second", "shop")
+    assert "albctl.io/target-group-binding" not in (second["metadata"].get("finalizers") or [])
+
+    # the first goes away: it releases its targets, and the second takes the target group over
+    live.api.delete(TARGET_GROUP_BINDING, "first", "shop")
+    wait_for("second holds it", lambda: registered(live, arn) == {("10.0.3.30", 8080)})
+    wait_for(
+        "second Ready",
+        lambda: (binding_ready(live, "shop", "second") or {}).get("status") == "True",
+    )

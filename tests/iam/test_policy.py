@@ -368,12 +368,31 @@ def test_listener_and_rule_actions_are_scoped_to_alb_arns(action: str) -> None:
 
 
 def test_target_registration_is_scoped_to_target_groups() -> None:
+    # not tag-conditioned: TargetGroupBindings register into target groups albctl does not own
     for action in (
         "elasticloadbalancing:RegisterTargets",
         "elasticloadbalancing:DeregisterTargets",
     ):
-        for stmt in statements_for(action):
-            assert as_list(stmt["Resource"]) == [TARGET_GROUP]
+        [stmt] = statements_for(action)
+        assert as_list(stmt["Resource"]) == [TARGET_GROUP]
+        assert as_list(stmt["Action"]) == [
+            "elasticloadbalancing:RegisterTargets",
+            "elasticloadbalancing:DeregisterTargets",
+        ]
+
+
+def test_target_groups_albctl_does_not_own_are_never_modified_or_deleted() -> None:
+    foreign = {"team": "terraform"}
+    for action in (
+        "elasticloadbalancing:ModifyTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroupAttributes",
+        "elasticloadbalancing:DeleteTargetGroup",
+        "elasticloadbalancing:AddTags",
+        "elasticloadbalancing:RemoveTags",
+    ):
+        assert not allows(action, TG_ARN, resource_tags=foreign), action
+    assert allows("elasticloadbalancing:RegisterTargets", TG_ARN, resource_tags=foreign)
+    assert allows("elasticloadbalancing:DeregisterTargets", TG_ARN, resource_tags=foreign)
 
 
 def test_service_linked_role_only_for_elastic_load_balancing() -> None:
@@ -474,7 +493,6 @@ def test_intent_listeners_of_albs_only() -> None:
     assert allows("elasticloadbalancing:ModifyListener", LISTENER_ARN)
     assert not allows("elasticloadbalancing:ModifyListener", NLB_LISTENER_ARN)
     assert allows("elasticloadbalancing:RegisterTargets", TG_ARN, resource_tags=OURS)
-    assert not allows(
-        "elasticloadbalancing:RegisterTargets", TG_ARN
-    )  # a target group of someone else
+    # a target group albctl does not own: allowed, for TargetGroupBindings
+    assert allows("elasticloadbalancing:RegisterTargets", TG_ARN)
     assert not allows("elasticloadbalancing:RegisterTargets", LB_ARN, resource_tags=OURS)
