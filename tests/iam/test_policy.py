@@ -313,8 +313,6 @@ def test_tagging_only_on_create_or_on_owned_resources(action: str, create_key: s
         "elasticloadbalancing:ModifyTargetGroup",
         "elasticloadbalancing:ModifyTargetGroupAttributes",
         "elasticloadbalancing:RemoveTags",
-        "ec2:AuthorizeSecurityGroupIngress",
-        "ec2:RevokeSecurityGroupIngress",
         "ec2:DeleteSecurityGroup",
         "ec2:DeleteTags",
     ],
@@ -371,6 +369,25 @@ def test_target_groups_albctl_does_not_own_are_never_modified_or_deleted() -> No
         assert not allows(action, TG_ARN, resource_tags=foreign), action
     assert allows("elasticloadbalancing:RegisterTargets", TG_ARN, resource_tags=foreign)
     assert allows("elasticloadbalancing:DeregisterTargets", TG_ARN, resource_tags=foreign)
+
+
+def test_ingress_rules_on_any_security_group_are_arn_scoped() -> None:
+    """TargetGroupBinding networking adds rules to the security groups of the targets' network
+    interfaces (node or pod groups albctl does not own); the code revokes only rules it tagged."""
+    for action in ("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"):
+        for stmt in statements_for(action):
+            assert set(as_list(stmt["Resource"])) <= {
+                SECURITY_GROUP,
+                "arn:aws:ec2:*:*:security-group-rule/*",
+            }, stmt["Sid"]
+    [tag_rules] = [
+        s
+        for s in statements_for("ec2:CreateTags")
+        if as_list(s["Resource"]) == ["arn:aws:ec2:*:*:security-group-rule/*"]
+    ]
+    assert tag_rules["Condition"]["StringEquals"] == {
+        "ec2:CreateAction": "AuthorizeSecurityGroupIngress"
+    }
 
 
 def test_service_linked_role_only_for_elastic_load_balancing() -> None:
@@ -447,10 +464,12 @@ def test_intent_only_owned_resources_change() -> None:
         ("elasticloadbalancing:SetSubnets", LB_ARN),
         ("elasticloadbalancing:ModifyTargetGroup", TG_ARN),
         ("ec2:DeleteSecurityGroup", SG_ARN),
-        ("ec2:AuthorizeSecurityGroupIngress", SG_ARN),
     ):
         assert allows(action, arn, resource_tags=OURS), action
         assert not allows(action, arn, resource_tags={"team": "a"}), action
+    # ingress rules on a node's or pod's security group (TargetGroupBinding networking)
+    assert allows("ec2:AuthorizeSecurityGroupIngress", SG_ARN, resource_tags={"team": "a"})
+    assert not allows("ec2:AuthorizeSecurityGroupIngress", LB_ARN)
 
 
 def test_intent_no_adopting_or_releasing_by_retagging() -> None:
