@@ -216,7 +216,7 @@ def test_get_custom_resources_and_crds(kubectl: Kubectl, kube: client.ApiClient)
         },
     )
     rows = _table(kubectl("get", "tgb").stdout)
-    assert rows[0] == ["NAME", "SERVICE-NAME", "SERVICE-PORT", "TARGET-TYPE", "AGE"]
+    assert rows[0] == ["NAME", "SERVICE-NAME", "SERVICE-PORT", "TARGET-TYPE", "READY", "AGE"]
     assert rows[1][:3] == ["web-80", "web", "80"]
 
     crds = _table(kubectl("get", "crd").stdout)
