@@ -48,6 +48,7 @@ from albctl.model.binding import (
     BindingResult,
     TargetGroupInfo,
     TargetKey,
+    check_target_group,
     holder,
     name_from_arn,
     plan_binding,
@@ -294,8 +295,12 @@ class BindingController:
             return held
         if first is None:
             return None
+        # no status yet (stopped between the finalizer and the first status write): the
+        # target group of the spec, if it is one the binding could have registered into
         kind, ref = target_group_ref(b)
         info = self._target_group(kind, ref)
+        inp = BindingInput(b, info, {}, (), (), self._cluster_vpc(), objs.target_group_bindings)
+        check_target_group(inp)
         return info.arn if info else None
 
     def _finalize(self, b: TargetGroupBinding, objs: ObjectSet) -> None:
@@ -370,10 +375,12 @@ class BindingController:
         log_event(
             log, "binding invalid", logging.WARNING, binding=_key(raw), reason=err.reason, error=err
         )
-        self.recorder.record(_ref(raw), "Warning", "FailedBinding", str(err))
         held = (raw.get("status") or {}).get("targetGroupARN")
         message = f"{err.field}: {err.message}"
-        self._write_status(raw, self._status(raw, False, err.reason, message, held))
+        if self._write_status(raw, self._status(raw, False, err.reason, message, held)):
+            # once per new problem (the status says it already otherwise): Node and
+            # EndpointSlice churn re-checks every binding
+            self.recorder.record(_ref(raw), "Warning", "FailedBinding", str(err))
 
     def _report_ready(self, raw: Obj, b: TargetGroupBinding, result: BindingResult) -> None:
         tg = result.target_group

@@ -3,9 +3,8 @@
 Informers (list+watch) feed caches; handlers turn object changes into keys on a
 de-duplicating work queue (``g:<group>`` full reconcile, ``t:<group>`` targets only,
 ``b:<namespace>/<name>`` a TargetGroupBinding, ``n:bindings`` the bindings' security group
-rules); N workers process keys while this replica is
-the leader. A periodic resync re-queues every group, so
-changes made by hand in AWS are put back.
+rules); N workers process keys while this replica is the leader. A periodic resync re-queues
+every group and binding, so changes made by hand in AWS are put back.
 """
 
 from __future__ import annotations
