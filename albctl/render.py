@@ -99,8 +99,9 @@ def _print_bindings(report: Report, mode: str, out: Console, err: Console) -> in
             out.print(f"  {SYMBOL['create']} {would}register {_targets(b.registered)}")
         if b.deregistered:
             out.print(f"  {SYMBOL['delete']} {would}deregister {_targets(b.deregistered)}")
-        if not (b.registered or b.deregistered or b.note):
-            out.print(f"  no changes ({b.targets} target(s) registered)")
+        if not (b.registered or b.deregistered):
+            count = f" ({b.targets} target(s) registered)" if mode != "delete" else ""
+            out.print(f"  no target changes{count}")
         total += len(b.registered) + len(b.deregistered)
     return total
 

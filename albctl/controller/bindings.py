@@ -32,6 +32,7 @@ from albctl.aws.binding import (
     find_target_group,
 )
 from albctl.aws.binding import sync_targets as aws_sync_targets
+from albctl.aws.binding_networking import RuleChanges, apply_permissions, target_enis
 from albctl.aws.clients import AwsClients
 from albctl.config import Settings
 from albctl.controller.metrics import Metrics
@@ -47,12 +48,14 @@ from albctl.model.binding import (
     BindingResult,
     TargetGroupInfo,
     TargetKey,
+    check_target_group,
     holder,
     name_from_arn,
     plan_binding,
     target_group_key,
     target_group_ref,
 )
+from albctl.model.binding_networking import NetworkingEntry, NetworkingPlan, desired_permissions
 from albctl.model.objects import TargetGroupBinding
 
 log = logging.getLogger(__name__)
@@ -133,6 +136,11 @@ class BindingController:
         self._refs: dict[str, _Refs] = {}
         self._tgs: dict[tuple[str, str], tuple[float, TargetGroupInfo]] = {}
         self._vpc: str | None = settings.vpc_id
+        # networking: the (generation, targets) each binding with rules had when last noted;
+        # a change calls on_networking (the controller queues the one networking key)
+        self.on_networking: Callable[[], None] = lambda: None
+        self._net_state: dict[str, tuple[int, frozenset[TargetKey]]] = {}
+        self._net_lock = threading.Lock()
 
     # --- routing: which bindings an informer event concerns --------------------------------
 
@@ -144,14 +152,18 @@ class BindingController:
         key = _key(obj)
         if old is not None and new is not None and _same_inputs(old, new):
             return set()
+        had_rules = False
         with self._lock:
             before = self._refs.pop(key, None)
             if new is not None:
                 self._refs[key] = _refs_of(new)
             else:
                 self._synced.pop(key, None)
+                had_rules = self._net_state.pop(key, None) is not None
             tgs = {r.target_group for r in (before, self._refs.get(key)) if r and r.target_group}
             peers = {k for k, r in self._refs.items() if r.target_group in tgs}
+        if had_rules:  # gone without its finalizer being honoured: revoke what it needed
+            self.on_networking()
         return ({key} if new is not None else set()) | peers
 
     def keys_for_service(self, service_key: str) -> set[str]:
@@ -200,6 +212,7 @@ class BindingController:
             self.writer.add_binding_finalizer(b.metadata.namespace, b.metadata.name)
         self._sync(b, result)
         self._report_ready(raw, b, result)
+        self._note_networking(b, result.targets)
         return True
 
     def _target_group(self, kind: str, ref: str) -> TargetGroupInfo | None:
@@ -282,8 +295,12 @@ class BindingController:
             return held
         if first is None:
             return None
+        # no status yet (stopped between the finalizer and the first status write): the
+        # target group of the spec, if it is one the binding could have registered into
         kind, ref = target_group_ref(b)
         info = self._target_group(kind, ref)
+        inp = BindingInput(b, info, {}, (), (), self._cluster_vpc(), objs.target_group_bindings)
+        check_target_group(inp)
         return info.arn if info else None
 
     def _finalize(self, b: TargetGroupBinding, objs: ObjectSet) -> None:
@@ -297,6 +314,10 @@ class BindingController:
         released = deregister_all(self.clients, arn) if arn else None
         self.writer.remove_binding_finalizer(b.metadata.namespace, b.metadata.name)
         self.expire(b.key)
+        with self._lock:
+            had_rules = self._net_state.pop(b.key, None) is not None
+        if had_rules or b.spec.networking:
+            self.on_networking()  # its rules are revoked once no other binding needs them
         self.metrics.binding_syncs.labels("released").inc()
         log_event(
             log,
@@ -354,10 +375,12 @@ class BindingController:
         log_event(
             log, "binding invalid", logging.WARNING, binding=_key(raw), reason=err.reason, error=err
         )
-        self.recorder.record(_ref(raw), "Warning", "FailedBinding", str(err))
         held = (raw.get("status") or {}).get("targetGroupARN")
         message = f"{err.field}: {err.message}"
-        self._write_status(raw, self._status(raw, False, err.reason, message, held))
+        if self._write_status(raw, self._status(raw, False, err.reason, message, held)):
+            # once per new problem (the status says it already otherwise): Node and
+            # EndpointSlice churn re-checks every binding
+            self.recorder.record(_ref(raw), "Warning", "FailedBinding", str(err))
 
     def _report_ready(self, raw: Obj, b: TargetGroupBinding, result: BindingResult) -> None:
         tg = result.target_group
@@ -375,3 +398,92 @@ class BindingController:
         self._write_status(raw, status)
         if not was_ready:  # first success, or back from an error: one Normal Event
             self.recorder.record(_ref(raw), "Normal", "Reconciled", message)
+
+    # --- networking: rules on the targets' security groups (a separate step, one queue key) ---
+
+    def _note_networking(self, b: TargetGroupBinding, targets: frozenset[TargetKey]) -> None:
+        has_rules = bool(b.spec.networking and b.spec.networking.ingress)
+        with self._lock:
+            if has_rules:
+                state = (b.metadata.generation, targets)
+                changed = self._net_state.get(b.key) != state
+                self._net_state[b.key] = state
+            else:
+                changed = self._net_state.pop(b.key, None) is not None
+        if changed:
+            self.on_networking()
+
+    def _networking_entries(self, objs: ObjectSet) -> tuple[list[NetworkingEntry], list[str]]:
+        """Bindings whose rules are wanted, and those whose targets are unknown (invalid)."""
+        entries: list[NetworkingEntry] = []
+        unsure: list[str] = []
+        for b in objs.target_group_bindings:
+            if b.metadata.deletion_timestamp or not (
+                b.spec.networking and b.spec.networking.ingress
+            ):
+                continue
+            result = self._plan(b, objs)
+            if result.ok:
+                entries.append(NetworkingEntry(b, result.targets, result.target_type or "ip"))
+            elif result.error is not None and result.error.reason != "TargetGroupInUse":
+                unsure.append(b.key)  # it registered nothing, so it needs nothing
+        return entries, unsure
+
+    def reconcile_networking(self) -> bool:
+        """Authorize every binding's rules on its targets' security groups and revoke albctl's
+        rules no binding needs. Revocations wait while a binding's targets are unknown (invalid
+        binding, ENI not found). False when it should be retried later."""
+        if not self.is_leader():
+            raise NotLeaderError("not the leader")
+        informer = self.snapshots.informers.get(KIND)
+        if informer is None or not informer.synced:
+            return False  # never revoke from an empty cache
+        objs = self.snapshots.objects()
+        with self._net_lock:
+            entries, unsure = self._networking_entries(objs)
+            plan = self._desired_rules(entries)
+            revoke = plan.complete and not unsure
+            changes = apply_permissions(
+                self.clients, self.settings.cluster_name, plan.permissions, revoke
+            )
+        self._report_networking(objs, plan, changes, unsure)
+        return True
+
+    def _desired_rules(self, entries: list[NetworkingEntry]) -> NetworkingPlan:
+        if not entries:
+            return NetworkingPlan()
+        vpc = self._cluster_vpc()
+        assert vpc is not None  # valid bindings were checked against it
+        ips = {t for e in entries if e.target_type == "ip" for t, _ in e.targets}
+        instances = {t for e in entries if e.target_type == "instance" for t, _ in e.targets}
+        enis = target_enis(self.clients, vpc, ips, instances)
+        return desired_permissions(entries, enis, self.settings.cluster_name)
+
+    def _report_networking(
+        self, objs: ObjectSet, plan: NetworkingPlan, changes: RuleChanges, unsure: list[str]
+    ) -> None:
+        quiet = not changes.changed and plan.complete and not unsure
+        log_event(
+            log,
+            "binding networking synced",
+            logging.DEBUG if quiet else logging.INFO,
+            rules=len(plan.permissions),
+            added=len(changes.added),
+            revoked=len(changes.revoked),
+            existing_not_ours=len(changes.foreign),
+            revocations_held=not (plan.complete and not unsure),
+        )
+        for key, problems in sorted(plan.problems.items()):
+            raw = self.snapshots.raw(KIND, key)
+            if raw is None:
+                continue
+            more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+            message = (
+                f"spec.networking: not authorized for {len(problems)} target(s): "
+                + "; ".join(problems[:3])
+                + more
+            )
+            log_event(
+                log, "binding networking incomplete", logging.WARNING, binding=key, error=message
+            )
+            self.recorder.record(_ref(raw), "Warning", "FailedNetworking", message)

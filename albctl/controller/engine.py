@@ -426,6 +426,8 @@ def _bind(clients: AwsClients, inp: BindingInput, out: BindingOutcome, dry: bool
     out.targets = len(result.targets)
     sync: TargetSync = aws_sync_targets(clients, result.target_group.arn, result.targets, dry)
     out.registered, out.deregistered = sync.registered, sync.deregistered
+    if inp.binding.spec.networking and inp.binding.spec.networking.ingress:
+        out.note = "spec.networking is applied by the controller (albctl run) only"
 
 
 def run_bindings(

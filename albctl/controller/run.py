@@ -2,9 +2,9 @@
 
 Informers (list+watch) feed caches; handlers turn object changes into keys on a
 de-duplicating work queue (``g:<group>`` full reconcile, ``t:<group>`` targets only,
-``b:<namespace>/<name>`` a TargetGroupBinding); N workers process keys while this replica is
-the leader. A periodic resync re-queues every group, so
-changes made by hand in AWS are put back.
+``b:<namespace>/<name>`` a TargetGroupBinding, ``n:bindings`` the bindings' security group
+rules); N workers process keys while this replica is the leader. A periodic resync re-queues
+every group and binding, so changes made by hand in AWS are put back.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ from albctl.logs import log_event
 from albctl.model.annotations import PREFIX, ci_get
 
 log = logging.getLogger(__name__)
+
+# the one key of TargetGroupBinding networking: rules on the targets' security groups are
+# computed for every binding at once (they are shared)
+NETWORKING_KEY = "n:bindings"
 
 
 @dataclass
@@ -183,6 +187,7 @@ class Controller:
             self.metrics,
             self.is_leader,
         )
+        self.bindings.on_networking = lambda: self.queue.add(NETWORKING_KEY)
         self._group_of_ingress: dict[str, set[str]] = {}
         self._services: dict[str, set[str]] = {}  # ingress key -> service keys
         self._workers: list[threading.Thread] = []
@@ -315,6 +320,7 @@ class Controller:
         for b in sorted(self.bindings.binding_keys()):
             self.bindings.expire(b)  # read AWS again: puts back targets changed by hand
             self.queue.add(f"b:{b}")
+        self.queue.add(NETWORKING_KEY)
 
     # --- workers --------------------------------------------------------------------------
 
@@ -331,8 +337,13 @@ class Controller:
                 self._inflight += 1
             kind, _, gid = key.partition(":")
             try:
-                if kind == "b":
-                    if not self.bindings.reconcile(gid):
+                if kind in ("b", "n"):
+                    done = (
+                        self.bindings.reconcile(gid)
+                        if kind == "b"
+                        else self.bindings.reconcile_networking()
+                    )
+                    if not done:
                         self.queue.add_rate_limited(key)
                         continue
                 elif kind == "t":

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from albctl.errors import InvalidBindingError
+from albctl.model.binding_networking import rules_of
 from albctl.model.objects import (
     EndpointSlice,
     LabelSelector,
@@ -367,6 +368,7 @@ def plan_binding(inp: BindingInput) -> BindingResult:
     b = inp.binding
     try:
         target_type = check_target_group(inp)
+        rules_of(b)  # a bad spec.networking refuses the binding as a whole
         targets = _targets(inp, target_type)
     except InvalidBindingError as exc:
         return BindingResult(b.key, inp.target_group, error=exc)

@@ -205,3 +205,134 @@ def test_a_target_group_albctl_made_for_an_ingress_cannot_be_bound(aws: AwsEnv) 
     report = run(aws, ip_app(arn, ["10.0.1.10"]))
     assert "managed by albctl for Ingress group shop" in (report.bindings[0].error or "")
     assert registered_targets(clients(aws), arn) == frozenset()
+
+
+# --- networking: rules on the targets' security groups ---------------------------------------
+
+
+def _pod_eni(env: AwsEnv, ip: str, *groups: str) -> str:
+    """A network interface whose primary address is a pod IP (moto matches primary addresses
+    only; AWS also matches the secondary addresses the VPC CNI gives pods)."""
+    ec2 = clients(env).ec2
+    subnet = next(
+        s["SubnetId"]
+        for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [seeded(env).vpc_id]}])[
+            "Subnets"
+        ]
+        if ip.rsplit(".", 1)[0] + ".0/24" == s["CidrBlock"]
+    )
+    eni: str = ec2.create_network_interface(
+        SubnetId=subnet, Groups=list(groups), PrivateIpAddress=ip
+    )["NetworkInterface"]["NetworkInterfaceId"]
+    return eni
+
+
+def _sg(env: AwsEnv, name: str, tags: dict[str, str] | None = None) -> str:
+    spec = [
+        {
+            "ResourceType": "security-group",
+            "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+        }
+    ]
+    group: str = clients(env).ec2.create_security_group(
+        GroupName=name,
+        Description=name,
+        VpcId=seeded(env).vpc_id,
+        **({"TagSpecifications": spec} if tags else {}),
+    )["GroupId"]
+    return group
+
+
+def _ingress(env: AwsEnv, group: str) -> set[tuple[str, int, str, bool]]:
+    """(protocol, port, source, tagged by albctl) of every ingress rule of a group."""
+    rules = clients(env).ec2.describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [group]}]
+    )["SecurityGroupRules"]
+    return {
+        (
+            r["IpProtocol"],
+            r["FromPort"],
+            (r.get("ReferencedGroupInfo") or {}).get("GroupId") or r.get("CidrIpv4") or "",
+            any(t["Key"] == "albctl.io/target-group-binding" for t in r.get("Tags", [])),
+        )
+        for r in rules
+        if not r["IsEgress"]
+    }
+
+
+def test_networking_rules_are_added_tagged_shared_and_only_albctls_are_revoked(
+    aws: AwsEnv,
+) -> None:
+    from albctl.aws.binding_networking import apply_permissions, target_enis
+    from albctl.model.binding_networking import NetworkingEntry, desired_permissions
+
+    c = clients(aws)
+    pods_a = _sg(aws, "pods-a")
+    pods_b = _sg(aws, "pods-b")
+    other = _sg(aws, "other", {f"kubernetes.io/cluster/{aws.cluster}": "owned"})
+    lb = _sg(aws, "terraform-lb")
+    _pod_eni(aws, "10.0.200.10", pods_a)
+    _pod_eni(aws, "10.0.200.11", pods_a)
+    _pod_eni(aws, "10.0.201.20", pods_b, other)  # two groups: the cluster-tagged one
+    # someone already allows the VPN on pods-a: kept as it is, never revoked
+    c.ec2.authorize_security_group_ingress(
+        GroupId=pods_a,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8080,
+                "ToPort": 8080,
+                "IpRanges": [{"CidrIp": "10.8.0.0/16"}],
+            }
+        ],
+    )
+    sources = [{"securityGroup": {"groupID": lb}}, {"ipBlock": {"cidr": "10.8.0.0/16"}}]
+    doc = target_group_binding(
+        "web",
+        "shop",
+        arn="arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/x/y",
+        networking={"ingress": [{"from": sources, "ports": [{"port": 8080}]}]},
+    )
+    b = objects(doc).target_group_bindings[0]
+
+    def sync(ips: set[str], revoke: bool = True) -> Any:
+        targets = frozenset((ip, 8080) for ip in ips)
+        enis = target_enis(c, seeded(aws).vpc_id, ips, [])
+        plan = desired_permissions([NetworkingEntry(b, targets)], enis, aws.cluster)
+        assert plan.complete, plan.problems
+        c.reset_counts()
+        return apply_permissions(c, aws.cluster, plan.permissions, revoke)
+
+    changes = sync({"10.0.200.10", "10.0.200.11", "10.0.201.20"})
+    assert sorted(p.group_id for p in changes.added) == sorted([pods_a, other, other])
+    assert [(p.group_id, p.cidr) for p in changes.foreign] == [(pods_a, "10.8.0.0/16")]
+    assert _ingress(aws, other) == {("tcp", 8080, lb, True), ("tcp", 8080, "10.8.0.0/16", True)}
+    assert _ingress(aws, pods_a) == {("tcp", 8080, lb, True), ("tcp", 8080, "10.8.0.0/16", False)}
+    assert _ingress(aws, pods_b) == set()
+
+    # nothing to do the second time: no mutating call
+    again = sync({"10.0.200.10", "10.0.200.11", "10.0.201.20"})
+    assert not again.changed and mutations(aws) == Counter()
+
+    # the target behind `other` left: albctl's rules there go, but not while revoking is held
+    held = sync({"10.0.200.10"}, revoke=False)
+    assert held.revoked == [] and len(_ingress(aws, other)) == 2
+    gone = sync({"10.0.200.10"})
+    assert {p.group_id for p in gone.revoked} == {other}
+    assert _ingress(aws, other) == set()
+    assert _ingress(aws, pods_a) == {("tcp", 8080, lb, True), ("tcp", 8080, "10.8.0.0/16", False)}
+    sync(set())  # no target at all: only the rule that was there before remains
+    assert _ingress(aws, pods_a) == {("tcp", 8080, "10.8.0.0/16", False)}
+
+
+def test_instance_targets_use_the_primary_network_interface(aws: AwsEnv) -> None:
+    from albctl.aws.binding_networking import target_enis
+
+    c = clients(aws)
+    iid = seeded(aws).instances[0]
+    enis = target_enis(c, seeded(aws).vpc_id, [], [iid, "i-00000000000000000"])
+    inst = c.ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    primary = next(n for n in inst["NetworkInterfaces"] if n["Attachment"]["DeviceIndex"] == 0)
+    assert set(enis) == {iid}
+    assert enis[iid].id == primary["NetworkInterfaceId"]
+    assert [g for g, _ in enis[iid].security_groups] == [g["GroupId"] for g in primary["Groups"]]

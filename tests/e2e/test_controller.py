@@ -1041,3 +1041,60 @@ def test_two_bindings_on_one_target_group_the_older_keeps_it(live: Live) -> None
         "second Ready",
         lambda: (binding_ready(live, "shop", "second") or {}).get("status") == "True",
     )
+
+
+def test_target_group_binding_networking_rules_follow_the_targets(live: Live) -> None:
+    """spec.networking: the rule is authorized on the pods' security group (tagged as
+    albctl's), and revoked when the binding goes; a rule someone else added stays."""
+    ec2 = live.e2e.clients.ec2
+    vpc = live.e2e.seeded.vpc_id
+    pods = ec2.create_security_group(GroupName="pods", Description="pods", VpcId=vpc)["GroupId"]
+    lb = ec2.create_security_group(GroupName="tf-lb", Description="lb", VpcId=vpc)["GroupId"]
+    subnet = live.e2e.seeded.private_subnets[0]  # 10.0.200.0/24
+    ec2.create_network_interface(SubnetId=subnet, Groups=[pods], PrivateIpAddress="10.0.200.10")
+    ec2.authorize_security_group_ingress(  # someone else's: never touched
+        GroupId=pods,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+            }
+        ],
+    )
+    arn = external_tg(live, "tf-net")
+    live.start_controller(resync="600s")
+    networking = {
+        "ingress": [
+            {
+                "from": [{"securityGroup": {"groupID": lb}}],
+                "ports": [{"protocol": "TCP", "port": 8080}],
+            }
+        ]
+    }
+    live.apply(
+        *shop_binding_docs(["10.0.200.10"]),
+        target_group_binding("web", "shop", "web", 80, arn=arn, networking=networking),
+    )
+
+    def ingress_rules() -> set[tuple[int, str, bool]]:
+        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [pods]}])
+        return {
+            (
+                r["FromPort"],
+                (r.get("ReferencedGroupInfo") or {}).get("GroupId") or r.get("CidrIpv4", ""),
+                any(t["Key"] == "albctl.io/target-group-binding" for t in r.get("Tags", [])),
+            )
+            for r in rules["SecurityGroupRules"]
+            if not r["IsEgress"]
+        }
+
+    wait_for("targets", lambda: registered(live, arn) == {("10.0.200.10", 8080)})
+    wait_for(
+        "the rule on the pods' group",
+        lambda: ingress_rules() == {(8080, lb, True), (22, "10.0.0.0/8", False)},
+    )
+    live.api.delete(TARGET_GROUP_BINDING, "web", "shop")
+    wait_for("binding gone", lambda: _gone_binding(live, "shop", "web"))
+    wait_for("the rule revoked", lambda: ingress_rules() == {(22, "10.0.0.0/8", False)})

@@ -337,14 +337,14 @@ def test_rules_on_security_groups_albctl_does_not_own_are_the_only_untagged_ec2_
         and "Condition" not in s
     ]
     assert [s["Sid"] for s in untagged if s["Sid"] != "CreateSecurityGroupInVpc"] == [
-        "BackendRulesOnTargetSecurityGroups"
+        "RulesOnTargetSecurityGroups"
     ]
-    [stmt] = [s for s in untagged if s["Sid"] == "BackendRulesOnTargetSecurityGroups"]
+    [stmt] = [s for s in untagged if s["Sid"] == "RulesOnTargetSecurityGroups"]
     assert sorted(as_list(stmt["Action"])) == [
         "ec2:AuthorizeSecurityGroupIngress",
         "ec2:RevokeSecurityGroupIngress",
     ]
-    assert as_list(stmt["Resource"]) == [SECURITY_GROUP]
+    assert as_list(stmt["Resource"]) == [SECURITY_GROUP, "arn:aws:ec2:*:*:security-group-rule/*"]
 
 
 @pytest.mark.parametrize(
@@ -393,6 +393,25 @@ def test_target_groups_albctl_does_not_own_are_never_modified_or_deleted() -> No
         assert not allows(action, TG_ARN, resource_tags=foreign), action
     assert allows("elasticloadbalancing:RegisterTargets", TG_ARN, resource_tags=foreign)
     assert allows("elasticloadbalancing:DeregisterTargets", TG_ARN, resource_tags=foreign)
+
+
+def test_ingress_rules_on_any_security_group_are_arn_scoped() -> None:
+    """TargetGroupBinding networking adds rules to the security groups of the targets' network
+    interfaces (node or pod groups albctl does not own); the code revokes only rules it tagged."""
+    for action in ("ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"):
+        for stmt in statements_for(action):
+            assert set(as_list(stmt["Resource"])) <= {
+                SECURITY_GROUP,
+                "arn:aws:ec2:*:*:security-group-rule/*",
+            }, stmt["Sid"]
+    [tag_rules] = [
+        s
+        for s in statements_for("ec2:CreateTags")
+        if as_list(s["Resource"]) == ["arn:aws:ec2:*:*:security-group-rule/*"]
+    ]
+    assert tag_rules["Condition"]["StringEquals"] == {
+        "ec2:CreateAction": "AuthorizeSecurityGroupIngress"
+    }
 
 
 def test_service_linked_role_only_for_elastic_load_balancing() -> None:
@@ -476,6 +495,9 @@ def test_intent_only_owned_resources_change() -> None:
     node_sg = {"kubernetes.io/cluster/prod": "owned"}
     assert allows("ec2:AuthorizeSecurityGroupIngress", SG_ARN, resource_tags=node_sg)
     assert not allows("ec2:DeleteSecurityGroup", SG_ARN, resource_tags=node_sg)
+    # ingress rules on a node's or pod's security group (TargetGroupBinding networking)
+    assert allows("ec2:AuthorizeSecurityGroupIngress", SG_ARN, resource_tags={"team": "a"})
+    assert not allows("ec2:AuthorizeSecurityGroupIngress", LB_ARN)
 
 
 def test_intent_no_adopting_or_releasing_by_retagging() -> None:

@@ -378,3 +378,17 @@ def test_name_from_arn() -> None:
 def test_target_changes_are_sorted_differences() -> None:
     reg, dereg = target_changes({("b", 1), ("a", 1), ("c", 2)}, {("c", 2), ("d", 1)})
     assert reg == [("a", 1), ("b", 1)] and dereg == [("d", 1)]
+
+
+def test_an_invalid_networking_spec_refuses_the_binding() -> None:
+    bad = {"ingress": [{"from": [{"ipBlock": {"cidr": "nope"}}]}]}
+    objs = objects(
+        service("web", "shop"), endpoint_slice("web", ["10.0.1.10"], "shop"), web(networking=bad)
+    )
+    result = plan(objs, tg("ip"))
+    err = error_of(result)
+    assert (err.reason, err.field) == (
+        "InvalidSpec",
+        "spec.networking.ingress[0].from[0].ipBlock.cidr",
+    )
+    assert result.targets == frozenset()
