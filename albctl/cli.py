@@ -496,6 +496,14 @@ def run(
             help="Use this security group (sg-...) as the backend group.",
         ),
     ] = None,
+    import_tls_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--import-tls-secrets/--no-import-tls-secrets",
+            envvar="ALBCTL_IMPORT_TLS_SECRETS",
+            help="Import the kubernetes.io/tls Secrets of spec.tls into ACM.",
+        ),
+    ] = True,
 ) -> None:
     """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
     from albctl.config import Settings
@@ -513,6 +521,7 @@ def run(
             update={
                 "enable_backend_sg": enable_backend_security_group,
                 "backend_sg": backend_security_group or None,
+                "import_tls_secrets": import_tls_secrets,
             }
         )
         options = RunOptions(

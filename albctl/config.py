@@ -68,4 +68,5 @@ class Settings(BaseModel):
             ingress_class=self.ingress_class,
             default_tags=self.default_tags,
             enable_backend_sg=self.enable_backend_sg,
+            import_tls_secrets=self.import_tls_secrets,
         )

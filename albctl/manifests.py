@@ -1,7 +1,7 @@
 """Read Kubernetes manifests from YAML files and directories (one-shot mode).
 
 Kinds read: Ingress, IngressClass, IngressClassParams, Service, EndpointSlice, Pod, Node,
-TargetGroupBinding; others are skipped with a note. Namespaced objects without a namespace
+TargetGroupBinding, Secret; others are skipped with a note. Namespaced objects without a namespace
 land in ``default``, as kubectl would put them.
 """
 
@@ -23,6 +23,7 @@ from albctl.model.objects import (
     IngressClassParams,
     Node,
     Pod,
+    Secret,
     Service,
     TargetGroupBinding,
 )
@@ -36,6 +37,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "Pod": Pod,
     "Node": Node,
     "TargetGroupBinding": TargetGroupBinding,
+    "Secret": Secret,
 }
 SILENT = {"Namespace"}  # read by kubectl users alongside the rest; nothing to do with it
 CLUSTER_SCOPED = {"IngressClass", "IngressClassParams", "Node"}
@@ -51,6 +53,7 @@ class ObjectSet:
     pods: list[Pod] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     target_group_bindings: list[TargetGroupBinding] = field(default_factory=list)
+    secrets: list[Secret] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def add(self, kind: str, obj: Any) -> None:
@@ -63,6 +66,7 @@ class ObjectSet:
             "Pod": "pods",
             "Node": "nodes",
             "TargetGroupBinding": "target_group_bindings",
+            "Secret": "secrets",
         }[kind]
         getattr(self, attr).append(obj)
 

@@ -9,7 +9,7 @@ DependencyViolation) are retried with jittered backoff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from albctl.aws.certificates import delete_certificate, import_certificate, reimport_certificate
 from albctl.aws.clients import AwsClients, aws_error, error_code
 from albctl.aws.convert import (
     action_to_aws,
@@ -44,6 +45,7 @@ from albctl.model.desired import (
 from albctl.model.diff import Change, Plan
 from albctl.model.observed import ObservedStack
 from albctl.model.tags import owned_by
+from albctl.model.tls import ImportedCertificate, TLSMaterial, is_secret_ref
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,11 +85,13 @@ class Applier:
         cluster: str,
         vpc_id: str | None,
         tag_cache: TagCache | None = None,
+        materials: Mapping[str, TLSMaterial] | None = None,
     ) -> None:
         self.c = clients
         self.cluster = cluster
         self.vpc_id = vpc_id
         self.tag_cache = tag_cache
+        self.materials = dict(materials or {})  # certificate id -> key material
 
     def apply(self, plan: Plan, observed: ObservedStack) -> ApplyResult:
         self.check_deletion_protection(plan)
@@ -112,6 +116,7 @@ class Applier:
         for li in observed.listeners:
             if li.load_balancer_arn == self.lb_arn:
                 self.listener_arns[li.resource_id] = li.arn
+        self.cert_arns = {c.resource_id: c.arn for c in observed.certificates}
         self._pending_priorities: dict[str, list[tuple[str, int]]] = {}
         self._observed_rules = {r.arn: r for r in observed.rules}
         self._observed = observed
@@ -178,6 +183,16 @@ class Applier:
             raise OwnershipError(
                 f"{what} does not carry albctl.io/cluster={self.cluster}; refusing to change it"
             )
+
+    def _cert_arn(self, ref: str) -> str:
+        if is_secret_ref(ref):
+            if ref not in self.cert_arns:
+                raise OwnershipError(f"certificate {ref} was not imported")
+            return self.cert_arns[ref]
+        return ref
+
+    def _cert_arns(self, refs: Iterable[str]) -> list[dict[str, str]]:
+        return [{"CertificateArn": self._cert_arn(r)} for r in refs]
 
     def _tg_arn(self, ref: str) -> str:
         if ref.startswith("arn:"):
@@ -256,6 +271,29 @@ class Applier:
         obs = ch.observed
         self._owned(obs.tags, f"security group {obs.group_id}")
         _dependency_retry(self.c.ec2.delete_security_group)(GroupId=obs.group_id)
+
+    # certificates imported from TLS Secrets
+    def _create_Certificate(self, ch: Change, _: ApplyResult) -> None:
+        cert: ImportedCertificate = ch.desired
+        material = self.materials.get(cert.id)
+        if material is None:
+            raise OwnershipError(f"no key material for certificate {cert.id}")
+        self.cert_arns[cert.id] = import_certificate(self.c, material, cert.tags)
+
+    def _update_Certificate(self, ch: Change, _: ApplyResult) -> None:
+        cert: ImportedCertificate = ch.desired
+        obs = ch.observed
+        self._owned(obs.tags, f"certificate {obs.arn}")
+        material = self.materials.get(cert.id)
+        if "reimport" in ch.ops and material is not None:
+            reimport_certificate(self.c, obs.arn, material, cert.tags)
+        elif "tags" in ch.ops:
+            self.c.acm.add_tags_to_certificate(CertificateArn=obs.arn, Tags=tags_to_aws(cert.tags))
+
+    def _delete_Certificate(self, ch: Change, _: ApplyResult) -> None:
+        obs = ch.observed
+        self._owned(obs.tags, f"certificate {obs.arn}")
+        delete_certificate(self.c, obs.arn, obs.tags, self.cluster)
 
     # target groups
     def _create_TargetGroup(self, ch: Change, _: ApplyResult) -> None:
@@ -397,13 +435,13 @@ class Applier:
         }
         if li.protocol == "HTTPS":
             kwargs["SslPolicy"] = li.ssl_policy
-            kwargs["Certificates"] = [{"CertificateArn": li.certificates[0]}]
+            kwargs["Certificates"] = self._cert_arns(li.certificates[:1])
         arn = self.c.elbv2.create_listener(**kwargs)["Listeners"][0]["ListenerArn"]
         self.listener_arns[li.id] = arn
         extra = [c for c in li.certificates[1:] if c != li.certificates[0]]
         if extra:
             self.c.elbv2.add_listener_certificates(
-                ListenerArn=arn, Certificates=[{"CertificateArn": c} for c in extra]
+                ListenerArn=arn, Certificates=self._cert_arns(extra)
             )
 
     def _update_Listener(self, ch: Change, _: ApplyResult) -> None:
@@ -419,12 +457,11 @@ class Applier:
             }
             if li.protocol == "HTTPS":
                 kwargs["SslPolicy"] = li.ssl_policy
-                kwargs["Certificates"] = [{"CertificateArn": li.certificates[0]}]
+                kwargs["Certificates"] = self._cert_arns(li.certificates[:1])
             self.c.elbv2.modify_listener(**kwargs)
         if ch.details.get("add_certificates"):
             self.c.elbv2.add_listener_certificates(
-                ListenerArn=obs.arn,
-                Certificates=[{"CertificateArn": c} for c in ch.details["add_certificates"]],
+                ListenerArn=obs.arn, Certificates=self._cert_arns(ch.details["add_certificates"])
             )
         if ch.details.get("remove_certificates"):
             self.c.elbv2.remove_listener_certificates(

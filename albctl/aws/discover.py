@@ -6,9 +6,16 @@ from collections.abc import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from albctl.aws.certificates import list_certificates
 from albctl.aws.clients import AwsClients, aws_error, paginate
 from albctl.aws.convert import tags_from_aws
-from albctl.model.inventory import CertificateInfo, Inventory, SecurityGroupInfo, SubnetInfo
+from albctl.model.inventory import (
+    CertificateInfo,
+    Inventory,
+    OwnedCertificate,
+    SecurityGroupInfo,
+    SubnetInfo,
+)
 
 
 def discover_inventory(
@@ -18,6 +25,7 @@ def discover_inventory(
     security_group_names: Iterable[str] = (),
     target_group_names: Iterable[str] = (),
     web_acl_names: Iterable[str] = (),
+    cluster: str | None = None,
 ) -> Inventory:
     try:
         filters = [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
@@ -50,28 +58,9 @@ def discover_inventory(
             if len(tagged) == 1:
                 vpc_id = tagged.pop()
         certs: list[CertificateInfo] = []
+        owned: list[OwnedCertificate] = []
         if need_certificates:
-            for summary in paginate(
-                clients.acm.list_certificates,
-                "CertificateSummaryList",
-                marker_in="NextToken",
-                marker_out="NextToken",
-                CertificateStatuses=["ISSUED"],
-            ):
-                detail = clients.acm.describe_certificate(CertificateArn=summary["CertificateArn"])[
-                    "Certificate"
-                ]
-                names = [
-                    detail.get("DomainName", ""),
-                    *list(detail.get("SubjectAlternativeNames", [])),
-                ]
-                certs.append(
-                    CertificateInfo(
-                        arn=detail["CertificateArn"],
-                        domains=tuple(dict.fromkeys(n for n in names if n)),
-                        status=detail.get("Status", "ISSUED"),
-                    )
-                )
+            certs, owned = list_certificates(clients, cluster)
         sgs: list[SecurityGroupInfo] = []
         names = sorted(set(security_group_names))
         if names:
@@ -121,6 +110,7 @@ def discover_inventory(
             web_acls_by_name=acls,
             subnets=subnets,
             certificates=tuple(certs),
+            owned_certificates=tuple(owned),
             security_groups=tuple(sgs),
             target_groups_by_name=tgs,
         )

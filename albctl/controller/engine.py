@@ -9,6 +9,7 @@ same model and AWS code as the controller; an invalid binding changes nothing.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from albctl.aws.apply import Applier, ApplyResult
 from albctl.aws.backend_sg import RulesReport
 from albctl.aws.binding import TargetSync, cluster_vpc, deregister_all, find_target_group
 from albctl.aws.binding import sync_targets as aws_sync_targets
+from albctl.aws.certificates import with_certificates
 from albctl.aws.clients import AwsClients
 from albctl.aws.discover import discover_inventory
 from albctl.aws.networking import NetworkingSettings, TargetNetworking
@@ -163,7 +165,7 @@ def needs_of(objects: ObjectSet) -> Needs:
         if (
             "HTTPS" in ann.get(PREFIX + "listen-ports", "")
             and PREFIX + "certificate-arn" not in ann
-        ):
+        ) or (any(t.secret_name for t in ing.spec.tls) and PREFIX + "certificate-arn" not in ann):
             certs = True
         if ann.get(PREFIX + "wafv2-acl-name"):
             acl_names.add(ann[PREFIX + "wafv2-acl-name"].strip())
@@ -219,7 +221,9 @@ class Engine:
                 needs.security_groups,
                 needs.target_groups,
                 needs.web_acls,
+                cluster=self.settings.cluster_name,
             )
+        observed = with_certificates(self.clients, self.settings.cluster_name, observed, inventory)
         run = _Run(self, objects, mode, observer, inventory)
         for gid, group in sorted(groups.items()):
             obs = observed.get(gid, ObservedStack(group_id=gid))
@@ -256,6 +260,8 @@ class Engine:
                 nodes=objects.nodes,
                 inventory=inventory,
                 settings=bs,
+                secrets={s.key: s for s in objects.secrets},
+                now=datetime.datetime.now(datetime.UTC),
             )
         )
 
@@ -348,9 +354,11 @@ class _Run:
             (s.group_id for s in obs.security_groups if s.resource_id == MANAGED_SG_ID), None
         )
         if self.mode != "plan" and outcome.plan.changes:
-            outcome.result = Applier(self.e.clients, self.settings.cluster_name, self.vpc).apply(
-                outcome.plan, obs
+            materials = outcome.build.materials if outcome.build else {}
+            applier = Applier(
+                self.e.clients, self.settings.cluster_name, self.vpc, materials=materials
             )
+            outcome.result = applier.apply(outcome.plan, obs)
             managed_sg = outcome.result.security_group_id
         elif obs.load_balancers:
             lb = obs.load_balancers[0]

@@ -8,6 +8,7 @@ targets of the affected target groups only.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from albctl.aws.apply import Applier
+from albctl.aws.certificates import with_certificates
 from albctl.aws.clients import AwsClients, error_code, is_mutating
 from albctl.aws.discover import discover_inventory
 from albctl.aws.observe import Observer, TagCache
@@ -29,6 +31,7 @@ from albctl.controller.snapshot import Snapshotter
 from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
 from albctl.kube.api import KubeError
 from albctl.kube.events import EventRecorder, ObjectRef, now_rfc3339
+from albctl.kube.secrets import SecretReader
 from albctl.kube.writer import FINALIZER, KubeWriter
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
@@ -37,7 +40,7 @@ from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Change, Plan, diff_stack
 from albctl.model.groups import Group, group_ingresses
 from albctl.model.inventory import Inventory
-from albctl.model.objects import Ingress
+from albctl.model.objects import Ingress, Secret
 from albctl.model.observed import ObservedStack
 from albctl.model.tags import INGRESS_TAG
 
@@ -84,6 +87,7 @@ class GroupMemory:
     targets: dict[str, frozenset[tuple[str, int]]] = field(default_factory=dict)
     fingerprint: str | None = None
     inventory: Inventory | None = None
+    secrets: dict[str, Secret] = field(default_factory=dict)  # TLS Secrets last read
 
 
 class Reconciler:
@@ -110,6 +114,7 @@ class Reconciler:
         self.cert_count = 0
         self.tag_cache = TagCache(ttl=tag_ttl)
         self.networking = ControllerNetworking(settings, clients, self.tag_cache)
+        self.secret_reader = SecretReader(writer.api)
         self._local = threading.local()
         self._lock = threading.Lock()
         clients.hooks.append(self._on_aws_call)
@@ -249,7 +254,11 @@ class Reconciler:
                 needs.security_groups,
                 needs.target_groups,
                 needs.web_acls,
+                cluster=self.settings.cluster_name,
             )
+            observed = with_certificates(
+                self.clients, self.settings.cluster_name, {gid: observed}, inventory
+            ).get(gid, observed)
             if needs.certificates:
                 if not inventory.certificates and self.cert_count > 0:
                     raise GuardRailError(
@@ -264,6 +273,8 @@ class Reconciler:
                 )
             self._mem(gid).inventory = inventory
             services = {s.key: s for s in objs.services}
+            secrets = self._read_secrets(group)
+            self._mem(gid).secrets = secrets
             build = build_group(
                 GroupInput(
                     group,
@@ -272,6 +283,8 @@ class Reconciler:
                     objs.nodes,
                     inventory,
                     self.settings.build_settings(),
+                    secrets=secrets,
+                    now=datetime.datetime.now(datetime.UTC),
                 )
             )
             if build.stack is not None:
@@ -293,6 +306,9 @@ class Reconciler:
                     f"no Ingress at all in the cluster, but stack {gid} exists in AWS: refusing to delete it "
                     "(an empty Ingress list is more likely a problem reading the API than a real deletion)"
                 )
+            observed = with_certificates(
+                self.clients, self.settings.cluster_name, {gid: observed}, None
+            ).get(gid, observed)
             plan = diff_stack(None, observed)
             if plan.changes:
                 vpc = self.settings.vpc_id or self._vpc_of(observed)
@@ -314,7 +330,13 @@ class Reconciler:
         )
         if plan.changes:
             vpc = self.settings.vpc_id
-            applier = Applier(self.clients, self.settings.cluster_name, vpc, self.tag_cache)
+            applier = Applier(
+                self.clients,
+                self.settings.cluster_name,
+                vpc,
+                self.tag_cache,
+                materials=build.materials if build else None,
+            )
             if build is not None and build.stack is not None and vpc is None:
                 applier.vpc_id = self._vpc_of(observed)
             result = applier.apply(plan, observed)
@@ -392,6 +414,26 @@ class Reconciler:
         )
         return plan, build, lb_info, members, leaving, res
 
+    def _read_secrets(self, group: Group) -> dict[str, Secret]:
+        """GET the TLS Secrets the group's Ingresses name (no list or watch of Secrets)."""
+        if not self.settings.import_tls_secrets:
+            return {}
+        ingresses = [m.ingress for m in group.members]
+        for key in group.invalid:
+            raw = self.snapshots.raw("Ingress", key)
+            if raw is not None:
+                ingresses.append(Ingress.model_validate(raw))
+        out: dict[str, Secret] = {}
+        for ing in ingresses:
+            for t in ing.spec.tls:
+                key = f"{ing.metadata.namespace}/{t.secret_name}"
+                if not t.secret_name or key in out:
+                    continue
+                raw = self.secret_reader.get(ing.metadata.namespace, t.secret_name)
+                if raw is not None:
+                    out[key] = Secret.model_validate(raw)
+        return out
+
     def _vpc_of(self, observed: ObservedStack) -> str | None:
         if observed.load_balancers and observed.load_balancers[0].vpc_id:
             return observed.load_balancers[0].vpc_id
@@ -453,6 +495,8 @@ class Reconciler:
                 objs.nodes,
                 mem.inventory,
                 self.settings.build_settings(),
+                secrets=mem.secrets,
+                now=datetime.datetime.now(datetime.UTC),
             )
         )
         if build.stack is None and not build.invalid:
@@ -605,6 +649,13 @@ class Reconciler:
                 str(exc),
             )
             self.recorder.record(ref, "Warning", "InvalidIngress", str(exc))
+        for err in build.secret_errors if build else []:
+            ns, _, nm = err.obj.removeprefix("Ingress/").partition("/")
+            raw = self.snapshots.raw("Ingress", f"{ns}/{nm}")
+            uid = (raw or {}).get("metadata", {}).get("uid", "")
+            ing_ref = ObjectRef("Ingress", nm, ns, uid, "networking.k8s.io/v1")
+            self.recorder.record(ing_ref, "Warning", "InvalidTLSSecret", str(err))
+            self.recorder.record(ref, "Warning", "InvalidTLSSecret", str(err))
         for obj, msg in build.warnings if build else []:
             ns, _, nm = obj.removeprefix("Ingress/").partition("/")
             raw = self.snapshots.raw("Ingress", f"{ns}/{nm}")

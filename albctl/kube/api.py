@@ -82,6 +82,7 @@ SERVICE = Kind("", "v1", "services", True, "Service")
 NODE = Kind("", "v1", "nodes", False, "Node")
 POD = Kind("", "v1", "pods", True, "Pod")
 EVENT = Kind("", "v1", "events", True, "Event")
+SECRET = Kind("", "v1", "secrets", True, "Secret")
 ENDPOINT_SLICE = Kind("discovery.k8s.io", "v1", "endpointslices", True, "EndpointSlice")
 LEASE = Kind("coordination.k8s.io", "v1", "leases", True, "Lease")
 INGRESS_CLASS_PARAMS = Kind(

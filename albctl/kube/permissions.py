@@ -26,6 +26,8 @@ CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
     Permission("networking.k8s.io", "ingressclasses", LIST_WATCH),
     Permission("", "services", LIST_WATCH),
     Permission("", "nodes", LIST_WATCH),
+    # TLS Secrets named by Ingresses: read one by one, never listed or watched
+    Permission("", "secrets", ("get",)),
     Permission("", "events", ("create", "patch")),
     Permission("discovery.k8s.io", "endpointslices", LIST_WATCH),
     Permission("albctl.io", "ingressclassparams", LIST_WATCH),

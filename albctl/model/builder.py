@@ -8,6 +8,7 @@ still build. The caller keeps what a left-out member already has in AWS.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,12 @@ from typing import Any
 from albctl.errors import InvalidInputError, QuotaExceededError
 from albctl.model.actions import ArnRef, ParsedAction, ServiceRef, parse_action, parse_conditions
 from albctl.model.annotations import Annotations
-from albctl.model.certs import certificates_for_host
+from albctl.model.certificates import (
+    FINGERPRINT_TAG,
+    CertInput,
+    MemberCertificates,
+    member_certificates,
+)
 from albctl.model.desired import (
     BACKEND_SG_ID,
     LB_ID,
@@ -51,12 +57,14 @@ from albctl.model.objects import (
     Ingress,
     IngressBackend,
     Node,
+    Secret,
     Service,
     ServicePort,
 )
 from albctl.model.settings import BuildSettings
 from albctl.model.subnets import SubnetError, discover, resolve
 from albctl.model.tags import CLUSTER_TAG, INGRESS_TAG, RESOURCE_TAG, STACK_TAG
+from albctl.model.tls import ImportedCertificate, TLSMaterial
 
 # ALB quotas (AWS defaults)
 MAX_RULES_PER_LISTENER = 100
@@ -79,6 +87,8 @@ class GroupInput:
     nodes: Sequence[Node]
     inventory: Inventory
     settings: BuildSettings
+    secrets: Mapping[str, Secret] = field(default_factory=dict)  # ns/name -> TLS Secret
+    now: datetime.datetime | None = None  # for certificate validity; None: no import
 
 
 @dataclass
@@ -89,6 +99,10 @@ class BuildResult:
     invalid: dict[str, InvalidInputError] = field(default_factory=dict)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     group_error: InvalidInputError | None = None
+    # TLS Secrets that cannot be served (the members still deploy), and the key material of
+    # those that can, by certificate id (never serialised)
+    secret_errors: list[InvalidInputError] = field(default_factory=list)
+    materials: dict[str, TLSMaterial] = field(default_factory=dict)
 
 
 @dataclass
@@ -104,6 +118,7 @@ class _MemberBuild:
     explicit_certs: list[str] | None
     ssl_policy: str | None
     hosts: list[str]
+    tls: list[tuple[int, str, tuple[str, ...]]]  # (index, secretName, hosts) of spec.tls
     default_action: Action | None
     rules: list[tuple[str, tuple[Condition, ...], Action]]  # (rule key, conditions, action)
     target_groups: dict[str, TargetGroup]
@@ -550,7 +565,12 @@ class _MemberBuilder:
         for c in certs or []:
             if not c.startswith("arn:"):
                 raise ann.error(self.obj, "certificate-arn", f"{c!r} is not an ARN")
-        ports = self._listen_ports(bool(certs))
+        tls = [
+            (i, t.secret_name, tuple(t.hosts))
+            for i, t in enumerate(self.ing.spec.tls)
+            if t.secret_name and self.inp.settings.import_tls_secrets
+        ]
+        ports = self._listen_ports(bool(certs) or bool(tls))
         if len(ports) > MAX_LISTENERS:
             raise QuotaExceededError(
                 self.obj, f"annotation {ANN}listen-ports", "too many listeners"
@@ -622,6 +642,7 @@ class _MemberBuilder:
             explicit_certs=certs,
             ssl_policy=ssl_policy,
             hosts=hosts,
+            tls=tls,
             default_action=default_action,
             rules=rules,
             target_groups=self.target_groups,
@@ -845,57 +866,65 @@ def _try_merge(state: _GroupState, m: _MemberBuild) -> None:
     state.members.append(m)
 
 
-def _member_certs(m: _MemberBuild, inv: Inventory) -> tuple[list[str], list[tuple[str, str]]]:
-    if m.explicit_certs:
-        return list(dict.fromkeys(m.explicit_certs)), []
-    if "HTTPS" not in m.ports.values():
-        return [], []
-    found: list[str] = []
-    warnings: list[tuple[str, str]] = []
-    for host in m.hosts:
-        arns = certificates_for_host(host, inv.certificates)
-        if not arns:
-            warnings.append((m.obj, f"no issued ACM certificate found for host {host!r}"))
-        found += arns
-    return list(dict.fromkeys(found)), warnings
-
-
 def build_group(inp: GroupInput) -> BuildResult:
     """Build the desired stack of one group from its members that are valid."""
     group = inp.group
     result = BuildResult(group_id=group.id, stack=None, invalid=dict(group.invalid))
     state = _GroupState()
     member_certs: dict[str, list[str]] = {}
+    imported: dict[str, ImportedCertificate] = {}
     for member in group.members:
         try:
             mb = _MemberBuilder(member, inp).build()
-            certs, warns = _member_certs(mb, inp.inventory)
+            got = _member_certs(mb, inp)
+            certs, warns = got.refs, got.warnings
+            result.secret_errors += got.secret_errors
             https_ports = [p for p, proto in mb.ports.items() if proto == "HTTPS"]
             if https_ports and not certs:
                 raise InvalidInputError(
                     mb.obj,
                     f"annotation {ANN}certificate-arn",
-                    f"HTTPS listener {https_ports[0]} needs a certificate: none given and none "
-                    f"discovered in ACM for hosts {', '.join(mb.hosts) or '(no hosts)'}",
+                    f"HTTPS listener {https_ports[0]} needs a certificate: none given, none "
+                    f"discovered in ACM for hosts {', '.join(mb.hosts) or '(no hosts)'}, and no "
+                    "usable TLS Secret in spec.tls",
                 )
             _try_merge(state, mb)
         except InvalidInputError as exc:
             result.invalid[member.key] = exc
             continue
         member_certs[mb.key] = certs
+        imported.update(got.imported)
+        result.materials.update(got.materials)
         result.warnings += warns
         result.active.append(mb.key)
     if not state.members:
         return result
     try:
-        result.stack = _assemble(inp, state, member_certs)
+        result.stack = _assemble(inp, state, member_certs, imported)
     except InvalidInputError as exc:
         result.group_error = exc
         result.stack = None
     return result
 
 
-def _assemble(inp: GroupInput, state: _GroupState, member_certs: dict[str, list[str]]) -> Stack:
+def _member_certs(m: _MemberBuild, inp: GroupInput) -> MemberCertificates:
+    c = CertInput(
+        obj=m.obj,
+        namespace=m.key.partition("/")[0],
+        hosts=m.hosts,
+        tls=m.tls,
+        explicit=m.explicit_certs,
+        https="HTTPS" in m.ports.values(),
+    )
+    return member_certificates(c, inp.inventory, inp.secrets, inp.group.id, inp.now)
+
+
+def _assemble(
+    inp: GroupInput,
+    state: _GroupState,
+    member_certs: dict[str, list[str]],
+    imported: dict[str, ImportedCertificate],
+) -> Stack:
     s = inp.settings
     group = inp.group
     inv = inp.inventory
@@ -1073,6 +1102,13 @@ def _assemble(inp: GroupInput, state: _GroupState, member_certs: dict[str, list[
         listeners=tuple(listeners),
         rules=tuple(rules),
         backend_rules_source=source,
+        certificates=tuple(
+            c.model_copy(
+                update={"tags": {**owned(c.id, base_tags), FINGERPRINT_TAG: c.fingerprint}}
+            )
+            for cid, c in sorted(imported.items())
+            if any(cid in li.certificates for li in listeners)
+        ),
     )
 
 

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from albctl.model.tls import ImportedCertificate
+
 LB_ID = "LoadBalancer"
 MANAGED_SG_ID = "ManagedLBSecurityGroup"
 # the cluster's shared backend security group (not part of any stack; resolved by the adapter)
@@ -172,3 +174,5 @@ class Stack(_Frozen):
     # which security group the targets' security groups admit traffic from: BACKEND_SG_ID,
     # MANAGED_SG_ID (backend security group disabled), or None (rules not managed)
     backend_rules_source: str | None = None
+    # TLS Secrets imported into ACM, referenced by listeners as secret/<ns>/<name>
+    certificates: tuple[ImportedCertificate, ...] = ()

@@ -24,6 +24,7 @@ from albctl.model.desired import (
     Stack,
     TargetGroup,
 )
+from albctl.model.inventory import OwnedCertificate
 from albctl.model.observed import (
     ObservedListener,
     ObservedLoadBalancer,
@@ -36,7 +37,13 @@ from albctl.model.tags import INGRESS_TAG, OWNERSHIP_KEYS
 
 ChangeAction = Literal["create", "update", "replace", "delete"]
 Kind = Literal[
-    "SecurityGroup", "TargetGroup", "LoadBalancer", "Listener", "ListenerRule", "Targets"
+    "SecurityGroup",
+    "Certificate",
+    "TargetGroup",
+    "LoadBalancer",
+    "Listener",
+    "ListenerRule",
+    "Targets",
 ]
 
 # immutable target group fields: a change means a new target group
@@ -141,6 +148,8 @@ def diff_stack(
                     "delete", "SecurityGroup", osg.resource_id, {"id": osg.group_id}, observed=osg
                 )
             )
+        for oc in observed.certificates:
+            deletes.append(_delete_cert(oc))
         # listeners and rules go with their load balancer
         plan.changes = (
             [d for d in deletes if d.kind not in ("ListenerRule", "Listener")]
@@ -157,6 +166,9 @@ def diff_stack(
             deletes.append(
                 Change("delete", "SecurityGroup", sg.resource_id, {"id": sg.group_id}, observed=sg)
             )
+
+    # --- certificates imported from TLS Secrets (before the listeners that use them) ------
+    _diff_certificates(desired, observed, ch, deletes, bool(frozen))
 
     # --- target groups -------------------------------------------------------------------
     obs_tgs: dict[str, list[ObservedTargetGroup]] = {}
@@ -321,7 +333,11 @@ def diff_stack(
     for r in observed.rules:
         rules_by_listener.setdefault(r.listener_arn, []).append(r)
     desired_listener_ids = {li.id for li in desired.listeners}
+    cert_arns = {c.resource_id: c.arn for c in observed.certificates}
     for li in desired.listeners:
+        li = li.model_copy(
+            update={"certificates": tuple(cert_arns.get(c, c) for c in li.certificates)}
+        )
         _diff_listener(li, obs_listeners.get(li.id), replaced, ch)
     rule_changes = _diff_rules(desired.rules, obs_listeners, rules_by_listener, frozen, replaced)
     ch.extend(rule_changes)
@@ -334,10 +350,43 @@ def diff_stack(
             continue
         deletes.append(Change("delete", "Listener", lid, {"port": oli.port}, observed=oli))
     ch.extend(target_changes)
-    order = {"Listener": 0, "LoadBalancer": 1, "TargetGroup": 2, "SecurityGroup": 3}
+    order = {
+        "Listener": 0,
+        "LoadBalancer": 1,
+        "TargetGroup": 2,
+        "SecurityGroup": 3,
+        "Certificate": 4,
+    }
     deletes.sort(key=lambda c: order.get(c.kind, 9))
     ch.extend(deletes)
     return plan
+
+
+def _delete_cert(oc: OwnedCertificate) -> Change:
+    return Change("delete", "Certificate", oc.resource_id, {"arn": oc.arn}, observed=oc)
+
+
+def _diff_certificates(
+    desired: Stack, observed: ObservedStack, ch: list[Change], deletes: list[Change], frozen: bool
+) -> None:
+    have = {c.resource_id: c for c in observed.certificates}
+    for c in desired.certificates:
+        o = have.get(c.id)
+        details: dict[str, Any] = {"secret": c.secret, "domains": list(c.domains)}
+        if c.not_after:
+            details["notAfter"] = c.not_after
+        if o is None:
+            ch.append(Change("create", "Certificate", c.id, details, desired=c))
+            continue
+        tags = _tag_diff(c.tags, o.tags)
+        if o.fingerprint != c.fingerprint:
+            details["fingerprint"] = {"from": o.fingerprint[:16], "to": c.fingerprint[:16]}
+            ch.append(Change("update", "Certificate", c.id, details, c, o, ops=("reimport",)))
+        elif tags:
+            ch.append(Change("update", "Certificate", c.id, {"tags": tags}, c, o, ops=("tags",)))
+    wanted = {c.id for c in desired.certificates}
+    if not frozen:
+        deletes += [_delete_cert(o) for rid, o in sorted(have.items()) if rid not in wanted]
 
 
 def _diff_sg(sg: SecurityGroup, obs: ObservedSecurityGroup | None, ch: list[Change]) -> None:

@@ -28,6 +28,16 @@ class CertificateInfo(_Frozen):
     status: str = "ISSUED"
 
 
+class OwnedCertificate(_Frozen):
+    """A certificate albctl imported into ACM from a TLS Secret (found by its tags)."""
+
+    arn: str
+    stack: str
+    resource_id: str
+    fingerprint: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
 class SecurityGroupInfo(_Frozen):
     id: str
     name: str
@@ -38,7 +48,8 @@ class SecurityGroupInfo(_Frozen):
 class Inventory(_Frozen):
     vpc_id: str | None = None
     subnets: tuple[SubnetInfo, ...] = ()
-    certificates: tuple[CertificateInfo, ...] = ()
+    certificates: tuple[CertificateInfo, ...] = ()  # candidates for discovery (not ours)
+    owned_certificates: tuple[OwnedCertificate, ...] = ()  # imported by this cluster
     security_groups: tuple[SecurityGroupInfo, ...] = ()
     target_groups_by_name: dict[str, str] = Field(default_factory=dict)
     web_acls_by_name: dict[str, str] = Field(default_factory=dict)

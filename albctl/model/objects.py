@@ -336,3 +336,34 @@ class TargetGroupBinding(_Obj):
     @property
     def key(self) -> str:
         return f"{self.metadata.namespace}/{self.metadata.name}"
+
+
+# --- Secret ----------------------------------------------------------------------------------
+
+
+class Secret(_Obj):
+    """A Secret; its values are never part of a repr, a log line or an error message."""
+
+    metadata: ObjectMeta
+    type: str = "Opaque"
+    data: dict[str, str] = Field(default_factory=dict, repr=False)
+    string_data: dict[str, str] = Field(default_factory=dict, alias="stringData", repr=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.metadata.namespace}/{self.metadata.name}"
+
+    def value(self, name: str) -> bytes | None:
+        """The decoded value of ``name`` (``stringData`` wins, as the API server merges it)."""
+        import base64
+        import binascii
+
+        if name in self.string_data:
+            return self.string_data[name].encode()
+        raw = self.data.get(name)
+        if raw is None:
+            return None
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            return None

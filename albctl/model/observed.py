@@ -15,6 +15,7 @@ from albctl.model.desired import (
     SecurityGroupRule,
     Target,
 )
+from albctl.model.inventory import OwnedCertificate
 
 
 class _Obs(BaseModel):
@@ -93,7 +94,11 @@ class ObservedStack(_Obs):
     notes: dict[str, str] = Field(default_factory=dict)
     # the cluster's backend security group, when it exists (shared by every stack)
     backend_security_group: str | None = None
+    # certificates imported into ACM from TLS Secrets for this stack
+    certificates: tuple[OwnedCertificate, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.load_balancers or self.security_groups or self.target_groups)
+        return not (
+            self.load_balancers or self.security_groups or self.target_groups or self.certificates
+        )

@@ -20,3 +20,5 @@ class BuildSettings(BaseModel):
     # the shared backend security group: attached to ALBs with the managed frontend group,
     # and the source of the rules on the targets' security groups
     enable_backend_sg: bool = True
+    # spec.tls[].secretName: import kubernetes.io/tls Secrets into ACM
+    import_tls_secrets: bool = True

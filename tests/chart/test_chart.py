@@ -979,6 +979,9 @@ def test_rendered_arguments_are_accepted_by_albctl_run(overrides: dict[str, Any]
 def test_backend_security_group_values_reach_the_command_line() -> None:
     c = container(render(values(enableBackendSecurityGroup=False)))
     assert "--no-enable-backend-security-group" in c["args"]
+    assert "--no-import-tls-secrets" not in c["args"]
+    c = container(render(values(importTLSSecrets=False)))
+    assert "--no-import-tls-secrets" in c["args"]
     c = container(render(values(backendSecurityGroup="sg-0123456789abcdef0")))
     assert "--backend-security-group=sg-0123456789abcdef0" in c["args"]
     with pytest.raises(Exception, match="backendSecurityGroup"):

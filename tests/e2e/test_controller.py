@@ -32,6 +32,7 @@ from albctl.kube.api import (
 )
 from albctl.sandbox import SandboxServer
 from tests.e2e.conftest import E2E, owned
+from tests.tls_helpers import tls_secret
 from tests.helpers import (
     REGION,
     backend,
@@ -824,6 +825,9 @@ def test_controller_uses_exactly_the_declared_permissions(live: Live) -> None:
     docs[-1]["metadata"]["annotations"]["alb.ingress.kubernetes.io/success-codes"] = (
         "ok"  # repeated Warning
     )
+    # a TLS Secret named by an Ingress: read with get
+    docs[-1]["spec"]["tls"] = [{"hosts": ["www.example.com"], "secretName": "www-tls"}]
+    docs.append(tls_secret("www-tls", "web", ["www.example.com"]))
     live.apply(*docs)
     wait_for("the ALB", lambda: converged(live, n_rules=1))
     wait_for(

@@ -124,3 +124,73 @@ def test_protected_alb_survives_the_deletion_of_its_ingresses(live: Live) -> Non
         return False
 
     wait_for("the Ingress gone", gone, timeout=30)
+
+
+def _imported(lv: Live) -> dict[str, dict[str, str]]:
+    acm = lv.e2e.clients.acm
+    out = {}
+    for c in acm.list_certificates()["CertificateSummaryList"]:
+        arn = c["CertificateArn"]
+        tags = {
+            t["Key"]: t.get("Value", "")
+            for t in acm.list_tags_for_certificate(CertificateArn=arn)["Tags"]
+        }
+        if tags.get("albctl.io/cluster") == lv.e2e.cluster:
+            out[arn] = tags
+    return out
+
+
+def _https_certs(lv: Live) -> list[str]:
+    [lb] = owned(lv.e2e)["lbs"]
+    ls = lv.e2e.clients.elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])
+    [li] = [x for x in ls["Listeners"] if x["Port"] == 443]
+    return [c["CertificateArn"] for c in li["Certificates"]]
+
+
+def test_tls_secret_is_imported_renewed_in_place_and_deleted(live: Live) -> None:
+    from albctl.kube.api import INGRESS
+    from tests.helpers import backend, ingress, ingress_class, rule, service
+    from tests.tls_helpers import key_text, tls_secret
+
+    host = "pay.example.org"
+    live.start_controller(resync="2s")
+    ing = ingress(
+        "pay",
+        "web",
+        scheme="internet-facing",
+        tls=[{"hosts": [host], "secretName": "pay-tls"}],
+        rules=[rule(host, ("/", "Prefix", backend("pay", 80)))],
+    )
+    first = tls_secret("pay-tls", "web", [host])
+    live.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}},
+        ingress_class(),
+        service("pay", "web", node_port=30181),
+        first,
+        ing,
+    )
+    arn = wait_for("an imported certificate", lambda: list(_imported(live)) or None)[0]
+    wait_for("served on 443", lambda: _https_certs(live) == [arn], timeout=30)
+    fp = _imported(live)[arn]["albctl.io/certificate-sha256"]
+    # cert-manager renews the Secret: re-imported in place at the next resync
+    renewed = tls_secret("pay-tls", "web", [host])
+    live.apply(renewed)
+    wait_for(
+        "the renewal re-imported",
+        lambda: _imported(live).get(arn, {}).get("albctl.io/certificate-sha256") not in (None, fp),
+        timeout=30,
+    )
+    assert list(_imported(live)) == [arn] and _https_certs(live) == [arn]
+    # a broken renewal: reported, the good certificate keeps serving
+    live.apply(tls_secret("pay-tls", "web", [host], wrong_key=True))
+    wait_for(
+        "an InvalidTLSSecret event",
+        lambda: [e for e in live.events("InvalidTLSSecret") if "web/pay-tls" in e["message"]],
+    )
+    assert list(_imported(live)) == [arn] and _https_certs(live) == [arn]
+    # the Ingress deleted: the imported copy goes too
+    live.api.delete(INGRESS, "pay", "web")
+    wait_for("no load balancer", lambda: owned(live.e2e)["lbs"] == [], timeout=40)
+    wait_for("the certificate deleted", lambda: _imported(live) == {}, timeout=30)
+    logs = live.logs_text()
+    assert key_text(first) not in logs and key_text(renewed) not in logs
