@@ -93,10 +93,14 @@ def import_certificate(clients: AwsClients, material: TLSMaterial, tags: dict[st
 def reimport_certificate(
     clients: AwsClients, arn: str, material: TLSMaterial, tags: dict[str, str]
 ) -> None:
-    """Re-import in place (same ARN, so listeners need no change), then set the tags again:
-    ImportCertificate takes no tags on a re-import, and the fingerprint tag must follow."""
+    """Re-import in place (same ARN, so listeners need no change), then set the tags that
+    changed: ImportCertificate takes no tags on a re-import, and the fingerprint tag must
+    follow (a backend that drops tags on re-import gets them all back)."""
     clients.acm.import_certificate(CertificateArn=arn, **_material(material))
-    clients.acm.add_tags_to_certificate(CertificateArn=arn, Tags=_aws_tags(tags))
+    have = _tags(clients, arn)
+    changed = {k: v for k, v in tags.items() if have.get(k) != v}
+    if changed:
+        clients.acm.add_tags_to_certificate(CertificateArn=arn, Tags=_aws_tags(changed))
 
 
 def _in_use(exc: BaseException) -> bool:

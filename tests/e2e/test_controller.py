@@ -32,7 +32,6 @@ from albctl.kube.api import (
 )
 from albctl.sandbox import SandboxServer
 from tests.e2e.conftest import E2E, owned
-from tests.tls_helpers import tls_secret
 from tests.helpers import (
     REGION,
     backend,
@@ -44,6 +43,7 @@ from tests.helpers import (
     target_group_binding,
     write_yaml,
 )
+from tests.tls_helpers import tls_secret
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")

@@ -106,9 +106,10 @@ def test_used_operations_sees_the_adapter_calls() -> None:
     assert "describe_listeners" in used["elbv2"]
     assert "delete_security_group" in used["ec2"]
     assert "list_certificates" in used["acm"]
-    # seed.py fills test endpoints only; the controller never creates VPCs or certificates
+    # seed.py fills test endpoints only; the controller never creates VPCs, and imports
+    # certificates only from TLS Secrets (albctl/aws/certificates.py)
     assert "create_vpc" not in used["ec2"]
-    assert "import_certificate" not in used["acm"]
+    assert "import_certificate" in iam.used_operations(ROOT / "albctl" / "aws")["acm"]
 
 
 def test_used_operations_are_real_boto3_methods() -> None:
@@ -518,3 +519,20 @@ def test_intent_listeners_of_albs_only() -> None:
     # a target group albctl does not own: allowed, for TargetGroupBindings
     assert allows("elasticloadbalancing:RegisterTargets", TG_ARN)
     assert not allows("elasticloadbalancing:RegisterTargets", LB_ARN, resource_tags=OURS)
+
+
+CERT_ARN = "arn:aws:acm:eu-west-1:111122223333:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789012"
+
+
+def test_intent_certificates_imported_from_tls_secrets() -> None:
+    # a new import must carry the cluster tag; a certificate someone else imported is untouched
+    assert allows("acm:ImportCertificate", CERT_ARN, request_tags=OURS)
+    assert not allows("acm:ImportCertificate", CERT_ARN)
+    assert not allows("acm:ImportCertificate", CERT_ARN, resource_tags={"team": "a"})
+    # re-import in place, fingerprint tag, delete: only of ours, never moving the cluster tag
+    assert allows("acm:ImportCertificate", CERT_ARN, resource_tags=OURS)
+    fingerprint = {"albctl.io/certificate-sha256": "ab" * 32}
+    assert allows("acm:AddTagsToCertificate", CERT_ARN, fingerprint, OURS)
+    assert not allows("acm:AddTagsToCertificate", CERT_ARN, OURS, OURS)
+    assert allows("acm:DeleteCertificate", CERT_ARN, resource_tags=OURS)
+    assert not allows("acm:DeleteCertificate", CERT_ARN, resource_tags={"team": "a"})
