@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
+from albctl.aws.enis import EniResolver
 from albctl.logs import log_event
 from albctl.model.binding_networking import Eni, Permission
 from albctl.model.tags import CLUSTER_TAG
@@ -40,75 +41,27 @@ def _chunks(items: Iterable[str]) -> list[list[str]]:
     return [values[i : i + FILTER_VALUES] for i in range(0, len(values), FILTER_VALUES)]
 
 
-def _group_tags(
-    clients: AwsClients, group_ids: Iterable[str]
-) -> dict[str, tuple[tuple[str, str], ...]]:
-    out: dict[str, tuple[tuple[str, str], ...]] = {}
-    for chunk in _chunks(group_ids):
-        for g in paginate(
-            clients.ec2.describe_security_groups,
-            "SecurityGroups",
-            marker_in="NextToken",
-            marker_out="NextToken",
-            Filters=[{"Name": "group-id", "Values": chunk}],
-        ):
-            out[g["GroupId"]] = tuple(sorted((t["Key"], t["Value"]) for t in g.get("Tags", [])))
-    return out
-
-
-def _ip_enis(clients: AwsClients, vpc_id: str, ips: Iterable[str]) -> dict[str, list[str]]:
-    """IP address → [ENI id, security group ids...]."""
-    out: dict[str, list[str]] = {}
-    for chunk in _chunks(ips):
-        for eni in paginate(
-            clients.ec2.describe_network_interfaces,
-            "NetworkInterfaces",
-            marker_in="NextToken",
-            marker_out="NextToken",
-            Filters=[
-                {"Name": "vpc-id", "Values": [vpc_id]},
-                {"Name": "addresses.private-ip-address", "Values": chunk},
-            ],
-        ):
-            groups = [eni["NetworkInterfaceId"], *(g["GroupId"] for g in eni.get("Groups", []))]
-            addresses = [a["PrivateIpAddress"] for a in eni.get("PrivateIpAddresses", [])]
-            addresses += [a["Ipv6Address"] for a in eni.get("Ipv6Addresses", [])]
-            for address in addresses:
-                out[address] = groups
-    return out
-
-
-def _instance_enis(clients: AwsClients, instance_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Instance id → [primary ENI id, security group ids...]."""
-    out: dict[str, list[str]] = {}
-    for chunk in _chunks(instance_ids):
-        for reservation in paginate(
-            clients.ec2.describe_instances,
-            "Reservations",
-            marker_in="NextToken",
-            marker_out="NextToken",
-            Filters=[{"Name": "instance-id", "Values": chunk}],
-        ):
-            for inst in reservation.get("Instances", []):
-                for eni in inst.get("NetworkInterfaces", []):
-                    if eni.get("Attachment", {}).get("DeviceIndex") == 0:
-                        groups = [g["GroupId"] for g in eni.get("Groups", [])]
-                        out[inst["InstanceId"]] = [eni["NetworkInterfaceId"], *groups]
-    return out
-
-
 def target_enis(
-    clients: AwsClients, vpc_id: str, ips: Iterable[str], instance_ids: Iterable[str]
+    clients: AwsClients,
+    vpc_id: str,
+    ips: Iterable[str],
+    instance_ids: Iterable[str],
+    resolver: EniResolver | None = None,
 ) -> dict[str, Eni]:
-    """Target id (IP address or instance id) → its network interface and security groups."""
-    try:
-        found = {**_ip_enis(clients, vpc_id, ips), **_instance_enis(clients, instance_ids)}
-        tags = _group_tags(clients, {g for v in found.values() if len(v) > 2 for g in v[1:]})
-    except (ClientError, BotoCoreError) as exc:
-        raise aws_error(exc, "finding the targets' network interfaces") from exc
+    """Target id (IP address or instance id) → its network interface and security groups
+    (the same lookup, and cache, as the backend security group rules)."""
+    resolver = resolver or EniResolver(clients, vpc_id=vpc_id)
+    found = {t: e for t, e in resolver.resolve([*ips, *instance_ids]).items() if e is not None}
+    multi = {g for e in found.values() if len(e.security_groups) > 1 for g in e.security_groups}
+    tags = resolver.security_group_tags(multi) if multi else {}
     return {
-        target: Eni(id=v[0], security_groups=tuple((g, tags.get(g, ())) for g in v[1:]))
-        for target, v in found.items()
+        target: Eni(
+            id=e.id,
+            security_groups=tuple(
+                (g, tuple(sorted(tags.get(g, {}).items()))) for g in e.security_groups
+            ),
+        )
+        for target, e in found.items()
     }
 
 

@@ -31,6 +31,7 @@ def _is_instance(target: str) -> bool:
 
 def _addresses(eni: dict[str, Any]) -> set[str]:
     out = {a["PrivateIpAddress"] for a in eni.get("PrivateIpAddresses", [])}
+    out |= {a["Ipv6Address"] for a in eni.get("Ipv6Addresses", [])}
     if eni.get("PrivateIpAddress"):
         out.add(eni["PrivateIpAddress"])
     return out
@@ -50,9 +51,10 @@ def _in_prefixes(ip: str, eni: dict[str, Any]) -> bool:
 
 
 class EniResolver:
-    def __init__(self, clients: AwsClients, ttl: float = 300.0) -> None:
+    def __init__(self, clients: AwsClients, ttl: float = 300.0, vpc_id: str | None = None) -> None:
         self.c = clients
         self.ttl = ttl
+        self.vpc_id = vpc_id
         self._cache: dict[str, tuple[float, NetworkInterface | None]] = {}
         self._sg_tags: dict[str, tuple[float, dict[str, str]]] = {}
         self._lock = threading.Lock()
@@ -128,7 +130,8 @@ class EniResolver:
                 "NetworkInterfaces",
                 marker_in="NextToken",
                 marker_out="NextToken",
-                Filters=[{"Name": name, "Values": values}],
+                Filters=[{"Name": name, "Values": values}]
+                + ([{"Name": "vpc-id", "Values": [self.vpc_id]}] if self.vpc_id else []),
             )
         )
 
