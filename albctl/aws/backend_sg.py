@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from albctl.aws.apply import dependency_retry
 from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
 from albctl.aws.enis import EniResolver
+from albctl.aws.observe import BACKEND_SG_RESOURCE
 from albctl.logs import log_event
 from albctl.model.backend_rules import (
     DesiredRules,
@@ -34,8 +35,6 @@ from albctl.model.desired import HealthCheck, Target
 from albctl.model.tags import CLUSTER_TAG, RESOURCE_TAG
 
 log = logging.getLogger(__name__)
-
-BACKEND_SG_RESOURCE = "backend-sg"
 
 
 class HasTargets(Protocol):

@@ -48,10 +48,16 @@ class TargetNetworking:
         backend: str | None = None
         if self.settings.enabled:
             wants = stack is not None and stack.backend_rules_source == BACKEND_SG_ID
-            backend = self.backend.ensure() if (wants and create) else self.backend.find()
+            # the observer saw our backend group already (one call less); else look it up
+            backend = self.settings.user_sg or observed.backend_security_group
+            if backend is None:
+                backend = self.backend.ensure() if (wants and create) else self.backend.find()
         obs_sg = next((s for s in observed.security_groups if s.resource_id == MANAGED_SG_ID), None)
         source = stack.backend_rules_source if stack else None
-        if create and obs_sg is not None and source != MANAGED_SG_ID:
+        # the frontend group was the source only if the ALB had no backend group: then its
+        # rules go before the group may (deletion) or must (new source) stop being used
+        frontend_before = not (backend and self._used_by(observed, backend))
+        if create and obs_sg is not None and source != MANAGED_SG_ID and frontend_before:
             self.rules.sync(obs_sg.group_id, {}, lambda: {})
         return observed.model_copy(update={"backend_security_group": backend})
 

@@ -37,6 +37,8 @@ from albctl.model.tags import CLUSTER_TAG, RESOURCE_TAG, STACK_TAG, owned_by
 
 log = logging.getLogger(__name__)
 
+BACKEND_SG_RESOURCE = "backend-sg"
+
 TAG_BATCH = 20
 
 
@@ -122,6 +124,8 @@ class Observer:
         # False: attributes are read later, only where the desired state sets some
         # (with_attributes), since albctl compares only the keys it sets
         self.read_attributes = read_attributes
+        # the cluster's backend security group, seen in the last observe (no extra call)
+        self.backend_security_group: str | None = None
 
     def stack_ids(self) -> set[str]:
         """The stacks of this cluster that have a load balancer or target group in AWS."""
@@ -196,6 +200,8 @@ class Observer:
 
         for sg in sgs:
             tags = tags_from_aws(sg.get("Tags"))
+            if tags.get(RESOURCE_TAG) == BACKEND_SG_RESOURCE and owned_by(tags, self.cluster):
+                self.backend_security_group = sg["GroupId"]
             stack = wanted(tags)
             if stack is None:
                 continue
@@ -266,6 +272,7 @@ class Observer:
                 target_groups=tuple(v["tg"]),
                 listeners=tuple(v["li"]),
                 rules=tuple(v["ru"]),
+                backend_security_group=self.backend_security_group,
             )
             for stack, v in sorted(by_stack.items())
         }

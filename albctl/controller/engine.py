@@ -25,6 +25,7 @@ from albctl.aws.binding import sync_targets as aws_sync_targets
 from albctl.aws.certificates import with_certificates
 from albctl.aws.clients import AwsClients
 from albctl.aws.discover import discover_inventory
+from albctl.aws.enis import EniResolver
 from albctl.aws.networking import NetworkingSettings, TargetNetworking
 from albctl.aws.observe import Observer
 from albctl.config import Settings
@@ -180,9 +181,13 @@ def needs_of(objects: ObjectSet) -> Needs:
 
 
 class Engine:
-    def __init__(self, settings: Settings, clients: AwsClients) -> None:
+    def __init__(
+        self, settings: Settings, clients: AwsClients, resolver: EniResolver | None = None
+    ) -> None:
         self.settings = settings
         self.clients = clients
+        # network interface lookups; kept between runs when given (a long-lived engine)
+        self.resolver = resolver
 
     def group(self, objects: ObjectSet) -> Grouping:
         return group_ingresses(
@@ -226,7 +231,10 @@ class Engine:
         observed = with_certificates(self.clients, self.settings.cluster_name, observed, inventory)
         run = _Run(self, objects, mode, observer, inventory)
         for gid, group in sorted(groups.items()):
-            obs = observed.get(gid, ObservedStack(group_id=gid))
+            obs = observed.get(
+                gid,
+                ObservedStack(group_id=gid, backend_security_group=observer.backend_security_group),
+            )
             report.outcomes.append(run.group(gid, group, obs))
         if prune:
             for gid in sorted(set(observed) - set(grouping.groups)):
@@ -290,6 +298,7 @@ class _Run:
             self.settings.cluster_name,
             vpc,
             NetworkingSettings(self.settings.enable_backend_sg, self.settings.backend_sg),
+            engine.resolver,
         )
         self.hints = instance_hints(objects.endpoint_slices, objects.nodes)
         self.services = {s.key: s for s in objects.services}

@@ -206,7 +206,9 @@ class Reconciler:
         observer = Observer(
             self.clients, self.settings.cluster_name, self.tag_cache, read_attributes=False
         )
-        observed = observer.observe({gid}).get(gid, ObservedStack(group_id=gid))
+        observed = observer.observe({gid}).get(gid) or ObservedStack(
+            group_id=gid, backend_security_group=observer.backend_security_group
+        )
         tagged = {r.tags.get(INGRESS_TAG) for r in observed.rules} | {
             t.tags.get(INGRESS_TAG) for t in observed.target_groups
         }
