@@ -59,6 +59,7 @@ class RulesReport:
     authorized: PortsBySG = field(default_factory=dict)
     revoked: PortsBySG = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    source: str = ""  # the security group the rules admit traffic from
 
     @property
     def changed(self) -> bool:
@@ -182,9 +183,11 @@ class BackendRules:
         source: str,
         desired: Mapping[str, frozenset[int]],
         others: Callable[[], PortsBySG | None],
+        dry_run: bool = False,
     ) -> RulesReport:
         """Make the rules from ``source`` cover ``desired``; revoke what neither ``desired`` nor
-        ``others()`` (what the rest of the cluster needs; None = unknown) needs."""
+        ``others()`` (what the rest of the cluster needs; None = unknown) needs. ``dry_run``:
+        only say what would change."""
         have = self.observe(source)
         report = RulesReport(authorized=missing(desired, have))
         extra = missing(have, desired)
@@ -192,8 +195,10 @@ class BackendRules:
             keep = others()
             if keep is not None:
                 report.revoked = missing(extra, keep)
-        self._change("authorize", source, report.authorized)
-        self._change("revoke", source, report.revoked)
+        report.source = source
+        if not dry_run:
+            self._change("authorize", source, report.authorized)
+            self._change("revoke", source, report.revoked)
         return report
 
     def _change(self, verb: str, source: str, ports_by_sg: PortsBySG) -> None:

@@ -68,23 +68,25 @@ class TargetNetworking:
         managed_sg: str | None,
         instance_of: Mapping[str, str],
         others: Callable[[], PortsBySG | None],
+        dry_run: bool = False,
     ) -> RulesReport:
-        """Rules after the apply; ``observed`` is what ``prepare`` returned."""
+        """Rules after the apply; ``observed`` is what ``prepare`` returned. ``dry_run``: what
+        would change, nothing changed (for plans)."""
         backend = observed.backend_security_group
         source = stack.backend_rules_source if stack else None
         report = RulesReport()
         if stack is not None and source == MANAGED_SG_ID and managed_sg:
             want = self.rules.desired(stack.target_groups, instance_of)
-            report = self.rules.sync(managed_sg, want.ports, lambda: {})
+            report = self.rules.sync(managed_sg, want.ports, lambda: {}, dry_run)
             report.warnings = want.warnings
         elif stack is not None and source == BACKEND_SG_ID and backend:
             want = self.rules.desired(stack.target_groups, instance_of)
-            report = self.rules.sync(backend, want.ports, others)
+            report = self.rules.sync(backend, want.ports, others, dry_run)
             report.warnings = want.warnings
         elif backend and self._used_by(observed, backend):
             # the stack stopped using the backend group (deleted, or explicit groups now)
-            report = self.rules.sync(backend, {}, others)
-            if not self.in_use(backend):
+            report = self.rules.sync(backend, {}, others, dry_run)
+            if not dry_run and not self.in_use(backend):
                 self.backend.delete(backend, self.rules)
         return report
 

@@ -43,7 +43,7 @@ from albctl.model.binding import (
 )
 from albctl.model.builder import BuildResult, GroupInput, build_group
 from albctl.model.desired import MANAGED_SG_ID, Stack
-from albctl.model.diff import Plan, diff_stack
+from albctl.model.diff import Change, Plan, diff_stack
 from albctl.model.groups import Group, Grouping, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.observed import ObservedStack
@@ -333,7 +333,8 @@ class _Run:
                     web_acl=stack.load_balancer.web_acl is not None,
                 )
             outcome.plan = diff_stack(stack, obs, frozen)
-            self._apply(outcome, stack, obs)
+            # every member invalid: no stack, and nothing of the group is touched
+            self._apply(outcome, stack, obs, networking=stack is not None)
         except AlbctlError as exc:
             outcome.error = str(exc)
             log_event(log, "group failed", logging.ERROR, group=gid, error=str(exc))
@@ -349,14 +350,16 @@ class _Run:
                     self.e.clients, self.settings.cluster_name, self.vpc
                 ).check_deletion_protection(outcome.plan)
                 obs = self.net.prepare(None, obs, create=True)
-            self._apply(outcome, None, obs)
+            self._apply(outcome, None, obs, networking=self.mode != "plan")
         except AlbctlError as exc:
             outcome.error = str(exc)
             log_event(log, "group failed", logging.ERROR, group=gid, error=str(exc))
         outcome.duration = time.monotonic() - start
         return outcome
 
-    def _apply(self, outcome: GroupOutcome, stack: Stack | None, obs: ObservedStack) -> None:
+    def _apply(
+        self, outcome: GroupOutcome, stack: Stack | None, obs: ObservedStack, networking: bool
+    ) -> None:
         gid = outcome.group_id
         log_event(log, "planned", group=gid, changes=len(outcome.plan.changes))
         managed_sg = next(
@@ -374,15 +377,31 @@ class _Run:
             outcome.result = ApplyResult(
                 group_id=gid, load_balancer_arn=lb.arn, dns_name=lb.dns_name
             )
-        if self.mode == "plan":
+        if not networking:
             return
         others = self.net.others_from_aws(
             self.observer, gid, obs.backend_security_group, self.hints
         )
-        rules = self.net.finish(stack, obs, managed_sg, self.hints, others)
+        dry = self.mode == "plan"
+        rules = self.net.finish(stack, obs, managed_sg, self.hints, others, dry_run=dry)
         outcome.networking = rules
+        if dry:
+            outcome.plan.changes += rule_changes(rules)
         for w in rules.warnings:
             log_event(log, "security group rule skipped", logging.WARNING, group=gid, reason=w)
+
+
+def rule_changes(rules: RulesReport) -> list[Change]:
+    """Planned rule changes on the targets' security groups, one change per group."""
+    out = []
+    for sg in sorted(set(rules.authorized) | set(rules.revoked)):
+        details: dict[str, Any] = {"source": rules.source}
+        if sg in rules.authorized:
+            details["authorize"] = [f"tcp/{p}" for p in sorted(rules.authorized[sg])]
+        if sg in rules.revoked:
+            details["revoke"] = [f"tcp/{p}" for p in sorted(rules.revoked[sg])]
+        out.append(Change("update", "SecurityGroupRules", sg, details))
+    return out
 
 
 def _log_build(gid: str, build: BuildResult) -> None:

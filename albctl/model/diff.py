@@ -44,6 +44,7 @@ Kind = Literal[
     "Listener",
     "ListenerRule",
     "Targets",
+    "SecurityGroupRules",  # rules on a target's security group (plans only; applied after)
 ]
 
 # immutable target group fields: a change means a new target group

@@ -191,3 +191,49 @@ def test_user_supplied_backend_group_is_used_and_never_deleted(
     assert eng.run(objects(*docs), "delete").ok
     assert c.describe_security_groups(GroupIds=[mine])["SecurityGroups"]
     assert rules_from(aws, s.node_security_group) == set()
+
+
+def test_all_members_invalid_keeps_the_rules(aws: AwsEnv) -> None:
+    s = seeded(aws)
+    add_pod_ips(clients(aws), s.instances[0], ["10.0.200.52"])  # type: ignore[arg-type]
+    docs = app(aws, "shop", ["10.0.200.52"])
+    assert run(aws, docs).ok
+    before = rules_from(aws, s.node_security_group)
+    assert before
+    report = run(aws, app(aws, "shop", ["10.0.200.52"], success_codes="ok"))
+    assert not report.ok and "shop/shop" in report.outcomes[0].invalid
+    assert rules_from(aws, s.node_security_group) == before
+    assert len(backend_sgs(aws)) == 1
+
+
+def test_plan_shows_rule_changes_without_making_them(aws: AwsEnv) -> None:
+    s = seeded(aws)
+    add_pod_ips(clients(aws), s.instances[0], ["10.0.200.53"])  # type: ignore[arg-type]
+    docs = app(aws, "shop", ["10.0.200.53"])
+    assert run(aws, docs).ok
+    [bsg] = backend_sgs(aws)
+    clients(aws).ec2.revoke_security_group_ingress(  # type: ignore[attr-defined]
+        GroupId=s.node_security_group,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 9000,
+                "ToPort": 9000,
+                "UserIdGroupPairs": [{"GroupId": bsg, "Description": DESC}],
+            }
+        ],
+    )
+    plan = run(aws, docs, mode="plan").plan_json()["changes"]
+    assert [c for c in plan if c["kind"] == "SecurityGroupRules"] == [
+        {
+            "action": "update",
+            "kind": "SecurityGroupRules",
+            "id": s.node_security_group,
+            "details": {"source": bsg, "authorize": ["tcp/9000"]},
+            "group": "shop/shop",
+        }
+    ]
+    assert mutations(aws) == Counter()
+    assert (9000, bsg, DESC) not in rules_from(aws, s.node_security_group)
+    assert run(aws, docs).ok  # drift put back
+    assert (9000, bsg, DESC) in rules_from(aws, s.node_security_group)
