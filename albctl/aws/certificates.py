@@ -134,10 +134,11 @@ def with_certificates(
     cluster: str,
     observed: dict[str, ObservedStack],
     inventory: Inventory | None,
+    listed: bool = False,
 ) -> dict[str, ObservedStack]:
-    """The certificates albctl imported for each stack, from the inventory when it listed
+    """The certificates albctl imported for each stack: from the inventory when it ``listed``
     them, else read from ACM when a stack has an HTTPS listener (so they can be deleted)."""
-    if inventory is not None and inventory.owned_certificates:
+    if inventory is not None and listed:
         owned = list(inventory.owned_certificates)
     elif any(li.protocol == "HTTPS" for o in observed.values() for li in o.listeners):
         try:

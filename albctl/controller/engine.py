@@ -228,7 +228,9 @@ class Engine:
                 needs.web_acls,
                 cluster=self.settings.cluster_name,
             )
-        observed = with_certificates(self.clients, self.settings.cluster_name, observed, inventory)
+        observed = with_certificates(
+            self.clients, self.settings.cluster_name, observed, inventory, needs.certificates
+        )
         run = _Run(self, objects, mode, observer, inventory)
         for gid, group in sorted(groups.items()):
             obs = observed.get(

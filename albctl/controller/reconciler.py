@@ -259,7 +259,11 @@ class Reconciler:
                 cluster=self.settings.cluster_name,
             )
             observed = with_certificates(
-                self.clients, self.settings.cluster_name, {gid: observed}, inventory
+                self.clients,
+                self.settings.cluster_name,
+                {gid: observed},
+                inventory,
+                needs.certificates,
             ).get(gid, observed)
             if needs.certificates:
                 if not inventory.certificates and self.cert_count > 0:
