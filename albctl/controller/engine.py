@@ -20,8 +20,7 @@ from typing import Any, Literal
 
 from albctl.aws.apply import Applier, ApplyResult
 from albctl.aws.backend_sg import RulesReport
-from albctl.aws.binding import TargetSync, cluster_vpc, deregister_all, find_target_group
-from albctl.aws.binding import sync_targets as aws_sync_targets
+from albctl.aws.binding import cluster_vpc
 from albctl.aws.certificates import with_certificates
 from albctl.aws.clients import AwsClients
 from albctl.aws.discover import discover_inventory
@@ -29,18 +28,12 @@ from albctl.aws.enis import EniResolver
 from albctl.aws.networking import NetworkingSettings, TargetNetworking
 from albctl.aws.observe import Observer
 from albctl.config import Settings
-from albctl.errors import AlbctlError, GuardRailError, InvalidBindingError, InvalidInputError
+from albctl.controller.oneshot_bindings import BindingOutcome, run_bindings
+from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
 from albctl.model.annotations import PREFIX, ci_get
 from albctl.model.backend_rules import instance_hints
-from albctl.model.binding import (
-    BindingInput,
-    TargetKey,
-    check_target_group,
-    plan_binding,
-    target_group_ref,
-)
 from albctl.model.builder import BuildResult, GroupInput, build_group
 from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Change, Plan, diff_stack
@@ -73,37 +66,6 @@ class GroupOutcome:
         return (
             self.error is None and not self.invalid and not (self.build and self.build.group_error)
         )
-
-
-@dataclass
-class BindingOutcome:
-    """What one TargetGroupBinding of the files did (or, for a plan, would do)."""
-
-    key: str
-    target_group_arn: str | None = None
-    targets: int = 0
-    registered: list[TargetKey] = field(default_factory=list)
-    deregistered: list[TargetKey] = field(default_factory=list)
-    error: str | None = None
-    note: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def changes(self) -> list[dict[str, Any]]:
-        """Plan-JSON entries (one ``update`` of the binding's targets, when any change)."""
-        if not (self.registered or self.deregistered):
-            return []
-        details = {
-            "targetGroupARN": self.target_group_arn,
-            "register": [f"{i}:{p}" for i, p in self.registered],
-            "deregister": [f"{i}:{p}" for i, p in self.deregistered],
-        }
-        return [
-            {"action": "update", "kind": "TargetGroupBinding", "id": self.key, "details": details}
-        ]
 
 
 @dataclass
@@ -244,7 +206,9 @@ class Engine:
                 report.outcomes.append(run.delete(gid, observed[gid], pruned=True))
         if only is None and objects.target_group_bindings:
             vpc = inventory.vpc_id if inventory else cluster_vpc(self.clients, self.settings.vpc_id)
-            report.bindings = run_bindings(self.clients, objects, mode, vpc)
+            report.bindings = run_bindings(
+                self.clients, objects, mode, vpc, self.settings.cluster_name
+            )
         report.aws_calls = Counter(self.clients.calls) - before
         return report
 
@@ -420,75 +384,3 @@ def _log_build(gid: str, build: BuildResult) -> None:
         log_event(log, "warning", logging.WARNING, group=gid, object=obj, message=msg)
     if build.group_error is not None:
         log_event(log, "group not built", logging.WARNING, group=gid, error=str(build.group_error))
-
-
-# --- TargetGroupBindings in the files -----------------------------------------------------------
-
-
-def _binding_input(
-    clients: AwsClients, objects: ObjectSet, index: int, vpc_id: str | None
-) -> BindingInput:
-    b = objects.target_group_bindings[index]
-    kind, ref = target_group_ref(b)
-    return BindingInput(
-        b,
-        find_target_group(clients, kind, ref),
-        {s.key: s for s in objects.services},
-        objects.endpoint_slices,
-        objects.nodes,
-        vpc_id,
-        objects.target_group_bindings,
-    )
-
-
-def _release(clients: AwsClients, inp: BindingInput, out: BindingOutcome, dry: bool) -> None:
-    """delete -f: empty the target group the binding holds; nothing when it holds none."""
-    try:
-        check_target_group(inp)
-    except InvalidBindingError as exc:
-        if exc.reason in ("TargetGroupNotFound", "TargetGroupInUse"):
-            out.note = f"{exc.message}: nothing to deregister"
-            return
-        raise
-    assert inp.target_group is not None
-    out.target_group_arn = inp.target_group.arn
-    out.deregistered = deregister_all(clients, inp.target_group.arn, dry_run=dry).deregistered
-
-
-def _bind(clients: AwsClients, inp: BindingInput, out: BindingOutcome, dry: bool) -> None:
-    result = plan_binding(inp)
-    if result.error is not None:
-        raise result.error
-    assert result.target_group is not None
-    out.target_group_arn = result.target_group.arn
-    out.targets = len(result.targets)
-    sync: TargetSync = aws_sync_targets(clients, result.target_group.arn, result.targets, dry)
-    out.registered, out.deregistered = sync.registered, sync.deregistered
-    if inp.binding.spec.networking and inp.binding.spec.networking.ingress:
-        out.note = "spec.networking is applied by the controller (albctl run) only"
-
-
-def run_bindings(
-    clients: AwsClients, objects: ObjectSet, mode: Mode, vpc_id: str | None
-) -> list[BindingOutcome]:
-    """Register (plan/apply) or deregister (delete) the targets of every binding in the files.
-
-    An invalid binding is reported and changes nothing; the others are still applied."""
-    outcomes: list[BindingOutcome] = []
-    order = sorted(
-        range(len(objects.target_group_bindings)),
-        key=lambda i: objects.target_group_bindings[i].key,
-    )
-    for i in order:
-        out = BindingOutcome(objects.target_group_bindings[i].key)
-        try:
-            inp = _binding_input(clients, objects, i, vpc_id)
-            if mode == "delete":
-                _release(clients, inp, out, dry=False)
-            else:
-                _bind(clients, inp, out, dry=mode == "plan")
-        except AlbctlError as exc:
-            out.error = str(exc)
-            log_event(log, "binding failed", logging.ERROR, binding=out.key, error=str(exc))
-        outcomes.append(out)
-    return outcomes

@@ -335,4 +335,34 @@ def test_instance_targets_use_the_primary_network_interface(aws: AwsEnv) -> None
     primary = next(n for n in inst["NetworkInterfaces"] if n["Attachment"]["DeviceIndex"] == 0)
     assert set(enis) == {iid}
     assert enis[iid].id == primary["NetworkInterfaceId"]
-    assert [g for g, _ in enis[iid].security_groups] == [g["GroupId"] for g in primary["Groups"]]
+    assert sorted(g for g, _ in enis[iid].security_groups) == sorted(
+        g["GroupId"] for g in primary["Groups"]
+    )
+
+
+def test_one_shot_apply_authorizes_networking_rules_and_never_revokes(aws: AwsEnv) -> None:
+    pods = _sg(aws, "pods-oneshot")
+    lb = _sg(aws, "lb-oneshot")
+    _pod_eni(aws, "10.0.200.30", pods)
+    arn = make_tg(aws, "tf-oneshot", "ip", port=8080)
+    sources = [{"securityGroup": {"groupID": lb}}]
+    docs = [
+        service("web", "shop", node_port=None, target_port=8080),
+        endpoint_slice("web", ["10.0.200.30"], "shop", port=8080),
+        target_group_binding(
+            "web",
+            "shop",
+            arn=arn,
+            networking={"ingress": [{"from": sources, "ports": [{"port": 8080}]}]},
+        ),
+    ]
+    report = run(aws, docs)
+    assert report.ok, [(b.key, b.error, b.note) for b in report.bindings]
+    [outcome] = report.bindings
+    assert outcome.rules_added == 1
+    assert _ingress(aws, pods) == {("tcp", 8080, lb, True)}
+    # the pod gone from the files: its target is deregistered, the rule stays (only the
+    # controller, which sees every binding, revokes)
+    docs[1] = endpoint_slice("web", [], "shop", port=8080)
+    assert run(aws, docs).ok
+    assert _ingress(aws, pods) == {("tcp", 8080, lb, True)}
