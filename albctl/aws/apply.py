@@ -285,6 +285,8 @@ class Applier:
         obs = ch.observed
         self._owned(obs.tags, f"certificate {obs.arn}")
         material = self.materials.get(cert.id)
+        if self.tag_cache is not None:
+            self.tag_cache.invalidate(obs.arn)
         if "reimport" in ch.ops and material is not None:
             reimport_certificate(self.c, obs.arn, material, cert.tags)
         elif "tags" in ch.ops:

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
+from albctl.aws.observe import TagCache
 from albctl.logs import log_event
 from albctl.model.certificates import FINGERPRINT_TAG
 from albctl.model.inventory import CertificateInfo, Inventory, OwnedCertificate
@@ -24,13 +25,22 @@ from albctl.model.tls import TLSMaterial
 log = logging.getLogger(__name__)
 
 
-def _tags(clients: AwsClients, arn: str) -> dict[str, str]:
+def _tags(clients: AwsClients, arn: str, cache: TagCache | None = None) -> dict[str, str]:
+    hit = cache.get(arn) if cache is not None else None
+    if hit is not None:
+        return hit
     resp = clients.acm.list_tags_for_certificate(CertificateArn=arn)
-    return {t["Key"]: t.get("Value", "") for t in resp.get("Tags", [])}
+    tags = {t["Key"]: t.get("Value", "") for t in resp.get("Tags", [])}
+    if cache is not None:
+        cache.put(arn, tags)
+    return tags
 
 
 def list_certificates(
-    clients: AwsClients, cluster: str | None, describe: bool = True
+    clients: AwsClients,
+    cluster: str | None,
+    describe: bool = True,
+    cache: TagCache | None = None,
 ) -> tuple[list[CertificateInfo], list[OwnedCertificate]]:
     """ISSUED certificates: (discovery candidates, the ones this cluster imported).
 
@@ -47,7 +57,7 @@ def list_certificates(
     ):
         arn = summary["CertificateArn"]
         if cluster and summary.get("Type", "IMPORTED") == "IMPORTED":
-            tags = _tags(clients, arn)
+            tags = _tags(clients, arn, cache)
             if owned_by(tags, cluster) and STACK_TAG in tags:
                 owned.append(
                     OwnedCertificate(

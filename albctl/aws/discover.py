@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from albctl.aws.certificates import list_certificates
 from albctl.aws.clients import AwsClients, aws_error, paginate
 from albctl.aws.convert import tags_from_aws
+from albctl.aws.observe import TagCache
 from albctl.model.inventory import (
     CertificateInfo,
     Inventory,
@@ -26,6 +27,7 @@ def discover_inventory(
     target_group_names: Iterable[str] = (),
     web_acl_names: Iterable[str] = (),
     cluster: str | None = None,
+    tag_cache: TagCache | None = None,
 ) -> Inventory:
     try:
         filters = [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
@@ -60,7 +62,7 @@ def discover_inventory(
         certs: list[CertificateInfo] = []
         owned: list[OwnedCertificate] = []
         if need_certificates:
-            certs, owned = list_certificates(clients, cluster)
+            certs, owned = list_certificates(clients, cluster, cache=tag_cache)
         sgs: list[SecurityGroupInfo] = []
         names = sorted(set(security_group_names))
         if names:

@@ -257,6 +257,7 @@ class Reconciler:
                 needs.target_groups,
                 needs.web_acls,
                 cluster=self.settings.cluster_name,
+                tag_cache=self.tag_cache,
             )
             observed = with_certificates(
                 self.clients,
