@@ -44,6 +44,7 @@ from albctl.model.diff import Plan, diff_stack
 from albctl.model.groups import Group, Grouping, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.observed import ObservedStack
+from albctl.model.readiness import pod_gates
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +257,7 @@ class Engine:
                 nodes=objects.nodes,
                 inventory=inventory,
                 settings=bs,
+                pod_gates=pod_gates(objects.pods),
             )
         )
 
@@ -400,6 +402,7 @@ def _binding_input(
         objects.nodes,
         vpc_id,
         objects.target_group_bindings,
+        pod_gates(objects.pods),
     )
 
 

@@ -27,6 +27,10 @@ CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
     Permission("", "services", LIST_WATCH),
     Permission("", "nodes", LIST_WATCH),
     Permission("", "events", ("create", "patch")),
+    # pod readiness gates: pods watched (only those with albctl's gates are cached), the gate
+    # conditions written through the status subresource
+    Permission("", "pods", LIST_WATCH),
+    Permission("", "pods/status", ("patch",)),
     Permission("discovery.k8s.io", "endpointslices", LIST_WATCH),
     Permission("albctl.io", "ingressclassparams", LIST_WATCH),
     # TargetGroupBindings: watched; the finalizer is read fresh (get) and merge-patched

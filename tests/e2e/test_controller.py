@@ -106,6 +106,8 @@ class Live:
         ]
         if "--leader-elect" not in extra:
             cmd.append("--no-leader-elect")
+        if not any(x.startswith("--webhook-bind-address") for x in extra):
+            cmd += ["--webhook-bind-address", "0"]
         proc = subprocess.Popen(
             cmd, env=self.e2e.env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True
         )
