@@ -21,17 +21,19 @@ from dataclasses import dataclass, field
 
 from albctl.errors import InvalidInputError, MissingObjectError
 from albctl.model.builder import BuildResult, GroupInput, build_group
-from albctl.model.groups import Group, Member, group_ingresses
+from albctl.model.groups import Group, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.objects import (
     Ingress,
     IngressClass,
+    IngressClassParametersRef,
     IngressClassParams,
+    IngressClassSpec,
     IngressSpec,
     ObjectMeta,
 )
 from albctl.model.readiness import ClusterObjects
-from albctl.model.settings import BuildSettings
+from albctl.model.settings import CONTROLLER_NAME, PARAMS_API_GROUP, BuildSettings
 
 
 @dataclass
@@ -149,17 +151,28 @@ def check_ingress_class_params(
     if new.metadata.deletion_timestamp:
         return verdict
     name = new.metadata.name
+    # an Ingress of a class that uses these params, with nothing of its own: what the model
+    # says about it is what it says about the params
+    probe_class = IngressClass(
+        metadata=ObjectMeta(name=PROBE),
+        spec=IngressClassSpec(
+            controller=CONTROLLER_NAME,
+            parameters=IngressClassParametersRef(
+                apiGroup=PARAMS_API_GROUP, kind="IngressClassParams", name=name
+            ),
+        ),
+    )
     probe = Ingress(
         metadata=ObjectMeta(name=PROBE, namespace=PROBE),
-        spec=IngressSpec(),
+        spec=IngressSpec(ingressClassName=PROBE),
     )
-    group = Group(id=f"{PROBE}/{PROBE}", explicit=False, members=[Member(probe, 0, new)])
-    _, invalid = _build(group, objs, settings)
     own = f"IngressClassParams/{name}"
-    for exc in invalid.values():
-        if exc.obj == own and not isinstance(exc, MissingObjectError):
-            verdict.error = exc
-            return verdict
+    for group in group_ingresses([probe], [probe_class], [new], settings).groups.values():
+        _, invalid = _build(group, objs, settings)
+        for exc in invalid.values():
+            if exc.obj == own and not isinstance(exc, MissingObjectError):
+                verdict.error = exc
+                return verdict
     classes = [c for c in objs.ingress_classes if _uses(c, name)]
     if not classes:
         return verdict
