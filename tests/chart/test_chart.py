@@ -666,6 +666,8 @@ def test_notes() -> None:
     assert 'cluster "prod-eks"' in text
     assert "kubectl get lbg" in text
     assert "the cluster's default IngressClass" in text
+    assert "albctl.io/pod-readiness-gate-inject=enabled" in text
+    assert "pod-readiness-gate-inject" not in notes(values(webhooks={"enabled": False}))
 
 
 def test_chart_metadata() -> None:
