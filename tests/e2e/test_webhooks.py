@@ -9,6 +9,7 @@ The kubelet and the EndpointSlice controller are simulated by :mod:`tests.e2e.ku
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -16,7 +17,6 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from albctl.kube.api import INGRESS, INGRESS_CLASS_PARAMS, POD, Kind, NotFound
+from albctl.kube.api import INGRESS, INGRESS_CLASS_PARAMS, LEASE, POD, Kind, NotFound
 from tests.e2e import test_controller as tc
 from tests.e2e.conftest import owned
 from tests.e2e.kubelet import Kubelet
@@ -180,8 +180,9 @@ def webhook_configurations(bundle: str) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-def hooks(live: Live) -> Iterator[Hooks]:
+def _start(live: Live, *extra: str) -> Hooks:
+    """The controller serving the webhooks with a certificate of a test CA, and the webhook
+    configurations pointing at it."""
     tmp = live.e2e.tmp
     cert_dir = tmp / "serving-certs"
     cert_dir.mkdir()
@@ -195,12 +196,37 @@ def hooks(live: Live) -> Iterator[Hooks]:
         f"127.0.0.1:{h.port}",
         "--webhook-cert-dir",
         str(cert_dir),
+        *extra,
         resync="600s",
     )
     wait_for("the webhooks served", lambda: _quietly(h.served_serial), timeout=30)
     for conf in webhook_configurations(h.ca.bundle):
         live.api.create(MUTATING if conf["kind"].startswith("Mutating") else VALIDATING, conf)
-    yield h
+    return h
+
+
+@pytest.fixture
+def hooks(live: Live) -> Hooks:
+    return _start(live)
+
+
+@pytest.fixture
+def standby_hooks(live: Live) -> Hooks:
+    """Served by a replica that is not the leader: another identity holds the Lease."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "albctl-leader", "namespace": "default"},
+        "spec": {
+            "holderIdentity": "another-replica",
+            "leaseDurationSeconds": 3600,
+            "acquireTime": now,
+            "renewTime": now,
+        },
+    }
+    live.api.create(LEASE, lease, "default")
+    return _start(live, "--leader-elect", "--leader-election-namespace", "default")
 
 
 def _quietly(fn: Any) -> Any:
@@ -399,8 +425,10 @@ def _kubectl_apply(lv: Live, *docs: dict[str, Any]) -> subprocess.CompletedProce
 
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is needed to see what a user sees")
 def test_kubectl_apply_of_a_bad_ingress_is_refused_and_the_certificate_rotates(
-    live: Live, hooks: Hooks
+    live: Live, standby_hooks: Hooks
 ) -> None:
+    """Answered by a standby replica (every replica serves the webhooks from its caches)."""
+    hooks = standby_hooks
     live.apply(_namespace("shop"), ingress_class(), service("web", "shop", node_port=30080))
     paths = [rule("shop.example.com", ("/", "Prefix", backend("web", 80)))]
 
@@ -474,3 +502,8 @@ def test_kubectl_apply_of_a_bad_ingress_is_refused_and_the_certificate_rotates(
     proc = _kubectl_apply(live, good)
     assert proc.returncode == 0, proc.stderr
     assert live.api.get(INGRESS, "good", "shop")
+    # all along, the replica was a standby: nothing reconciled, nothing in AWS
+    assert live.api.get(LEASE, "albctl-leader", "default")["spec"]["holderIdentity"] == (
+        "another-replica"
+    )
+    assert owned(live.e2e)["lbs"] == []
