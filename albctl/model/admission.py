@@ -49,7 +49,7 @@ class Verdict:
 
 
 def _same_inputs(old: Ingress, new: Ingress) -> bool:
-    """Nothing the model reads changed (finalizers, labels, status...)."""
+    """Neither spec nor annotations changed: albctl's own finalizer writes, labels, status."""
     return old.spec == new.spec and old.metadata.annotations == new.metadata.annotations
 
 
