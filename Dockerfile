@@ -37,6 +37,6 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
  && albctl --help >/dev/null
 WORKDIR /
 USER 65532:65532
-# metrics, health probes
-EXPOSE 8080 8081
+# metrics, health probes, admission webhooks (HTTPS)
+EXPOSE 8080 8081 9443
 ENTRYPOINT ["albctl", "run"]

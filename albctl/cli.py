@@ -389,6 +389,10 @@ def demo(
     raise typer.Exit(code)
 
 
+# where controller-runtime (and so cert-manager setups made for LBC) put the certificate
+DEFAULT_WEBHOOK_CERT_DIR = "/tmp/k8s-webhook-server/serving-certs"
+
+
 def parse_duration(text: str) -> float:
     """``90``, ``30s``, ``10m``, ``1h`` → seconds."""
     text = text.strip()
@@ -504,6 +508,23 @@ def run(
             help="Import the kubernetes.io/tls Secrets of spec.tls into ACM.",
         ),
     ] = True,
+    webhook_bind_address: Annotated[
+        str,
+        typer.Option(
+            "--webhook-bind-address",
+            envvar="ALBCTL_WEBHOOK_BIND_ADDRESS",
+            help="host:port of the HTTPS admission webhooks (pod readiness gates, Ingress "
+            "validation); '0' to disable.",
+        ),
+    ] = ":9443",
+    webhook_cert_dir: Annotated[
+        str,
+        typer.Option(
+            "--webhook-cert-dir",
+            envvar="ALBCTL_WEBHOOK_CERT_DIR",
+            help="Directory with the webhooks' tls.crt and tls.key (reloaded when they change).",
+        ),
+    ] = DEFAULT_WEBHOOK_CERT_DIR,
 ) -> None:
     """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
     from albctl.config import Settings
@@ -537,6 +558,8 @@ def run(
             retry_period=max(lease / 7.5, 0.2),
             metrics_bind_address=metrics_bind_address,
             health_probe_bind_address=health_probe_bind_address,
+            webhook_bind_address=webhook_bind_address,
+            webhook_cert_dir=webhook_cert_dir,
         )
         Controller(settings, options).run_until_signal()
     except AlbctlError as exc:

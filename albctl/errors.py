@@ -22,6 +22,11 @@ class InvalidInputError(AlbctlError):
         super().__init__(f"{obj}: {field}: {message}")
 
 
+class MissingObjectError(InvalidInputError):
+    """The input names another object that is not there (yet): a Service, an
+    IngressClassParams. Apply order can cause it, so admission only warns about it."""
+
+
 class QuotaExceededError(InvalidInputError):
     """The desired state would exceed an ALB quota."""
 

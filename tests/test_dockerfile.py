@@ -129,7 +129,7 @@ def test_oci_labels(final: Stage) -> None:
 
 def test_ports_match_the_chart(final: Stage) -> None:
     exposed = {p for args in final.all("EXPOSE") for p in args.split()}
-    assert exposed == {"8080", "8081"}
+    assert exposed == {"8080", "8081", "9443"}
 
 
 def test_dockerignore_keeps_the_context_small() -> None:

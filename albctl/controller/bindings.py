@@ -57,6 +57,7 @@ from albctl.model.binding import (
 )
 from albctl.model.binding_networking import NetworkingEntry, NetworkingPlan, desired_permissions
 from albctl.model.objects import TargetGroupBinding
+from albctl.model.readiness import pod_gates
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,8 @@ class BindingController:
         # networking: the (generation, targets) each binding with rules had when last noted;
         # a change calls on_networking (the controller queues the one networking key)
         self.on_networking: Callable[[], None] = lambda: None
+        # called with the name of a target group whose targets this controller changed
+        self.on_target_groups: Callable[[set[str]], None] = lambda names: None
         self._net_state: dict[str, tuple[int, frozenset[TargetKey]]] = {}
         self._net_lock = threading.Lock()
 
@@ -173,6 +176,20 @@ class BindingController:
     def binding_keys(self) -> set[str]:
         with self._lock:
             return set(self._refs)
+
+    def registered_target_group(self, name: str) -> tuple[str, frozenset[TargetKey]] | None:
+        """(ARN, targets registered) of a bound target group by name, as last synced."""
+        with self._lock:
+            synced = list(self._synced.values())
+        for s in synced:
+            if name_from_arn(s.arn) == name:
+                return s.arn, s.targets
+        return None
+
+    def target_types(self) -> dict[str, str]:
+        """Target types of the bound target groups read from AWS so far, by name."""
+        with self._lock:
+            return {info.name: info.target_type for _, info in self._tgs.values()}
 
     def expire(self, key: str) -> None:
         """Forget what was synced, so the next reconcile reads AWS (drift correction)."""
@@ -249,6 +266,7 @@ class BindingController:
             objs.nodes,
             self._cluster_vpc(),
             objs.target_group_bindings,
+            pod_gates(objs.pods),
         )
         return plan_binding(inp)
 
@@ -269,6 +287,7 @@ class BindingController:
         with self._lock:
             self._synced[b.key] = want
         self.metrics.binding_syncs.labels("changed" if sync.changed else "unchanged").inc()
+        self.on_target_groups({result.target_group.name})
         log_event(
             log,
             "binding synced",

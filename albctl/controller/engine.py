@@ -40,6 +40,7 @@ from albctl.model.diff import Change, Plan, diff_stack
 from albctl.model.groups import Group, Grouping, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.observed import ObservedStack
+from albctl.model.readiness import pod_gates
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ class Engine:
                 settings=bs,
                 secrets={s.key: s for s in objects.secrets},
                 now=datetime.datetime.now(datetime.UTC),
+                pod_gates=pod_gates(objects.pods),
             )
         )
 

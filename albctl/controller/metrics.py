@@ -60,3 +60,20 @@ class Metrics:
         self.invalid_ingresses = Gauge(
             "albctl_invalid_ingresses", "Ingresses left out of their group.", ["group"], registry=r
         )
+        self.readiness_polls = Counter(
+            "albctl_readiness_gate_polls_total",
+            "DescribeTargetHealth calls made for pod readiness gates.",
+            registry=r,
+        )
+        self.readiness_updates = Counter(
+            "albctl_readiness_gate_updates_total",
+            "Pod readiness gate conditions written, by status.",
+            ["status"],
+            registry=r,
+        )
+        self.webhook_requests = Counter(
+            "albctl_webhook_requests_total",
+            "Admission requests answered, by path and result (allowed, patched, denied, error).",
+            ["path", "result"],
+            registry=r,
+        )

@@ -26,6 +26,7 @@ from albctl.model.binding import (
     target_group_ref,
 )
 from albctl.model.binding_networking import NetworkingEntry, desired_permissions
+from albctl.model.readiness import pod_gates
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def _binding_input(
         objects.nodes,
         vpc_id,
         objects.target_group_bindings,
+        pod_gates(objects.pods),
     )
 
 

@@ -42,6 +42,7 @@ from albctl.model.groups import Group, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.objects import Ingress, Secret
 from albctl.model.observed import ObservedStack
+from albctl.model.readiness import pod_gates
 from albctl.model.tags import INGRESS_TAG
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,9 @@ class Reconciler:
         self.secret_reader = SecretReader(writer.api)
         self._local = threading.local()
         self._lock = threading.Lock()
+        # called with the names of target groups whose registered targets may have changed
+        # (pod readiness gates look at them again)
+        self.on_target_groups: Callable[[set[str]], None] = lambda names: None
         clients.hooks.append(self._on_aws_call)
         clients.throttle_hooks.append(lambda svc, op: metrics.aws_throttles.labels(svc, op).inc())
 
@@ -292,6 +296,7 @@ class Reconciler:
                     self.settings.build_settings(),
                     secrets=secrets,
                     now=datetime.datetime.now(datetime.UTC),
+                    pod_gates=pod_gates(objs.pods),
                 )
             )
             if build.stack is not None:
@@ -461,16 +466,31 @@ class Reconciler:
     def _remember(self, gid: str, stack: Stack | None, arns: dict[str, str]) -> None:
         """Target group ARNs and targets as applied, for the fast path (no AWS call)."""
         mem = self._mem(gid)
+        before = set(mem.tg_names.values())
         if stack is None:
             mem.tg_arns.clear()
             mem.targets.clear()
             mem.tg_names.clear()
-            return
-        mem.tg_arns = {tg.id: arns[tg.id] for tg in stack.target_groups if tg.id in arns}
-        mem.tg_names = {tg.id: tg.name for tg in stack.target_groups if tg.id in arns}
-        mem.targets = {
-            tg.id: frozenset((t.id, t.port) for t in tg.targets) for tg in stack.target_groups
-        }
+        else:
+            mem.tg_arns = {tg.id: arns[tg.id] for tg in stack.target_groups if tg.id in arns}
+            mem.tg_names = {tg.id: tg.name for tg in stack.target_groups if tg.id in arns}
+            mem.targets = {
+                tg.id: frozenset((t.id, t.port) for t in tg.targets) for tg in stack.target_groups
+            }
+        names = before | set(mem.tg_names.values())
+        if names:
+            self.on_target_groups(names)
+
+    def registered_target_group(self, name: str) -> tuple[str, frozenset[tuple[str, int]]] | None:
+        """(ARN, targets registered) of a target group of ours by name, as last applied."""
+        with self._lock:
+            mems = list(self.memory.values())
+        for mem in mems:
+            for tid, n in list(mem.tg_names.items()):
+                arn = mem.tg_arns.get(tid)
+                if n == name and arn is not None:
+                    return arn, mem.targets.get(tid, frozenset())
+        return None
 
     # --- the fast path: targets only ---------------------------------------------------------
 
@@ -504,6 +524,7 @@ class Reconciler:
                 self.settings.build_settings(),
                 secrets=mem.secrets,
                 now=datetime.datetime.now(datetime.UTC),
+                pod_gates=pod_gates(objs.pods),
             )
         )
         if build.stack is None and not build.invalid:
@@ -511,6 +532,7 @@ class Reconciler:
             return False
         stack_tgs = {tg.id: tg for tg in (build.stack.target_groups if build.stack else ())}
         changed = 0
+        changed_names: set[str] = set()
         for tid, tg in stack_tgs.items():
             want = frozenset((t.id, t.port) for t in tg.targets)
             if mem.targets.get(tid) == want:
@@ -544,6 +566,7 @@ class Reconciler:
                 )
             mem.targets[tid] = want
             changed += 1
+            changed_names.add(tg.name)
             log_event(
                 log,
                 "targets synced",
@@ -557,6 +580,8 @@ class Reconciler:
             if report is not None:
                 self._report_rules(report.warnings, [m.ingress for m in group.members])
         self.metrics.target_syncs.labels("changed" if changed else "unchanged").inc()
+        if changed_names:
+            self.on_target_groups(changed_names)
         return True
 
     # --- reporting: Events and the LoadBalancerGroup ----------------------------------------

@@ -3,14 +3,15 @@
 Informers (list+watch) feed caches; handlers turn object changes into keys on a
 de-duplicating work queue (``g:<group>`` full reconcile, ``t:<group>`` targets only,
 ``b:<namespace>/<name>`` a TargetGroupBinding, ``n:bindings`` the bindings' security group
-rules); N workers process keys while this replica is the leader. A periodic resync re-queues
-every group and binding, so changes made by hand in AWS are put back.
+rules, ``p:<target group name>`` pod readiness gates); N workers process keys while this
+replica is the leader. A periodic resync re-queues every group and binding, so changes made by
+hand in AWS are put back. Every replica, leader or not, serves the admission webhooks from its
+own caches once they are synced.
 """
 
 from __future__ import annotations
 
 import http.server
-import json
 import logging
 import os
 import signal
@@ -24,20 +25,24 @@ from typing import Any
 from prometheus_client import start_http_server
 
 from albctl.aws.clients import AwsClients
+from albctl.aws.health import health_reader
 from albctl.aws.observe import Observer
 from albctl.config import Settings
 from albctl.controller.bindings import BindingController
 from albctl.controller.metrics import Metrics
 from albctl.controller.queue import WorkQueue
+from albctl.controller.readiness import PREFIX as READINESS_PREFIX
+from albctl.controller.readiness import ReadinessGates, Registered, trim_pod
 from albctl.controller.reconciler import NotLeaderError, Reconciler
 from albctl.controller.snapshot import Snapshotter
-from albctl.errors import AlbctlError
+from albctl.errors import AlbctlError, ConfigError
 from albctl.kube.api import (
     ENDPOINT_SLICE,
     INGRESS,
     INGRESS_CLASS,
     INGRESS_CLASS_PARAMS,
     NODE,
+    POD,
     SERVICE,
     TARGET_GROUP_BINDING,
     Kind,
@@ -48,13 +53,18 @@ from albctl.kube.informer import Informer, Obj
 from albctl.kube.leader import LeaderElector
 from albctl.kube.writer import KubeWriter
 from albctl.logs import log_event
-from albctl.model.annotations import PREFIX, ci_get
+from albctl.model.groups import services_of
+from albctl.model.objects import Ingress
+from albctl.webhook.handlers import AdmissionHandlers
+from albctl.webhook.server import ServingCertificate, WebhookServer
 
 log = logging.getLogger(__name__)
 
 # the one key of TargetGroupBinding networking: rules on the targets' security groups are
 # computed for every binding at once (they are shared)
 NETWORKING_KEY = "n:bindings"
+# where controller-runtime (and so cert-manager setups made for LBC) put the certificate
+DEFAULT_WEBHOOK_CERT_DIR = "/tmp/k8s-webhook-server/serving-certs"
 
 
 @dataclass
@@ -73,6 +83,9 @@ class RunOptions:
     health_probe_bind_address: str = ":8081"
     shutdown_timeout: float = 30.0
     identity: str = ""
+    # admission webhooks: "" or "0" disables them
+    webhook_bind_address: str = ""
+    webhook_cert_dir: str = DEFAULT_WEBHOOK_CERT_DIR
 
 
 def _split_addr(addr: str) -> tuple[str, int]:
@@ -82,30 +95,10 @@ def _split_addr(addr: str) -> tuple[str, int]:
 
 def _services_of(ing: Obj) -> set[str]:
     """Service keys an Ingress references (backends and forward actions)."""
-    ns = ing.get("metadata", {}).get("namespace", "")
-    out: set[str] = set()
-    spec = ing.get("spec") or {}
-
-    def backend(b: dict[str, Any] | None) -> None:
-        svc = (b or {}).get("service") or {}
-        if svc.get("name"):
-            out.add(f"{ns}/{svc['name']}")
-
-    backend(spec.get("defaultBackend"))
-    for r in spec.get("rules") or []:
-        for p in ((r.get("http") or {}).get("paths")) or []:
-            backend(p.get("backend"))
-    for k, v in (ing.get("metadata", {}).get("annotations") or {}).items():
-        if k.startswith(PREFIX + "actions."):
-            try:
-                data = json.loads(v)
-            except ValueError:
-                continue
-            fc = ci_get(data, "forwardConfig") if isinstance(data, dict) else None
-            for tg in (ci_get(fc, "targetGroups") if isinstance(fc, dict) else None) or []:
-                if isinstance(tg, dict) and ci_get(tg, "serviceName"):
-                    out.add(f"{ns}/{ci_get(tg, 'serviceName')}")
-    return out
+    try:
+        return services_of(Ingress.model_validate(ing))
+    except ValueError:
+        return set()
 
 
 def _same_inputs(old: Obj, new: Obj) -> bool:
@@ -153,6 +146,8 @@ class Controller:
             "TargetGroupBinding": TARGET_GROUP_BINDING,
         }
         self.informers = {name: Informer(self.api, kind, ns) for name, kind in kinds.items()}
+        # only pods with albctl's readiness gates are kept, trimmed to what the gates need
+        self.informers["Pod"] = Informer(self.api, POD, ns, transform=trim_pod)
         self.snapshots = Snapshotter(self.informers)
         self.writer = KubeWriter(self.api)
         self.recorder = EventRecorder(self.api, self.identity)
@@ -188,6 +183,36 @@ class Controller:
             self.is_leader,
         )
         self.bindings.on_networking = lambda: self.queue.add(NETWORKING_KEY)
+        self.readiness = ReadinessGates(
+            settings,
+            self.snapshots,
+            self.writer,
+            health_reader(self.clients),
+            self.metrics,
+            self.is_leader,
+            self._registered,
+            self.bindings.target_types,
+        )
+        self.reconciler.on_target_groups = self._on_target_groups
+        self.bindings.on_target_groups = self._on_target_groups
+        self.webhooks: WebhookServer | None = None
+        if options.webhook_bind_address not in ("", "0"):
+            handlers = AdmissionHandlers(
+                settings.build_settings(),
+                self.snapshots.objects,
+                self.bindings.target_types,
+                lambda path, result: self.metrics.webhook_requests.labels(path, result).inc(),
+            )
+            try:
+                self.webhooks = WebhookServer(
+                    options.webhook_bind_address,
+                    ServingCertificate(options.webhook_cert_dir),
+                    handlers,
+                )
+            except OSError as exc:
+                raise ConfigError(
+                    f"--webhook-bind-address {options.webhook_bind_address}: {exc}"
+                ) from exc
         self._group_of_ingress: dict[str, set[str]] = {}
         self._services: dict[str, set[str]] = {}  # ingress key -> service keys
         self._workers: list[threading.Thread] = []
@@ -289,6 +314,35 @@ class Controller:
         for b in self.bindings.on_binding(old, new):
             self.queue.add(f"b:{b}")
 
+    def _registered(self, name: str) -> Registered | None:
+        got = self.reconciler.registered_target_group(name) or (
+            self.bindings.registered_target_group(name)
+        )
+        return Registered(*got) if got else None
+
+    def _on_target_groups(self, names: set[str]) -> None:
+        for n in self.readiness.pending_names(names):
+            self.queue.add(READINESS_PREFIX + n)
+
+    def _on_pod(self, old: Obj | None, new: Obj | None) -> None:
+        for n in self.readiness.on_pod(old, new):
+            self.queue.add(READINESS_PREFIX + n)
+        if old is None and new is not None:
+            # a pod seen for the first time: its serving endpoint may already be in a slice
+            # that was read before the pod, and registering it depends on its gates
+            meta = new["metadata"]
+            ns, labels = meta.get("namespace", ""), meta.get("labels") or {}
+            for svc in self.informers["Service"].list():
+                sel = (svc.get("spec") or {}).get("selector") or {}
+                if svc["metadata"].get("namespace") != ns or not sel:
+                    continue
+                if all(labels.get(k) == v for k, v in sel.items()):
+                    key = f"{ns}/{svc['metadata']['name']}"
+                    for g in self._groups_using(key):
+                        self.queue.add(f"t:{g}")
+                    for b in self.bindings.keys_for_service(key):
+                        self.queue.add(f"b:{b}")
+
     def _on_class(self, old: Obj | None, new: Obj | None) -> None:
         # class changes can move Ingresses in or out: recompute every Ingress's groups
         for ing in self.informers["Ingress"].list():
@@ -302,6 +356,7 @@ class Controller:
         self.informers["TargetGroupBinding"].handlers.append(self._on_binding)
         self.informers["IngressClass"].handlers.append(self._on_class)
         self.informers["IngressClassParams"].handlers.append(self._on_class)
+        self.informers["Pod"].handlers.append(self._on_pod)
 
     def enqueue_all(self, include_aws: bool = False) -> None:
         groups = set()
@@ -321,6 +376,8 @@ class Controller:
             self.bindings.expire(b)  # read AWS again: puts back targets changed by hand
             self.queue.add(f"b:{b}")
         self.queue.add(NETWORKING_KEY)
+        for n in sorted(self.readiness.pending_names()):
+            self.queue.add(READINESS_PREFIX + n)
 
     # --- workers --------------------------------------------------------------------------
 
@@ -349,6 +406,10 @@ class Controller:
                 elif kind == "t":
                     if not self.reconciler.sync_targets(gid):
                         self.queue.add(f"g:{gid}")
+                elif kind == "p":
+                    delay = self.readiness.sync(gid)
+                    if delay is not None:
+                        self.queue.add_after(key, delay)
                 else:
                     self.reconciler.reconcile(gid)
                 self.queue.forget(key)
@@ -378,7 +439,9 @@ class Controller:
     # --- health ---------------------------------------------------------------------------
 
     def ready(self) -> bool:
-        return all(i.synced for i in self.informers.values())
+        """Caches synced, and the webhooks served (with a certificate) when enabled."""
+        synced = all(i.synced for i in self.informers.values())
+        return synced and (self.webhooks is None or self.webhooks.serving)
 
     def _serve_health(self) -> None:
         ctl = self
@@ -389,7 +452,7 @@ class Controller:
                     ok, body = True, "ok"
                 elif self.path.startswith("/readyz"):
                     ok = ctl.ready()
-                    body = "ok" if ok else "informers not synced"
+                    body = "ok" if ok else "informers not synced or webhooks not served"
                 else:
                     self.send_response(404)
                     self.end_headers()
@@ -419,6 +482,16 @@ class Controller:
         for inf in self.informers.values():
             inf.wait_synced(60)
         log_event(log, "caches synced", identity=self.identity)
+        if self.webhooks is not None:
+            # only now: gates and validation are decided from the caches
+            self.webhooks.start()
+            if self.webhooks.certificate.context() is None:
+                log_event(
+                    log,
+                    "no webhook certificate yet: TLS handshakes fail until it is there",
+                    logging.WARNING,
+                    directory=self.options.webhook_cert_dir,
+                )
         for i in range(self.options.workers):
             t = threading.Thread(target=self._worker, name=f"worker-{i}", daemon=True)
             t.start()
@@ -446,6 +519,8 @@ class Controller:
             self.elector.stop(release=True)
         if getattr(self, "_health", None) is not None:
             self._health.shutdown()
+        if self.webhooks is not None:
+            self.webhooks.stop()
         log_event(log, "stopped", identity=self.identity)
 
     def run_until_signal(self) -> None:

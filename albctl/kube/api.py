@@ -239,5 +239,22 @@ class KubeApi:
             content_type="application/merge-patch+json",
         )
 
+    def strategic_patch(
+        self,
+        kind: Kind,
+        name: str,
+        patch: dict[str, Any],
+        namespace: str | None = None,
+        sub: str | None = None,
+    ) -> dict[str, Any]:
+        """A strategic merge patch (built-in kinds only): lists with a merge key, such as
+        ``status.conditions`` by ``type``, are merged element by element."""
+        return self.request(
+            "PATCH",
+            kind.path(namespace, name, sub),
+            body=patch,
+            content_type="application/strategic-merge-patch+json",
+        )
+
     def delete(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any]:
         return self.request("DELETE", kind.path(namespace, name))

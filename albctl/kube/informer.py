@@ -4,6 +4,10 @@ LIST gives the objects and a resourceVersion; WATCH continues from it with bookm
 reconnect resumes where it stopped. ``410 Gone`` (the version expired) means re-list and
 diff the cache, so no change is lost. Errors reconnect with jittered exponential backoff.
 Handlers are called outside the cache lock with (old, new) dicts; ``new`` is None on delete.
+
+A ``transform`` may trim what is cached (and handed to handlers), or drop objects the
+controller has no use for by returning None: an object that stops being kept is handled as a
+delete.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 Handler = Callable[[Obj | None, Obj | None], None]
+Transform = Callable[[Obj], Obj | None]
 
 
 def obj_key(obj: Obj) -> str:
@@ -37,8 +42,10 @@ class Informer:
         namespaces: list[str] | None = None,
         watch_timeout: int = 300,
         on_relist: Callable[[Kind], None] | None = None,
+        transform: Transform | None = None,
     ) -> None:
         self.api = api
+        self.transform = transform
         self.kind = kind
         self.namespaces = namespaces if (kind.namespaced and namespaces) else [None]
         self.watch_timeout = watch_timeout
@@ -102,6 +109,8 @@ class Informer:
         for it in items:  # list items carry no kind/apiVersion
             it.setdefault("kind", self.kind.kind)
             it.setdefault("apiVersion", self.kind.api_version)
+        if self.transform is not None:
+            items = [t for t in map(self.transform, items) if t is not None]
         fresh = {obj_key(o): o for o in items}
         with self._lock:
             scope = {
@@ -188,12 +197,19 @@ class Informer:
             obj.setdefault("kind", self.kind.kind)
             obj.setdefault("apiVersion", self.kind.api_version)
             key = obj_key(obj)
+            kept: Obj | None = obj
+            if self.transform is not None and etype != "DELETED":
+                kept = self.transform(obj)
             with self._lock:
                 old = self._cache.get(key)
-                if etype == "DELETED":
+                if etype == "DELETED" or kept is None:
                     self._cache.pop(key, None)
                 else:
-                    self._cache[key] = obj
-            self._emit(old, None if etype == "DELETED" else obj)
+                    self._cache[key] = kept
+            if etype == "DELETED" or kept is None:
+                if old is not None:
+                    self._emit(old, None)
+            else:
+                self._emit(old, kept)
             rv = new_rv or rv
         return rv

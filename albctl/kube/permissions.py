@@ -29,6 +29,10 @@ CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
     # TLS Secrets named by Ingresses: read one by one, never listed or watched
     Permission("", "secrets", ("get",)),
     Permission("", "events", ("create", "patch")),
+    # pod readiness gates: pods watched (only those with albctl's gates are cached), the gate
+    # conditions written through the status subresource
+    Permission("", "pods", LIST_WATCH),
+    Permission("", "pods/status", ("patch",)),
     Permission("discovery.k8s.io", "endpointslices", LIST_WATCH),
     Permission("albctl.io", "ingressclassparams", LIST_WATCH),
     # TargetGroupBindings: watched; the finalizer is read fresh (get) and merge-patched

@@ -1,5 +1,5 @@
 """The controller's writes to Kubernetes: finalizers, Ingress status, LoadBalancerGroups,
-TargetGroupBinding status.
+TargetGroupBinding status, pod readiness gate conditions.
 
 Finalizer changes carry the object's resourceVersion (optimistic concurrency); on a 409 the
 object is read again and the change re-applied.
@@ -14,6 +14,7 @@ from typing import Any
 from albctl.kube.api import (
     INGRESS,
     LOAD_BALANCER_GROUP,
+    POD,
     TARGET_GROUP_BINDING,
     Conflict,
     Kind,
@@ -91,6 +92,20 @@ class KubeWriter:
             self.api.merge_patch(
                 TARGET_GROUP_BINDING, name, {"status": status}, namespace, sub="status"
             )
+
+    def set_pod_conditions(
+        self, namespace: str, name: str, conditions: list[dict[str, Any]]
+    ) -> bool:
+        """Set readiness gate conditions through pods/status (a strategic merge patch: the
+        conditions are merged by type, so the kubelet's own are left alone). False when the
+        pod is gone."""
+        try:
+            self.api.strategic_patch(
+                POD, name, {"status": {"conditions": conditions}}, namespace, sub="status"
+            )
+        except NotFound:
+            return False
+        return True
 
     def set_ingress_hostname(self, namespace: str, name: str, hostname: str | None) -> None:
         lb: dict[str, Any] = {"ingress": [{"hostname": hostname}]} if hostname else {}

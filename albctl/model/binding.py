@@ -12,12 +12,13 @@ Service are deregistered); when several bindings name one target group, the olde
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
 from albctl.errors import InvalidBindingError
 from albctl.model.binding_networking import rules_of
+from albctl.model.endpoints import endpoint_is_target, is_gated
 from albctl.model.objects import (
     EndpointSlice,
     LabelSelector,
@@ -70,6 +71,8 @@ class BindingInput:
     nodes: Sequence[Node]
     vpc_id: str | None
     bindings: Sequence[TargetGroupBinding] = ()  # every binding, for the one-holder rule
+    # pod key -> target group names of its albctl readiness gates (see model.readiness)
+    pod_gates: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -289,9 +292,15 @@ def node_targets(
 
 
 def endpoint_targets(
-    slices: Iterable[EndpointSlice], svc: Service, sp: ServicePort, ip_address_type: str
+    slices: Iterable[EndpointSlice],
+    svc: Service,
+    sp: ServicePort,
+    ip_address_type: str,
+    target_group: str = "",
+    pod_gates: Mapping[str, frozenset[str]] | None = None,
 ) -> frozenset[TargetKey]:
-    """Ready, non-terminating endpoint addresses of the Service port, at the endpoint's port."""
+    """Ready, non-terminating endpoint addresses of the Service port, at the endpoint's port;
+    also serving ones of pods that wait on albctl's readiness gate for ``target_group``."""
     family = "IPv6" if ip_address_type == "ipv6" else "IPv4"
     out: set[TargetKey] = set()
     for s in slices:
@@ -308,9 +317,9 @@ def endpoint_targets(
         if port is None:
             continue
         for ep in s.endpoints:
-            if ep.conditions.ready is False or ep.conditions.terminating:
-                continue
-            out.update((a, port) for a in ep.addresses)
+            gated = is_gated(ep, s.metadata.namespace, target_group, pod_gates or {})
+            if endpoint_is_target(ep, gated):
+                out.update((a, port) for a in ep.addresses)
     return frozenset(out)
 
 
@@ -340,7 +349,10 @@ def _targets(inp: BindingInput, target_type: str) -> frozenset[TargetKey]:
     svc, sp = _service_port(inp)
     if target_type == "ip":
         assert inp.target_group is not None
-        targets = endpoint_targets(inp.endpoint_slices, svc, sp, inp.target_group.ip_address_type)
+        tg = inp.target_group
+        targets = endpoint_targets(
+            inp.endpoint_slices, svc, sp, tg.ip_address_type, tg.name, inp.pod_gates
+        )
     else:
         if sp.node_port is None:
             raise _error(

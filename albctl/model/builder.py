@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from albctl.errors import InvalidInputError, QuotaExceededError
+from albctl.errors import InvalidInputError, MissingObjectError, QuotaExceededError
 from albctl.model.actions import ArnRef, ParsedAction, ServiceRef, parse_action, parse_conditions
 from albctl.model.annotations import Annotations
 from albctl.model.certificates import (
@@ -43,6 +44,7 @@ from albctl.model.desired import (
     Target,
     TargetGroup,
 )
+from albctl.model.endpoints import endpoint_is_target, is_gated
 from albctl.model.groups import Group, Member
 from albctl.model.inventory import Inventory
 from albctl.model.names import (
@@ -52,6 +54,7 @@ from albctl.model.names import (
     valid_lb_name,
 )
 from albctl.model.objects import (
+    Endpoint,
     EndpointSlice,
     HTTPIngressPath,
     Ingress,
@@ -89,6 +92,8 @@ class GroupInput:
     settings: BuildSettings
     secrets: Mapping[str, Secret] = field(default_factory=dict)  # ns/name -> TLS Secret
     now: datetime.datetime | None = None  # for certificate validity; None: no import
+    # pod key -> target group names of its albctl readiness gates (see model.readiness)
+    pod_gates: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -251,7 +256,7 @@ class _MemberBuilder:
     def _service(self, name: str, where: str) -> Service:
         svc = self.inp.services.get(f"{self.ns}/{name}")
         if svc is None:
-            raise InvalidInputError(self.obj, where, f"Service {self.ns}/{name} not found")
+            raise MissingObjectError(self.obj, where, f"Service {self.ns}/{name} not found")
         return svc
 
     def _service_port(self, svc: Service, port: int | str, where: str) -> ServicePort:
@@ -264,10 +269,25 @@ class _MemberBuilder:
 
     def _member_tags(self) -> dict[str, str]:
         tags = self.ann.string_map("tags") or {}
-        if self.params:
-            tags.update({t.key: t.value for t in self.params.spec.tags})
         _check_user_tags(self.obj, tags)
+        if self.params:
+            from_params = {t.key: t.value for t in self.params.spec.tags}
+            _check_user_tags(self._params_obj(), from_params, "spec.tags")
+            tags.update(from_params)
         return tags
+
+    def _params_obj(self) -> str:
+        assert self.params is not None
+        return f"IngressClassParams/{self.params.metadata.name}"
+
+    def _error(
+        self, from_params: bool, annotation: str, spec_field: str, message: str
+    ) -> InvalidInputError:
+        """An error about a value that came from the IngressClassParams (named by its spec
+        field) or from an annotation of the Ingress."""
+        if from_params and self.params is not None:
+            return InvalidInputError(self._params_obj(), f"spec.{spec_field}", message)
+        return self.ann.error(self.obj, annotation, message)
 
     def target_group(self, svc_name: str, port: int | str, where: str) -> str:
         svc = self._service(svc_name, where)
@@ -307,8 +327,9 @@ class _MemberBuilder:
                 and all(n.metadata.labels.get(k) == v for k, v in selector.items())
                 and (iid := n.instance_id) is not None
             ]
+            waiting: list[tuple[Target, Endpoint]] = []
         else:
-            tg_port, targets = self._ip_targets(svc, sp)
+            tg_port, targets, waiting = self._ip_targets(svc, sp)
         ip_type = "ipv6" if svc.spec.ip_families[:1] == ("IPv6",) else "ipv4"
         hc = self._health_check(ann, svc, sp, target_type, protocol, version)
         attrs = ann.string_map("target-group-attributes", service_override=True) or {}
@@ -328,6 +349,9 @@ class _MemberBuilder:
             version,
             ip_type,
         )
+        name = target_group_name(self.ns, svc_name, *identity)
+        # endpoints of pods that wait on albctl's readiness gate for this target group
+        targets += [t for t, ep in waiting if is_gated(ep, self.ns, name, self.inp.pod_gates)]
         targets = sorted(set(targets), key=lambda t: (t.id, t.port))
         if len(targets) > MAX_TARGETS_PER_TG:
             raise QuotaExceededError(
@@ -337,7 +361,7 @@ class _MemberBuilder:
             )
         tg = TargetGroup(
             id=tg_id,
-            name=target_group_name(self.ns, svc_name, *identity),
+            name=name,
             ingress=self.ing.key,
             service=f"{svc.key}:{ref}",
             port=tg_port,
@@ -353,7 +377,11 @@ class _MemberBuilder:
         self.target_groups[tg_id] = tg
         return tg_id
 
-    def _ip_targets(self, svc: Service, sp: ServicePort) -> tuple[int, list[Target]]:
+    def _ip_targets(
+        self, svc: Service, sp: ServicePort
+    ) -> tuple[int, list[Target], list[tuple[Target, Endpoint]]]:
+        """(target group port, targets, serving endpoints that are targets only if their pod
+        has the readiness gate of this target group)."""
         slices = [
             s
             for s in self.inp.endpoint_slices
@@ -363,6 +391,7 @@ class _MemberBuilder:
         if sp.target_port is None:
             tg_port = sp.port
         targets: list[Target] = []
+        waiting: list[tuple[Target, Endpoint]] = []
         for s in slices:
             ports = [
                 p
@@ -375,10 +404,11 @@ class _MemberBuilder:
             if tg_port is None:
                 tg_port = eport
             for ep in s.endpoints:
-                if ep.conditions.ready is False or ep.conditions.terminating:
-                    continue
-                targets += [Target(id=a, port=eport) for a in ep.addresses]
-        return (tg_port or 1), targets
+                if endpoint_is_target(ep, gated=False):
+                    targets += [Target(id=a, port=eport) for a in ep.addresses]
+                elif endpoint_is_target(ep, gated=True):
+                    waiting += [(Target(id=a, port=eport), ep) for a in ep.addresses]
+        return (tg_port or 1), targets, waiting
 
     def _health_check(
         self,
@@ -494,6 +524,8 @@ class _MemberBuilder:
                     self.obj, where, f"targetGroupARN {ref.arn!r} is not an ARN"
                 )
             return ref.arn
+        if not self.inp.inventory.aws_known:
+            return f"arn:unknown:targetgroup/{ref.name}"
         arn = self.inp.inventory.target_groups_by_name.get(ref.name or "")
         if arn is None:
             raise InvalidInputError(self.obj, where, f"target group named {ref.name!r} not found")
@@ -514,9 +546,10 @@ class _MemberBuilder:
             name = ps.load_balancer_name
         if name is not None:
             if not valid_lb_name(name):
-                raise ann.error(
-                    self.obj,
+                raise self._error(
+                    bool(ps and ps.load_balancer_name),
                     "load-balancer-name",
+                    "loadBalancerName",
                     f"{name!r}: expected 1-32 letters, digits or '-', not starting or ending "
                     "with '-' and not starting with 'internal-'",
                 )
@@ -532,7 +565,7 @@ class _MemberBuilder:
         if ps and ps.subnets:
             if ps.subnets.ids:
                 subnets = list(ps.subnets.ids)
-            else:
+            elif self.inp.inventory.aws_known:
                 subnets = [
                     s.id
                     for s in self.inp.inventory.subnets
@@ -564,7 +597,12 @@ class _MemberBuilder:
             certs = list(ps.certificate_arn)
         for c in certs or []:
             if not c.startswith("arn:"):
-                raise ann.error(self.obj, "certificate-arn", f"{c!r} is not an ARN")
+                raise self._error(
+                    bool(ps and ps.certificate_arn),
+                    "certificate-arn",
+                    "certificateArn",
+                    f"{c!r} is not an ARN",
+                )
         tls = [
             (i, t.secret_name, tuple(t.hosts))
             for i, t in enumerate(self.ing.spec.tls)
@@ -577,15 +615,23 @@ class _MemberBuilder:
             )
         cidrs = ann.cidrs("inbound-cidrs")
         if ps and ps.inbound_cidrs:
-            cidrs = list(ps.inbound_cidrs)
+            cidrs = []
+            for c in ps.inbound_cidrs:
+                try:
+                    cidrs.append(str(ipaddress.ip_network(c, strict=False)))
+                except ValueError:
+                    raise self._error(
+                        True, "inbound-cidrs", "inboundCIDRs", f"{c!r} is not a valid CIDR"
+                    ) from None
         prefix_lists = ann.string_list("security-group-prefix-lists")
         if ps and (ps.prefix_lists_ids or ps.legacy_prefix_lists_ids):
             prefix_lists = list(ps.prefix_lists_ids or ps.legacy_prefix_lists_ids or ())
         for pl in prefix_lists or []:
             if not pl.startswith("pl-"):
-                raise ann.error(
-                    self.obj,
+                raise self._error(
+                    bool(ps and (ps.prefix_lists_ids or ps.legacy_prefix_lists_ids)),
                     "security-group-prefix-lists",
+                    "prefixListsIDs",
                     f"{pl!r} is not a prefix list id (pl-...)",
                 )
         ssl_policy = ann.string("ssl-policy")
@@ -656,18 +702,26 @@ class _MemberBuilder:
         if name:
             if name == "none":
                 return ""
+            if not self.inp.inventory.aws_known:
+                return f"arn:unknown:wafv2:{name}"
             found = self.inp.inventory.web_acls_by_name.get(name)
             if found is None:
-                raise self.ann.error(
-                    self.obj, "wafv2-acl-name", f"no regional WAFv2 web ACL named {name!r}"
+                raise self._error(
+                    bool(ps and ps.wafv2_acl_name),
+                    "wafv2-acl-name",
+                    "wafv2AclName",
+                    f"no regional WAFv2 web ACL named {name!r}",
                 )
             return found
         if arn:
             if arn == "none":
                 return ""
             if not arn.startswith("arn:") or ":wafv2:" not in arn:
-                raise self.ann.error(
-                    self.obj, "wafv2-acl-arn", f"{arn!r} is not a WAFv2 web ACL ARN (or none)"
+                raise self._error(
+                    bool(ps and ps.wafv2_acl_arn),
+                    "wafv2-acl-arn",
+                    "wafv2AclArn",
+                    f"{arn!r} is not a WAFv2 web ACL ARN (or none)",
                 )
             return arn
         return None
@@ -704,7 +758,7 @@ class _MemberBuilder:
         inv = self.inp.inventory
         out = []
         for n in names:
-            if n.startswith("sg-"):
+            if n.startswith("sg-") or not inv.aws_known:
                 out.append(n)
                 continue
             match = [s.id for s in inv.security_groups if s.tags.get("Name") == n or s.name == n]
@@ -732,12 +786,14 @@ def _check_codes(ann: Annotations, codes: str, grpc: bool) -> None:
             )
 
 
-def _check_user_tags(obj: str, tags: Mapping[str, str]) -> None:
+def _check_user_tags(
+    obj: str, tags: Mapping[str, str], field: str = f"annotation {ANN}tags"
+) -> None:
     for k, v in tags.items():
         if k.startswith("aws:") or k.startswith("albctl.io/"):
-            raise InvalidInputError(obj, f"annotation {ANN}tags", f"tag key {k!r} is reserved")
+            raise InvalidInputError(obj, field, f"tag key {k!r} is reserved")
         if len(k) > 128 or len(v) > 256:
-            raise InvalidInputError(obj, f"annotation {ANN}tags", f"tag {k!r} is too long")
+            raise InvalidInputError(obj, field, f"tag {k!r} is too long")
 
 
 def _service_tags(sobj: str, svc: Service) -> dict[str, str]:
@@ -880,7 +936,7 @@ def build_group(inp: GroupInput) -> BuildResult:
             certs, warns = got.refs, got.warnings
             result.secret_errors += got.secret_errors
             https_ports = [p for p, proto in mb.ports.items() if proto == "HTTPS"]
-            if https_ports and not certs:
+            if https_ports and not certs and inp.inventory.aws_known:
                 raise InvalidInputError(
                     mb.obj,
                     f"annotation {ANN}certificate-arn",
@@ -951,7 +1007,9 @@ def _assemble(
 
     # subnets
     try:
-        if "subnets" in ex:
+        if not inv.aws_known:
+            subnets = sorted(ex.get("subnets", ()))
+        elif "subnets" in ex:
             subnets = resolve(ex["subnets"], inv.subnets, inv.vpc_id)
         elif inv.existing_subnets and inv.existing_scheme == scheme:
             subnets = sorted(inv.existing_subnets)

@@ -63,7 +63,8 @@ def member_certificates(
     if c.explicit:
         out.refs = list(dict.fromkeys(c.explicit))
         return out
-    if not c.https:
+    if not c.https or not inv.aws_known:
+        # nothing to serve, or nothing known of ACM (admission): no discovery, no Secret read
         return out
     wanted: dict[int, list[str]] = {}
     for host in c.hosts:

@@ -8,13 +8,14 @@ IngressClassParams ``group.name``); every other Ingress is a group of one.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from albctl.errors import InvalidInputError
-from albctl.model.annotations import PREFIX, Annotations
-from albctl.model.objects import Ingress, IngressClass, IngressClassParams
+from albctl.errors import InvalidInputError, MissingObjectError
+from albctl.model.annotations import PREFIX, Annotations, ci_get
+from albctl.model.objects import Ingress, IngressBackend, IngressClass, IngressClassParams
 from albctl.model.settings import CONTROLLER_NAME, PARAMS_API_GROUP, BuildSettings
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -112,7 +113,7 @@ def resolve_class(
         )
     p = params.get(ref.name)
     if p is None:
-        raise InvalidInputError(
+        raise MissingObjectError(
             f"IngressClass/{cls.metadata.name}",
             "spec.parameters",
             f"IngressClassParams {ref.name!r} does not exist",
@@ -150,16 +151,20 @@ def group_ingresses(
             continue
         ann = Annotations(obj, ing.metadata.annotations)
         try:
+            from_params = bool(p and p.spec.group)
             group_name = p.spec.group.name if p and p.spec.group else ann.string("group.name")
             if group_name is not None and (
                 len(group_name) > 63 or not GROUP_NAME_RE.match(group_name)
             ):
-                raise ann.error(
-                    obj,
-                    "group.name",
+                message = (
                     f"got {group_name!r}, expected lower-case alphanumerics, '-' and '.', "
-                    "at most 63 characters",
+                    "at most 63 characters"
                 )
+                if p is not None and from_params:
+                    raise InvalidInputError(
+                        f"IngressClassParams/{p.metadata.name}", "spec.group.name", message
+                    )
+                raise ann.error(obj, "group.name", message)
             order = ann.integer("group.order", minimum=-1000, maximum=1000) or 0
         except InvalidInputError as exc:
             g = groups.setdefault(ing.key, Group(id=ing.key, explicit=False))
@@ -177,3 +182,31 @@ def group_ingresses(
 
 def is_ours_annotation(name: str) -> bool:
     return name.startswith(PREFIX)
+
+
+def services_of(ing: Ingress) -> set[str]:
+    """Keys (``namespace/name``) of the Services an Ingress references: backends and the
+    Services of forward actions. Unparsable actions are skipped (the builder reports them)."""
+    ns = ing.metadata.namespace
+    out: set[str] = set()
+
+    def backend(b: IngressBackend | None) -> None:
+        if b is not None and b.service is not None and b.service.name:
+            out.add(f"{ns}/{b.service.name}")
+
+    backend(ing.spec.default_backend)
+    for r in ing.spec.rules:
+        for p in r.http.paths if r.http else ():
+            backend(p.backend)
+    for k, v in ing.metadata.annotations.items():
+        if not k.startswith(PREFIX + "actions."):
+            continue
+        try:
+            data = json.loads(v)
+        except ValueError:
+            continue
+        fc = ci_get(data, "forwardConfig") if isinstance(data, dict) else None
+        for tg in (ci_get(fc, "targetGroups") if isinstance(fc, dict) else None) or []:
+            if isinstance(tg, dict) and ci_get(tg, "serviceName"):
+                out.add(f"{ns}/{ci_get(tg, 'serviceName')}")
+    return out

@@ -56,3 +56,13 @@ class Inventory(_Frozen):
     # subnets of the existing load balancer, kept unless the scheme changes (as LBC does)
     existing_subnets: tuple[str, ...] = ()
     existing_scheme: str | None = None
+    # False: nothing was read from AWS (admission, readiness gates). The builder then skips
+    # what only AWS can answer (subnets, certificate discovery, lookups of security groups,
+    # target groups and web ACLs by name) and puts placeholders in their place: such a stack
+    # is for checking inputs and naming target groups, never for applying.
+    aws_known: bool = True
+
+    @classmethod
+    def unknown(cls) -> Inventory:
+        """An inventory that knows nothing of AWS (see ``aws_known``)."""
+        return cls(aws_known=False)

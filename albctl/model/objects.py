@@ -116,9 +116,16 @@ class EndpointConditions(_Obj):
     terminating: bool | None = None
 
 
+class ObjectReference(_Obj):
+    kind: str | None = None
+    name: str = ""
+    namespace: str | None = None
+
+
 class Endpoint(_Obj):
     addresses: tuple[str, ...] = ()
     conditions: EndpointConditions = EndpointConditions()
+    target_ref: ObjectReference | None = Field(None, alias="targetRef")
     node_name: str | None = Field(None, alias="nodeName")
     zone: str | None = None
 
@@ -173,19 +180,53 @@ class Node(_Obj):
         return last if last.startswith("i-") else None
 
 
+class PodReadinessGate(_Obj):
+    condition_type: str = Field(alias="conditionType")
+
+
 class PodSpec(_Obj):
     node_name: str | None = Field(None, alias="nodeName")
+    readiness_gates: tuple[PodReadinessGate, ...] = Field((), alias="readinessGates")
+
+
+class PodIP(_Obj):
+    ip: str
+
+
+class PodCondition(_Obj):
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    last_transition_time: str | None = Field(None, alias="lastTransitionTime")
 
 
 class PodStatus(_Obj):
     pod_ip: str | None = Field(None, alias="podIP")
+    pod_ips: tuple[PodIP, ...] = Field((), alias="podIPs")
     phase: str | None = None
+    conditions: tuple[PodCondition, ...] = ()
 
 
 class Pod(_Obj):
     metadata: ObjectMeta
     spec: PodSpec = PodSpec()
     status: PodStatus = PodStatus()
+
+    @property
+    def key(self) -> str:
+        return f"{self.metadata.namespace}/{self.metadata.name}"
+
+    @property
+    def ips(self) -> tuple[str, ...]:
+        """Every IP of the pod (podIPs, else podIP)."""
+        ips = tuple(p.ip for p in self.status.pod_ips)
+        if self.status.pod_ip and self.status.pod_ip not in ips:
+            ips = (self.status.pod_ip, *ips)
+        return ips
+
+    def condition(self, type_: str) -> PodCondition | None:
+        return next((c for c in self.status.conditions if c.type == type_), None)
 
 
 # --- IngressClass, IngressClassParams, TargetGroupBinding -----------------------------------

@@ -34,7 +34,7 @@ NAMESPACE = "kube-system"
 RELEASE = "albctl"
 BASE: dict[str, Any] = {"clusterName": "prod-eks"}
 # custom resources the Kubernetes JSON schemas do not know; checked separately
-CUSTOM_KINDS = {"IngressClassParams", "ServiceMonitor"}
+CUSTOM_KINDS = {"IngressClassParams", "ServiceMonitor", "Issuer", "Certificate"}
 DEFAULT_KINDS = Counter(
     {
         "Deployment": 1,
@@ -43,11 +43,21 @@ DEFAULT_KINDS = Counter(
         "ClusterRoleBinding": 1,
         "Role": 1,
         "RoleBinding": 1,
-        "Service": 1,
+        "Service": 2,
         "PodDisruptionBudget": 1,
         "IngressClass": 1,
+        "Secret": 1,
+        "MutatingWebhookConfiguration": 1,
+        "ValidatingWebhookConfiguration": 1,
     }
 )
+CLUSTER_KINDS = {
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+}
 
 Doc = dict[str, Any]
 
@@ -79,6 +89,12 @@ def notes(vals: dict[str, Any]) -> str:
 def one(docs: list[Doc], kind: str) -> Doc:
     found = [d for d in docs if d["kind"] == kind]
     assert len(found) == 1, f"expected one {kind}, got {len(found)}"
+    return found[0]
+
+
+def named(docs: list[Doc], kind: str, suffix: str) -> Doc:
+    found = [d for d in docs if d["kind"] == kind and d["metadata"]["name"].endswith(suffix)]
+    assert len(found) == 1, f"expected one {kind} named *{suffix}, got {len(found)}"
     return found[0]
 
 
@@ -308,7 +324,7 @@ def test_default_render_has_the_expected_objects() -> None:
     docs = render(values())
     assert Counter(d["kind"] for d in docs) == DEFAULT_KINDS
     for d in docs:
-        if d["kind"] not in {"ClusterRole", "ClusterRoleBinding", "IngressClass"}:
+        if d["kind"] not in CLUSTER_KINDS:
             assert d["metadata"]["namespace"] == NAMESPACE, d["kind"]
         assert d["metadata"]["labels"]["app.kubernetes.io/name"] == "albctl"
 
@@ -348,7 +364,27 @@ VARIATIONS: dict[str, dict[str, Any]] = {
         "imagePullSecrets": [{"name": "regcred"}],
     },
     "single-replica-no-election": {"replicaCount": 1, "leaderElection": {"enabled": False}},
+    "webhooks-cert-manager": {
+        "webhooks": {
+            "certificate": {"source": "cert-manager"},
+            "podReadinessGates": {"failurePolicy": "Fail"},
+            "ingressValidation": {
+                "failurePolicy": "Fail",
+                "namespaceSelector": {
+                    "matchExpressions": [
+                        {
+                            "key": "kubernetes.io/metadata.name",
+                            "operator": "NotIn",
+                            "values": ["kube-system"],
+                        }
+                    ]
+                },
+            },
+        }
+    },
+    "webhooks-off": {"webhooks": {"enabled": False}},
     "minimal": {
+        "webhooks": {"enabled": False},
         "rbac": {"create": False},
         "serviceAccount": {"create": False, "name": "existing"},
         "metrics": {"service": {"enabled": False}},
@@ -435,7 +471,7 @@ def test_deployment_defaults() -> None:
     assert {"cpu", "memory"} <= set(c["resources"]["requests"])
     assert "memory" in c["resources"]["limits"]
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-    assert ports == {"metrics": 8080, "health": 8081}
+    assert ports == {"metrics": 8080, "health": 8081, "webhook": 9443}
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
     env = {e["name"]: e for e in c["env"]}
@@ -456,6 +492,8 @@ def test_deployment_defaults() -> None:
         "--log-format=json",
         "--log-level=info",
         "--enable-backend-security-group",
+        "--webhook-bind-address=:9443",
+        "--webhook-cert-dir=/etc/albctl/webhook-tls",
     ]
 
     anti = pod["affinity"]["podAntiAffinity"]
@@ -476,7 +514,7 @@ def test_pod_disruption_budget_and_metrics_service() -> None:
     assert pdb["spec"]["maxUnavailable"] == 1
     selector = one(docs, "Deployment")["spec"]["selector"]["matchLabels"]
     assert pdb["spec"]["selector"]["matchLabels"] == selector
-    svc = one(docs, "Service")
+    svc = named(docs, "Service", "-metrics")
     assert svc["spec"]["selector"] == selector
     assert svc["spec"]["ports"] == [
         {"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}
@@ -551,7 +589,7 @@ def test_everything_on() -> None:
     assert sm["metadata"]["labels"]["release"] == "prometheus"
     [endpoint] = sm["spec"]["endpoints"]
     assert endpoint["port"] == "metrics" and endpoint["path"] == "/metrics"
-    svc = one(docs, "Service")
+    svc = named(docs, "Service", "-metrics")
     assert sm["spec"]["selector"]["matchLabels"].items() <= svc["metadata"]["labels"].items()
     assert any(p["name"] == endpoint["port"] for p in svc["spec"]["ports"])
 
@@ -628,6 +666,8 @@ def test_notes() -> None:
     assert 'cluster "prod-eks"' in text
     assert "kubectl get lbg" in text
     assert "the cluster's default IngressClass" in text
+    assert "albctl.io/pod-readiness-gate-inject=enabled" in text
+    assert "pod-readiness-gate-inject" not in notes(values(webhooks={"enabled": False}))
 
 
 def test_chart_metadata() -> None:
@@ -986,3 +1026,181 @@ def test_backend_security_group_values_reach_the_command_line() -> None:
     assert "--backend-security-group=sg-0123456789abcdef0" in c["args"]
     with pytest.raises(Exception, match="backendSecurityGroup"):
         render(values(backendSecurityGroup="default"))
+
+
+# --- admission webhooks ---------------------------------------------------------------------
+
+
+def _webhooks(docs: list[Doc], kind: str) -> dict[str, Doc]:
+    return {w["name"]: w for w in one(docs, kind)["webhooks"]}
+
+
+def test_webhooks_by_default_generated_certificate_and_safe_policies() -> None:
+    import base64
+
+    from cryptography import x509
+
+    docs = render(values())
+    svc = named(docs, "Service", "-webhook")
+    assert svc["spec"]["selector"] == one(docs, "Deployment")["spec"]["selector"]["matchLabels"]
+    assert svc["spec"]["ports"] == [
+        {"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"}
+    ]
+    secret = one(docs, "Secret")
+    assert secret["type"] == "kubernetes.io/tls"
+    ca_pem = base64.b64decode(secret["data"]["ca.crt"])
+    cert = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    assert cert.issuer == ca.subject
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    dns = f"{svc['metadata']['name']}.{NAMESPACE}.svc"
+    assert dns in names.get_values_for_type(x509.DNSName)
+
+    mutating = _webhooks(docs, "MutatingWebhookConfiguration")
+    assert set(mutating) == {"mpod-elbv2.albctl.io", "mpod.albctl.io"}
+    labels = set()
+    for hook in mutating.values():
+        # never blocks a pod, only namespaces that opted in, never albctl's own pods
+        assert hook["failurePolicy"] == "Ignore"
+        assert hook["sideEffects"] == "None" and hook["admissionReviewVersions"] == ["v1"]
+        assert hook["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
+        assert hook["clientConfig"]["service"] == {
+            "name": svc["metadata"]["name"],
+            "namespace": NAMESPACE,
+            "path": "/mutate-v1-pod",
+            "port": 443,
+        }
+        [r] = hook["rules"]
+        assert r["resources"] == ["pods"] and r["operations"] == ["CREATE"]
+        first = hook["namespaceSelector"]["matchExpressions"][0]
+        assert first["operator"] == "In" and first["values"] == ["enabled"]
+        labels.add(first["key"])
+        assert hook["objectSelector"] == {
+            "matchExpressions": [
+                {"key": "app.kubernetes.io/name", "operator": "NotIn", "values": ["albctl"]}
+            ]
+        }
+    assert labels == {
+        "elbv2.k8s.aws/pod-readiness-gate-inject",
+        "albctl.io/pod-readiness-gate-inject",
+    }
+    validating = _webhooks(docs, "ValidatingWebhookConfiguration")
+    ing, params = validating["vingress.albctl.io"], validating["vingressclassparams.albctl.io"]
+    assert ing["clientConfig"]["service"]["path"] == "/validate-networking-v1-ingress"
+    assert ing["rules"][0]["resources"] == ["ingresses"]
+    assert set(ing["rules"][0]["operations"]) == {"CREATE", "UPDATE"}
+    assert params["clientConfig"]["service"]["path"] == (
+        "/validate-albctl-io-v1beta1-ingressclassparams"
+    )
+    assert params["rules"][0]["scope"] == "Cluster"
+    for hook in validating.values():
+        assert hook["failurePolicy"] == "Ignore"
+        assert hook["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
+
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    [mount] = [m for m in container(docs)["volumeMounts"] if m["name"] == "webhook-tls"]
+    assert mount == {
+        "name": "webhook-tls",
+        "mountPath": "/etc/albctl/webhook-tls",
+        "readOnly": True,
+    }
+    [vol] = [v for v in pod["volumes"] if v["name"] == "webhook-tls"]
+    assert vol["secret"]["secretName"] == secret["metadata"]["name"]
+
+
+def test_webhooks_with_cert_manager() -> None:
+    docs = render(values(**VARIATIONS["webhooks-cert-manager"]))
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    issuer, cert = one(docs, "Issuer"), one(docs, "Certificate")
+    assert issuer["apiVersion"] == cert["apiVersion"] == "cert-manager.io/v1"
+    assert issuer["spec"] == {"selfSigned": {}}
+    svc = named(docs, "Service", "-webhook")["metadata"]["name"]
+    assert cert["spec"]["dnsNames"][0] == f"{svc}.{NAMESPACE}.svc"
+    assert cert["spec"]["issuerRef"] == {"kind": "Issuer", "name": issuer["metadata"]["name"]}
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    [vol] = [v for v in pod["volumes"] if v["name"] == "webhook-tls"]
+    assert vol["secret"]["secretName"] == cert["spec"]["secretName"]
+    inject = f"{NAMESPACE}/{cert['metadata']['name']}"
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        conf = one(docs, kind)
+        assert conf["metadata"]["annotations"] == {"cert-manager.io/inject-ca-from": inject}
+        for hook in conf["webhooks"]:
+            assert "caBundle" not in hook["clientConfig"]  # injected by cert-manager
+            assert hook["failurePolicy"] == "Fail"
+    ing = _webhooks(docs, "ValidatingWebhookConfiguration")["vingress.albctl.io"]
+    assert ing["namespaceSelector"]["matchExpressions"][0]["values"] == ["kube-system"]
+    # an issuer of the cluster's own
+    docs = render(
+        values(
+            webhooks={
+                "certificate": {
+                    "source": "cert-manager",
+                    "certManager": {"issuerRef": {"kind": "ClusterIssuer", "name": "corp-ca"}},
+                }
+            }
+        )
+    )
+    assert not [d for d in docs if d["kind"] == "Issuer"]
+    assert one(docs, "Certificate")["spec"]["issuerRef"] == {
+        "kind": "ClusterIssuer",
+        "name": "corp-ca",
+    }
+
+
+def test_webhooks_off() -> None:
+    docs = render(values(**VARIATIONS["webhooks-off"]))
+    kinds = {d["kind"] for d in docs}
+    assert not kinds & {
+        "Secret",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "Issuer",
+        "Certificate",
+    }
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "Service"] == ["albctl-metrics"]
+    c = container(docs)
+    assert "--webhook-bind-address=0" in c["args"]
+    assert not any(a.startswith("--webhook-cert-dir") for a in c["args"])
+    assert {p["name"] for p in c["ports"]} == {"metrics", "health"}
+    assert [m["name"] for m in c["volumeMounts"]] == ["tmp"]
+    # each part on its own
+    docs = render(values(webhooks={"podReadinessGates": {"enabled": False}}))
+    assert not [d for d in docs if d["kind"] == "MutatingWebhookConfiguration"]
+    assert one(docs, "ValidatingWebhookConfiguration")
+    docs = render(values(webhooks={"ingressValidation": {"enabled": False}}))
+    assert not [d for d in docs if d["kind"] == "ValidatingWebhookConfiguration"]
+    assert one(docs, "MutatingWebhookConfiguration")
+
+
+def test_cert_manager_objects_have_the_fields_cert_manager_needs() -> None:
+    docs = render(values(**VARIATIONS["webhooks-cert-manager"]))
+    cert = one(docs, "Certificate")
+    assert set(cert["spec"]) == {"secretName", "dnsNames", "duration", "renewBefore", "issuerRef"}
+    assert cert["spec"]["duration"] == "2160h" and cert["spec"]["renewBefore"] == "360h"
+    for d in (cert, one(docs, "Issuer")):
+        assert d["metadata"]["namespace"] == NAMESPACE
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"webhooks": {"certificate": {"source": "vault"}}}, "source"),
+        ({"webhooks": {"podReadinessGates": {"failurePolicy": "Block"}}}, "failurePolicy"),
+        ({"webhooks": {"ingressValidation": {"failurePolicy": "ignore"}}}, "failurePolicy"),
+        ({"webhooks": {"timeoutSeconds": 60}}, "timeoutSeconds"),
+        ({"webhooks": {"port": 0}}, "port"),
+        (
+            {"webhooks": {"podReadinessGates": {"objectSelector": {"matchLabel": {}}}}},
+            "matchLabel",
+        ),
+        (
+            {"webhooks": {"certificate": {"certManager": {"issuerRef": {"kind": "Vault"}}}}},
+            "kind",
+        ),
+        ({"webhooks": {"certificate": {"certManager": {"duration": "90 days"}}}}, "duration"),
+    ],
+)
+def test_schema_rejects_bad_webhook_values(overrides: dict[str, Any], needle: str) -> None:
+    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmValuesError) as err:
+        chart.validate_schema(values(**overrides))
+    assert needle in str(err.value)

@@ -152,6 +152,11 @@ def e2e(endpoint: str, tmp_path: Path) -> Iterator[E2E]:
             ],
         )
         env = dict(os.environ)
+        # subprocesses run this checkout's albctl, whatever the virtualenv has installed
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(
+            [root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]]
+        )
         env.update(
             {
                 "AWS_ENDPOINT_URL": endpoint,

@@ -26,6 +26,7 @@ from albctl.kube.api import (
     EVENT,
     INGRESS,
     LOAD_BALANCER_GROUP,
+    POD,
     TARGET_GROUP_BINDING,
     KubeApi,
     NotFound,
@@ -107,6 +108,8 @@ class Live:
         ]
         if "--leader-elect" not in extra:
             cmd.append("--no-leader-elect")
+        if not any(x.startswith("--webhook-bind-address") for x in extra):
+            cmd += ["--webhook-bind-address", "0"]
         proc = subprocess.Popen(
             cmd, env=self.e2e.env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True
         )
@@ -845,6 +848,25 @@ def test_controller_uses_exactly_the_declared_permissions(live: Live) -> None:
     wait_for("binding Ready", lambda: (binding_ready(live, "web", "bound") or {}).get("status"))
     live.api.delete(TARGET_GROUP_BINDING, "bound", "web")
     wait_for("binding gone", lambda: _gone_binding(live, "web", "bound"))
+    # a pod with albctl's readiness gate (written by hand) for no target group of albctl's:
+    # the gate is set True through pods/status
+    gated = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "gated", "namespace": "web", "labels": {"app": "none"}},
+        "spec": {
+            "containers": [{"name": "app", "image": "nginx"}],
+            "readinessGates": [{"conditionType": "target-health.albctl.io/k8s-web-none-0"}],
+        },
+    }
+    live.api.create(POD, gated, "web")
+    wait_for(
+        "the gate set True",
+        lambda: any(
+            c["type"].startswith("target-health.albctl.io/") and c["status"] == "True"
+            for c in live.api.get(POD, "gated", "web")["status"].get("conditions") or []
+        ),
+    )
     live.api.delete(INGRESS, "api", "web")
     live.api.delete(INGRESS, "front", "web")
     wait_for(

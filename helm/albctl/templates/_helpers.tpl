@@ -66,3 +66,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- join "," $pairs }}
 {{- end }}
+
+{{/* The Service in front of the webhooks, and the Secret of their serving certificate. */}}
+{{- define "albctl.webhookService" -}}
+{{- printf "%s-webhook" (include "albctl.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "albctl.webhookSecret" -}}
+{{- printf "%s-webhook-tls" (include "albctl.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Where the controller reads the webhook certificate (the Secret's volume). */}}
+{{- define "albctl.webhookCertDir" -}}
+/etc/albctl/webhook-tls
+{{- end }}
