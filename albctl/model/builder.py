@@ -13,7 +13,7 @@ import hashlib
 import ipaddress
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from albctl.errors import InvalidInputError, MissingObjectError, QuotaExceededError
@@ -90,6 +90,7 @@ class GroupInput:
     nodes: Sequence[Node]
     inventory: Inventory
     settings: BuildSettings
+    _: KW_ONLY
     secrets: Mapping[str, Secret] = field(default_factory=dict)  # ns/name -> TLS Secret
     now: datetime.datetime | None = None  # for certificate validity; None: no import
     # pod key -> target group names of its albctl readiness gates (see model.readiness)

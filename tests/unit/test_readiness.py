@@ -120,7 +120,7 @@ def _build(objs: ObjectSet, inv: Inventory | None = None) -> BuildResult:
             objs.nodes,
             inv or inventory(),
             SETTINGS,
-            pod_gates(objs.pods),
+            pod_gates=pod_gates(objs.pods),
         )
     )
 
