@@ -29,7 +29,9 @@ app = typer.Typer(
 
 FilesOpt = Annotated[
     list[Path],
-    typer.Option("-f", "--filename", help="YAML file or directory (recursive); repeatable."),
+    typer.Option(
+        "-f", "--filename", help="YAML file or directory (recursive), or - for stdin; repeatable."
+    ),
 ]
 ClusterOpt = Annotated[
     str | None,
@@ -387,6 +389,45 @@ def demo(
         _fail(str(exc))
         return
     raise typer.Exit(code)
+
+
+@app.command()
+def migrate(
+    filename: Annotated[
+        list[str],
+        typer.Option(
+            "-f", "--filename", help="ingress-nginx manifests: file, directory or - (stdin)."
+        ),
+    ] = [],  # noqa: B006
+    report: Annotated[
+        str, typer.Option("--report", help="Report format on stderr: text or json.")
+    ] = "text",
+) -> None:
+    """Convert ingress-nginx Ingresses into albctl's (YAML on stdout, report on stderr).
+
+    Exit 0 when everything mapped exactly, 3 when something was approximated or unsupported."""
+    import yaml
+
+    from albctl.manifests import read_documents
+    from albctl.migrate import migrate as convert
+    from albctl.migrate import render_text
+
+    if report not in ("text", "json"):
+        _fail(f"--report must be text or json, got {report!r}", 2)
+    if not filename:
+        _fail("no input: pass -f FILE, -f DIRECTORY or -f -", 1)
+    try:
+        docs = [doc for _, got in read_documents(filename) for doc in got]
+        result = convert(docs)
+    except AlbctlError as exc:
+        _fail(str(exc))
+        return
+    sys.stdout.write(yaml.safe_dump_all(result.documents, sort_keys=False, width=4096))
+    if report == "json":
+        sys.stderr.write(json.dumps(result.report.to_json(), indent=2) + "\n")
+    else:
+        sys.stderr.write(render_text(result.report))
+    raise typer.Exit(result.report.exit_code)
 
 
 def parse_duration(text: str) -> float:
