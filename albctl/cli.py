@@ -430,6 +430,81 @@ def migrate(
     raise typer.Exit(result.report.exit_code)
 
 
+def _route_tables(
+    files: list[str], kubeconfig: str | None, cluster: str | None, region: str | None
+) -> list[Any]:
+    from albctl.route import tables_from_files
+
+    if files:
+        return tables_from_files(files, cluster)
+    from albctl.aws.clients import AwsClients
+    from albctl.aws.routes import albctl_load_balancers, read_table
+
+    clients = AwsClients(region=region)
+    if kubeconfig:
+        from albctl.kube.read import load_balancer_groups
+
+        arns = [
+            arn
+            for g in load_balancer_groups(_api(kubeconfig))
+            if (arn := ((g.get("status") or {}).get("loadBalancer") or {}).get("arn"))
+        ]
+    else:
+        arns = albctl_load_balancers(clients, cluster)
+    return [read_table(clients, arn) for arn in arns]
+
+
+@app.command()
+def route(
+    method: Annotated[str | None, typer.Argument(help="HTTP method, e.g. GET.")] = None,
+    url: Annotated[
+        str | None, typer.Argument(help="URL, e.g. https://shop.example.com/cart.")
+    ] = None,
+    header: Annotated[
+        list[str], typer.Option("-H", "--header", help="Request header 'Name: value'; repeatable.")
+    ] = [],  # noqa: B006
+    filename: Annotated[
+        list[str],
+        typer.Option("-f", "--filename", help="Route against these manifests (no AWS)."),
+    ] = [],  # noqa: B006
+    kubeconfig: Annotated[
+        str | None,
+        typer.Option("--kubeconfig", help="Find the load balancers through this cluster's groups."),
+    ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="Requests, one a line: METHOD URL [-H 'Name: value']..."),
+    ] = None,
+    source_ip: Annotated[
+        str | None,
+        typer.Option("--source-ip", help="Client address, for source-ip conditions."),
+    ] = None,
+    cluster_name: ClusterOpt = None,
+    region: RegionOpt = None,
+    output: Annotated[str, typer.Option("-o", "--output", help="text or json.")] = "text",
+) -> None:
+    """Which listener rule of the live ALB (or of manifests, -f) serves a request, and where it goes."""
+    from albctl import route as routing
+    from albctl.model.router import parse_request
+
+    _check_output(output)
+    if (method is None or url is None) and from_file is None:
+        _fail("pass METHOD URL, or --from FILE", 2)
+    try:
+        lines = from_file.read_text().splitlines() if from_file else []
+        tables = _route_tables(filename, kubeconfig, cluster_name, region)
+        if from_file is not None:
+            routing.print_table(routing.route_file(tables, lines, source_ip), output)
+            return
+        assert method is not None and url is not None
+        req = parse_request(method, url, header, source_ip)
+        routing.print_one(routing.route_one(tables, req), output)
+    except OSError as exc:
+        _fail(f"{from_file}: {exc.strerror}")
+    except AlbctlError as exc:
+        _fail(_reach(exc))
+
+
 def parse_duration(text: str) -> float:
     """``90``, ``30s``, ``10m``, ``1h`` → seconds."""
     text = text.strip()
