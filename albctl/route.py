@@ -82,16 +82,20 @@ def route_one(tables: list[RoutingTable], req: Request) -> dict[str, Any]:
     return route_json(route(table, req), table, req)
 
 
-def parse_line(line: str) -> tuple[str, str, list[str]]:
-    """``METHOD URL [-H 'Name: value' | Name:value]...`` of a requests file."""
+def parse_line(line: str) -> tuple[str, str, list[str], str | None]:
+    """``METHOD URL [-H 'Name: value' | Name:value]... [--source-ip IP]`` of a requests file."""
     words = shlex.split(line, comments=True)
     if len(words) < 2:
         raise RouteError(f"{line!r}: expected METHOD URL [headers]")
     headers: list[str] = []
+    source_ip = None
     rest = iter(words[2:])
     for w in rest:
-        headers.append(next(rest, "") if w in ("-H", "--header") else w)
-    return words[0], words[1], headers
+        if w == "--source-ip":
+            source_ip = next(rest, None)
+        else:
+            headers.append(next(rest, "") if w in ("-H", "--header") else w)
+    return words[0], words[1], headers, source_ip
 
 
 def print_one(data: dict[str, Any], output: str) -> None:
@@ -112,10 +116,11 @@ def route_file(
     for line in lines:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        method, url, headers = parse_line(line)
-        entry: dict[str, Any] = {"request": f"{method} {url}", "headers": headers}
+        entry: dict[str, Any] = {"request": line.strip()}
         try:
-            entry.update(route_one(tables, parse_request(method, url, headers, source_ip)))
+            method, url, headers, own_ip = parse_line(line)
+            req = parse_request(method, url, headers, own_ip or source_ip)
+            entry.update(route_one(tables, req))
         except RouteError as exc:
             entry["error"] = str(exc)
         out.append(entry)

@@ -37,13 +37,25 @@ def read_table(clients: AwsClients, lb_arn: str) -> RoutingTable:
         raise aws_error(exc, f"reading load balancer {lb_arn}") from exc
 
 
+def _target_groups(clients: AwsClients, lb_arn: str) -> dict[str, str]:
+    """Names of the target groups of a load balancer by ARN (none: an empty map)."""
+    try:
+        return {
+            t["TargetGroupArn"]: t["TargetGroupName"]
+            for t in paginate(
+                clients.elbv2.describe_target_groups, "TargetGroups", LoadBalancerArn=lb_arn
+            )
+        }
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "TargetGroupNotFound":
+            return {}
+        raise
+
+
 def _read(clients: AwsClients, lb_arn: str) -> RoutingTable:
     elb = clients.elbv2
     lb = elb.describe_load_balancers(LoadBalancerArns=[lb_arn])["LoadBalancers"][0]
-    tgs = {
-        t["TargetGroupArn"]: t["TargetGroupName"]
-        for t in paginate(elb.describe_target_groups, "TargetGroups", LoadBalancerArn=lb_arn)
-    }
+    tgs = _target_groups(clients, lb_arn)
     services: dict[str, str] = {}
     for arn, tags in describe_tags(clients, list(tgs)).items():
         svc = service_of(tags.get(RESOURCE_TAG, ""), tags.get(INGRESS_TAG, ""))
