@@ -152,6 +152,11 @@ def e2e(endpoint: str, tmp_path: Path) -> Iterator[E2E]:
             ],
         )
         env = dict(os.environ)
+        # the albctl subprocess runs this checkout's code, whatever the venv has installed
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH", "")) if p
+        )
         env.update(
             {
                 "AWS_ENDPOINT_URL": endpoint,
