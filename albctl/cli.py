@@ -498,7 +498,7 @@ def route(
             return
         assert method is not None and url is not None
         req = parse_request(method, url, header, source_ip)
-        routing.print_one(routing.route_one(tables, req), output)
+        routing.print_one(*routing.route_one(tables, req), output)
     except OSError as exc:
         _fail(f"{from_file}: {exc.strerror}")
     except AlbctlError as exc:

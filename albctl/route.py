@@ -77,9 +77,10 @@ def pick(tables: list[RoutingTable], host: str) -> RoutingTable:
     raise RouteError(f"no load balancer serves host {host} ({len(tables)} looked at)")
 
 
-def route_one(tables: list[RoutingTable], req: Request) -> dict[str, Any]:
+def route_one(tables: list[RoutingTable], req: Request) -> tuple[str, dict[str, Any]]:
+    """(the load balancer's name, the route as ``albctl route -o json`` prints it)."""
     table = pick(tables, req.host)
-    return route_json(route(table, req), table, req)
+    return table.name, route_json(route(table, req), table, req)
 
 
 def parse_line(line: str) -> tuple[str, str, list[str], str | None]:
@@ -98,13 +99,13 @@ def parse_line(line: str) -> tuple[str, str, list[str], str | None]:
     return words[0], words[1], headers, source_ip
 
 
-def print_one(data: dict[str, Any], output: str) -> None:
+def print_one(name: str, data: dict[str, Any], output: str) -> None:
     if output == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     listener, rule, action, service = describe(data)
     sys.stdout.write(
-        f"load balancer: {data['loadBalancer']}\nlistener:      {listener}\n"
+        f"load balancer: {name}\nlistener:      {listener}\n"
         f"rule:          {rule}\naction:        {action}\nservice:       {service}\n"
     )
 
@@ -120,7 +121,8 @@ def route_file(
         try:
             method, url, headers, own_ip = parse_line(line)
             req = parse_request(method, url, headers, own_ip or source_ip)
-            entry.update(route_one(tables, req))
+            name, data = route_one(tables, req)
+            entry.update({"loadBalancer": name, **data})
         except RouteError as exc:
             entry["error"] = str(exc)
         out.append(entry)

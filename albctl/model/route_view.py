@@ -80,7 +80,6 @@ def service(a: Action, table: RoutingTable) -> str | None:
 
 def route_json(r: Route, table: RoutingTable, req: Request) -> dict[str, Any]:
     return {
-        "loadBalancer": table.name,
         "listener": r.listener,
         "rule": {
             "priority": r.priority if r.priority is not None else "default",
