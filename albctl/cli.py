@@ -29,7 +29,9 @@ app = typer.Typer(
 
 FilesOpt = Annotated[
     list[Path],
-    typer.Option("-f", "--filename", help="YAML file or directory (recursive); repeatable."),
+    typer.Option(
+        "-f", "--filename", help="YAML file or directory (recursive), or - for stdin; repeatable."
+    ),
 ]
 ClusterOpt = Annotated[
     str | None,
@@ -391,6 +393,120 @@ def demo(
 
 # where controller-runtime (and so cert-manager setups made for LBC) put the certificate
 DEFAULT_WEBHOOK_CERT_DIR = "/tmp/k8s-webhook-server/serving-certs"
+
+
+@app.command()
+def migrate(
+    filename: Annotated[
+        list[str],
+        typer.Option(
+            "-f", "--filename", help="ingress-nginx manifests: file, directory or - (stdin)."
+        ),
+    ] = [],  # noqa: B006
+    report: Annotated[
+        str, typer.Option("--report", help="Report format on stderr: text or json.")
+    ] = "text",
+) -> None:
+    """Convert ingress-nginx Ingresses into albctl's (YAML on stdout, report on stderr).
+
+    Exit 0 when everything mapped exactly, 3 when something was approximated or unsupported."""
+    import yaml
+
+    from albctl.manifests import read_documents
+    from albctl.migrate import migrate as convert
+    from albctl.migrate import render_text
+
+    if report not in ("text", "json"):
+        _fail(f"--report must be text or json, got {report!r}", 2)
+    if not filename:
+        _fail("no input: pass -f FILE, -f DIRECTORY or -f -", 1)
+    try:
+        docs = [doc for _, got in read_documents(filename) for doc in got]
+        result = convert(docs)
+    except AlbctlError as exc:
+        _fail(str(exc))
+        return
+    sys.stdout.write(yaml.safe_dump_all(result.documents, sort_keys=False, width=4096))
+    if report == "json":
+        sys.stderr.write(json.dumps(result.report.to_json(), indent=2) + "\n")
+    else:
+        sys.stderr.write(render_text(result.report))
+    raise typer.Exit(result.report.exit_code)
+
+
+def _route_tables(
+    files: list[str], kubeconfig: str | None, cluster: str | None, region: str | None
+) -> list[Any]:
+    from albctl.route import tables_from_files
+
+    if files:
+        return tables_from_files(files, cluster)
+    from albctl.aws.clients import AwsClients
+    from albctl.aws.routes import albctl_load_balancers, read_table
+
+    clients = AwsClients(region=region)
+    if kubeconfig:
+        from albctl.kube.read import load_balancer_groups
+
+        arns = [
+            arn
+            for g in load_balancer_groups(_api(kubeconfig))
+            if (arn := ((g.get("status") or {}).get("loadBalancer") or {}).get("arn"))
+        ]
+    else:
+        arns = albctl_load_balancers(clients, cluster)
+    return [read_table(clients, arn) for arn in arns]
+
+
+@app.command()
+def route(
+    method: Annotated[str | None, typer.Argument(help="HTTP method, e.g. GET.")] = None,
+    url: Annotated[
+        str | None, typer.Argument(help="URL, e.g. https://shop.example.com/cart.")
+    ] = None,
+    header: Annotated[
+        list[str], typer.Option("-H", "--header", help="Request header 'Name: value'; repeatable.")
+    ] = [],  # noqa: B006
+    filename: Annotated[
+        list[str],
+        typer.Option("-f", "--filename", help="Route against these manifests (no AWS)."),
+    ] = [],  # noqa: B006
+    kubeconfig: Annotated[
+        str | None,
+        typer.Option("--kubeconfig", help="Find the load balancers through this cluster's groups."),
+    ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="Requests, one a line: METHOD URL [-H 'Name: value']..."),
+    ] = None,
+    source_ip: Annotated[
+        str | None,
+        typer.Option("--source-ip", help="Client address, for source-ip conditions."),
+    ] = None,
+    cluster_name: ClusterOpt = None,
+    region: RegionOpt = None,
+    output: Annotated[str, typer.Option("-o", "--output", help="text or json.")] = "text",
+) -> None:
+    """Which listener rule of the live ALB (or of manifests, -f) serves a request, and where it goes."""
+    from albctl import route as routing
+    from albctl.model.router import parse_request
+
+    _check_output(output)
+    if (method is None or url is None) and from_file is None:
+        _fail("pass METHOD URL, or --from FILE", 2)
+    try:
+        lines = from_file.read_text().splitlines() if from_file else []
+        tables = _route_tables(filename, kubeconfig, cluster_name, region)
+        if from_file is not None:
+            routing.print_table(routing.route_file(tables, lines, source_ip), output)
+            return
+        assert method is not None and url is not None
+        req = parse_request(method, url, header, source_ip)
+        routing.print_one(*routing.route_one(tables, req), output)
+    except OSError as exc:
+        _fail(f"{from_file}: {exc.strerror}")
+    except AlbctlError as exc:
+        _fail(_reach(exc))
 
 
 def parse_duration(text: str) -> float:

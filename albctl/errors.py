@@ -62,3 +62,7 @@ class GuardRailError(AlbctlError):
 
 class DeletionProtectedError(GuardRailError):
     """A load balancer with deletion protection would be deleted or replaced."""
+
+
+class RouteError(AlbctlError):
+    """A request cannot be routed: a malformed request, no load balancer or no listener."""

@@ -1,12 +1,13 @@
 """Read Kubernetes manifests from YAML files and directories (one-shot mode).
 
 Kinds read: Ingress, IngressClass, IngressClassParams, Service, EndpointSlice, Pod, Node,
-TargetGroupBinding, Secret; others are skipped with a note. Namespaced objects without a namespace
-land in ``default``, as kubectl would put them.
+TargetGroupBinding, Secret; others are skipped with a note. Namespaced objects without a
+namespace land in ``default``, as kubectl would put them. The path ``-`` reads standard input.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,10 +72,15 @@ class ObjectSet:
         getattr(self, attr).append(obj)
 
 
+STDIN = "-"
+
+
 def _files(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        if str(p) == STDIN:
+            out.append(p)
+        elif p.is_dir():
             out += sorted(
                 f for f in p.rglob("*") if f.suffix in (".yaml", ".yml", ".json") and f.is_file()
             )
@@ -112,12 +118,28 @@ def parse_documents(docs: Iterable[Any], source: str, into: ObjectSet) -> None:
             raise ManifestError(f"{source}: {kind}/{name}: field {where}: {first['msg']}") from None
 
 
+def read_documents(paths: Iterable[str | Path]) -> list[tuple[str, list[Any]]]:
+    """(source, YAML documents) of every file; ``-`` reads standard input (once)."""
+    out: list[tuple[str, list[Any]]] = []
+    stdin_read = False
+    for f in _files(paths):
+        is_stdin = str(f) == STDIN
+        if is_stdin and stdin_read:
+            continue
+        try:
+            text = sys.stdin.read() if is_stdin else f.read_text()
+            docs = list(yaml.safe_load_all(text))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ManifestError(
+                f"{'<stdin>' if is_stdin else f}: cannot read YAML: {exc}"
+            ) from None
+        stdin_read = stdin_read or is_stdin
+        out.append(("<stdin>" if is_stdin else str(f), docs))
+    return out
+
+
 def load_manifests(paths: Iterable[str | Path]) -> ObjectSet:
     objects = ObjectSet()
-    for f in _files(paths):
-        try:
-            docs = list(yaml.safe_load_all(f.read_text()))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ManifestError(f"{f}: cannot read YAML: {exc}") from None
-        parse_documents(docs, str(f), objects)
+    for source, docs in read_documents(paths):
+        parse_documents(docs, source, objects)
     return objects
