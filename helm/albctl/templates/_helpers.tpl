@@ -66,3 +66,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- join "," $pairs }}
 {{- end }}
+
+{{/* The controller image: repository:tag (tag defaults to appVersion), or repository@digest. */}}
+{{- define "albctl.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
