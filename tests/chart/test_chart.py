@@ -672,6 +672,24 @@ def test_chart_metadata() -> None:
     assert str(meta["appVersion"]) == __version__
 
 
+def test_the_package_the_release_pushes(tmp_path: Path) -> None:
+    """`helm package helm/albctl` (the release workflow's step, here with the same Helm library):
+    albctl-<version>.tgz with the chart's files and nothing else, and it renders as the
+    directory does."""
+    import tarfile
+
+    archive = Path(helm.package(CHART, destination=tmp_path))
+    assert archive.name == f"albctl-{__version__}.tgz"
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    in_dir = {f"albctl/{p.relative_to(CHART).as_posix()}" for p in CHART.rglob("*") if p.is_file()}
+    assert names == in_dir
+    with helm.Chart.load_archive(archive.read_bytes()) as chart:
+        packaged = chart.render(values(), name=RELEASE, namespace=NAMESPACE)
+    with helm.Chart.load(CHART) as chart:
+        assert packaged == chart.render(values(), name=RELEASE, namespace=NAMESPACE)
+
+
 # --- CRDs -----------------------------------------------------------------------------------
 
 
