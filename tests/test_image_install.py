@@ -25,6 +25,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from albctl import __version__
 from tests.test_dockerfile import ROOT, Stage, parse
@@ -172,7 +173,8 @@ def in_image(
 
 
 def test_the_wheel_carries_the_package_data(image_venv: Path) -> None:
-    [wheel] = (image_venv.parent / "wheels").glob(f"albctl-{__version__}-py3-none-any.whl")
+    # the file name carries the normalised version (0.2.0-rc.1 -> 0.2.0rc1)
+    [wheel] = (image_venv.parent / "wheels").glob(f"albctl-{Version(__version__)}-py3-none-any.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "albctl/iam_policy.json" in names and "albctl/py.typed" in names
     crds = sorted(n for n in names if n.startswith("albctl/crds/"))
