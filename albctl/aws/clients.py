@@ -41,9 +41,7 @@ def is_mutating(operation: str) -> bool:
 CallHook = Callable[[str, str], None]
 
 
-NO_REGION = (
-    "no AWS region: pass --region or set AWS_REGION (with the Helm chart: --set region=<region>)"
-)
+NO_REGION = "no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)"
 
 
 def resolve_region(region: str | None, session: boto3.Session | None = None) -> str | None:
