@@ -7,6 +7,8 @@ from the standard boto3 chain (AWS_REGION, credentials, AWS_ENDPOINT_URL).
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +69,7 @@ DefaultTagsOpt = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -521,6 +523,27 @@ def parse_duration(text: str) -> float:
         raise typer.BadParameter(f"{text!r} is not a duration like 30s, 10m or 1h") from None
 
 
+def missing_run_settings(cluster_name: str | None, region: str | None) -> list[str]:
+    """What ``albctl run`` needs and was not given, each with how to give it. The controller
+    checks this before it connects to anything, so a pod without them exits at once with the
+    reason in its log instead of failing later."""
+    from albctl.aws.clients import resolve_region
+
+    missing = []
+    if not (cluster_name or os.environ.get("ALBCTL_CLUSTER_NAME")):
+        missing.append(
+            "no cluster name: pass --cluster-name or set ALBCTL_CLUSTER_NAME "
+            "(with the Helm chart: --set clusterName=<name>)"
+        )
+    if not resolve_region(region):
+        missing.append(
+            "no AWS region: pass --region or set AWS_REGION "
+            "(with the Helm chart: --set region=<region>). On EKS, IRSA sets AWS_REGION in the "
+            "pod; EKS Pod Identity and node instance roles do not, so set it there"
+        )
+    return missing
+
+
 @app.command()
 def run(
     kubeconfig: Annotated[
@@ -645,10 +668,23 @@ def run(
     """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
     from albctl.config import Settings
     from albctl.controller.run import Controller, RunOptions, default_namespace
+    from albctl.logs import log_event
+    from albctl.version import build_info
 
     if log_format not in ("text", "json"):
         _fail(f"--log-format must be text or json, got {log_format!r}", 2)
+    missing = missing_run_settings(cluster_name, region)
+    if missing:
+        _fail("albctl run cannot start:\n" + "\n".join(f"  - {m}" for m in missing), 2)
     setup_logging(log_level, log_format)
+    info = build_info()
+    log_event(
+        logging.getLogger("albctl.run"),
+        "starting",
+        version=info.version,
+        commit=info.commit,
+        cluster=cluster_name,
+    )
     namespaces = [n for item in watch_namespace for n in item.split(",") if n.strip()]
     lease = parse_duration(lease_duration)
     try:
@@ -720,9 +756,23 @@ def iam_policy() -> None:
 
 
 @app.command()
-def version() -> None:
-    """Print albctl's version."""
-    typer.echo(__version__)
+def version(
+    short: Annotated[bool, typer.Option("--short", help="Print only the version number.")] = False,
+    output: OutputOpt = "text",
+) -> None:
+    """Print albctl's version and the commit it was built from."""
+    from albctl.version import build_info
+
+    if short:
+        typer.echo(__version__)
+        return
+    info = build_info()
+    if output == "json":
+        typer.echo(json.dumps({"version": info.version, "commit": info.commit}))
+    elif output == "text":
+        typer.echo(str(info))
+    else:
+        _fail(f"-o must be text or json, got {output!r}", 2)
 
 
 def main() -> None:

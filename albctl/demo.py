@@ -28,6 +28,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from albctl import __version__
 from albctl.errors import ConfigError
 
 CLUSTER = "demo"
@@ -319,7 +320,7 @@ def embedded(
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
     with _moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="albctl-demo-") as tmp:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
-        clients = AwsClients(region=REGION, user_agent="albctl-demo/0.1")
+        clients = AwsClients(region=REGION, user_agent=f"albctl-demo/{__version__}")
         seeded = seed(clients, cluster, instances=3, certificates=CERTS, pod_ips=pod_ips)
         sandbox = SandboxServer(bookmark_interval=1.0)
         sandbox.start()
@@ -334,7 +335,7 @@ def embedded(
         )
         controller = Controller(Settings(cluster_name=cluster, region=REGION), options)
         controller.start()
-        api = KubeApi(str(kubeconfig), user_agent="albctl-demo/0.1")
+        api = KubeApi(str(kubeconfig), user_agent=f"albctl-demo/{__version__}")
         try:
             yield Embedded(endpoint, clients, seeded, sandbox, kubeconfig, controller, api)
         finally:

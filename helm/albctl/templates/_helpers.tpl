@@ -80,3 +80,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "albctl.webhookCertDir" -}}
 /etc/albctl/webhook-tls
 {{- end }}
+
+{{/* The controller image: repository:tag (tag defaults to appVersion), or repository@digest. */}}
+{{- define "albctl.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
