@@ -24,6 +24,7 @@ SERVICES: dict[str, str] = {
     "ec2": "ec2",
     "acm": "acm",
     "wafv2": "wafv2",
+    "resourcegroupstaggingapi": "tag",
 }
 
 # Modules (relative to the package) that never run against real AWS: aws/seed.py fills an

@@ -88,9 +88,23 @@ class AwsClients:
         self.ec2 = self.session.client("ec2", config=config)
         self.acm = self.session.client("acm", config=config)
         self.wafv2 = self.session.client("wafv2", config=config)
+        self._config = config
+        self._tagging: Any = None
         for client in (self.elbv2, self.ec2, self.acm, self.wafv2):
-            client.meta.events.register("before-call.*.*", self._count)
-            client.meta.events.register("needs-retry.*.*", self._throttled)
+            self._hook(client)
+
+    def _hook(self, client: Any) -> None:
+        client.meta.events.register("before-call.*.*", self._count)
+        client.meta.events.register("needs-retry.*.*", self._throttled)
+
+    @property
+    def resourcegroupstaggingapi(self) -> Any:
+        """The Resource Groups Tagging API client, made on first use."""
+        with self._lock:
+            if self._tagging is None:
+                self._tagging = self.session.client("resourcegroupstaggingapi", config=self._config)
+                self._hook(self._tagging)
+            return self._tagging
 
     def _count(self, model: Any, **_: Any) -> None:
         service = model.service_model.service_name

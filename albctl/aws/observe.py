@@ -24,6 +24,7 @@ from albctl.aws.convert import (
     sg_rules_from_aws,
     tags_from_aws,
 )
+from albctl.aws.find import describe_arns, tagged_resources
 from albctl.model.desired import Target
 from albctl.model.observed import (
     ObservedListener,
@@ -130,6 +131,9 @@ class Observer:
     def stack_ids(self) -> set[str]:
         """The stacks of this cluster that have a load balancer or target group in AWS."""
         try:
+            tagged = tagged_resources(self.c, self.cluster, None)
+            if tagged is not None:
+                return {t[STACK_TAG] for t in tagged.values() if STACK_TAG in t}
             elb = self.c.elbv2
             arns = [
                 lb["LoadBalancerArn"]
@@ -146,22 +150,43 @@ class Observer:
         except (ClientError, BotoCoreError) as exc:
             raise aws_error(exc, "listing load balancers") from exc
 
-    def observe(self, stacks: set[str] | None = None) -> dict[str, ObservedStack]:
+    def observe(
+        self, stacks: set[str] | None = None, known: Iterable[str] = ()
+    ) -> dict[str, ObservedStack]:
+        """The stacks (all of the cluster's when None); ``known``: ARNs to describe even if
+        the tagging API does not list them yet (just created)."""
         try:
-            return self._observe(stacks)
+            return self._observe(stacks, set(known))
         except (ClientError, BotoCoreError) as exc:
             raise aws_error(exc, "reading load balancers") from exc
 
-    def _observe(self, stacks: set[str] | None) -> dict[str, ObservedStack]:
+    def _find(
+        self, stacks: set[str] | None, known: set[str]
+    ) -> tuple[list[Any], dict[str, dict[str, str]], list[Any], dict[str, dict[str, str]]]:
+        """Load balancers and target groups to look at, with their tags: by tag when the
+        tagging API answers (cost independent of the account), else all of them."""
         elb = self.c.elbv2
-        lbs = [
-            lb
-            for lb in paginate(elb.describe_load_balancers, "LoadBalancers")
-            if lb.get("Type", "application") == "application"
-        ]
-        lb_tags = describe_tags(self.c, [lb["LoadBalancerArn"] for lb in lbs], self.cache)
-        tgs = list(paginate(elb.describe_target_groups, "TargetGroups"))
-        tg_tags = describe_tags(self.c, [t["TargetGroupArn"] for t in tgs], self.cache)
+        tagged = tagged_resources(self.c, self.cluster, stacks)
+        if tagged is None:
+            lbs = list(paginate(elb.describe_load_balancers, "LoadBalancers"))
+            tgs = list(paginate(elb.describe_target_groups, "TargetGroups"))
+        else:
+            if self.cache is not None:
+                for arn, t in tagged.items():
+                    self.cache.put(arn, t)
+            found = describe_arns(self.c, set(tagged) | known)
+            lbs, tgs = found.load_balancers, found.target_groups
+        lbs = [lb for lb in lbs if lb.get("Type", "application") == "application"]
+        arns = [lb["LoadBalancerArn"] for lb in lbs] + [t["TargetGroupArn"] for t in tgs]
+        tags = {a: tagged[a] for a in arns if a in tagged} if tagged is not None else {}
+        tags.update(describe_tags(self.c, [a for a in arns if a not in tags], self.cache))
+        lb_tags = {lb["LoadBalancerArn"]: tags.get(lb["LoadBalancerArn"], {}) for lb in lbs}
+        tg_tags = {t["TargetGroupArn"]: tags.get(t["TargetGroupArn"], {}) for t in tgs}
+        return lbs, lb_tags, tgs, tg_tags
+
+    def _observe(self, stacks: set[str] | None, known: set[str]) -> dict[str, ObservedStack]:
+        elb = self.c.elbv2
+        lbs, lb_tags, tgs, tg_tags = self._find(stacks, known)
         sgs = list(
             paginate(
                 self.c.ec2.describe_security_groups,

@@ -84,6 +84,7 @@ class GroupMemory:
     """What the controller remembers of a group between reconciles (lost on restart)."""
 
     tg_arns: dict[str, str] = field(default_factory=dict)
+    lb_arn: str | None = None  # described even before the tagging API lists it
     tg_names: dict[str, str] = field(default_factory=dict)
     targets: dict[str, frozenset[tuple[str, int]]] = field(default_factory=dict)
     fingerprint: str | None = None
@@ -210,7 +211,9 @@ class Reconciler:
         observer = Observer(
             self.clients, self.settings.cluster_name, self.tag_cache, read_attributes=False
         )
-        observed = observer.observe({gid}).get(gid) or ObservedStack(
+        mem0 = self._mem(gid)
+        known = {*mem0.tg_arns.values(), *([mem0.lb_arn] if mem0.lb_arn else [])}
+        observed = observer.observe({gid}, known).get(gid) or ObservedStack(
             group_id=gid, backend_security_group=observer.backend_security_group
         )
         tagged = {r.tags.get(INGRESS_TAG) for r in observed.rules} | {
@@ -371,6 +374,7 @@ class Reconciler:
         if drift:
             self._report_drift(gid, plan, members)
         mem.fingerprint = fp
+        mem.lb_arn = lb_info["arn"] if lb_info else None
         self._remember(gid, build.stack if build else None, arns)
         for ing in members:
             self.member_of[ing.key] = gid

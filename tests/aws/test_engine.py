@@ -422,9 +422,10 @@ def test_group_order_swap_reorders_rules(aws: AwsEnv) -> None:
     assert mutations(aws)["CreateRule"] == 0 and mutations(aws)["DeleteRule"] == 0
 
 
-def test_throttling_is_retried(aws: AwsEnv) -> None:
+def test_throttling_is_retried(aws: AwsEnv, monkeypatch: Any) -> None:
     from botocore.awsrequest import AWSResponse
 
+    monkeypatch.setenv("ALBCTL_AWS_TAGGING_API", "off")  # so DescribeLoadBalancers is called
     c = clients(aws)
     sent = {"n": 0}
 
@@ -524,9 +525,10 @@ def test_default_certificate_moves_when_the_first_member_leaves(aws: AwsEnv) -> 
     assert run(aws, docs).ok and mutations(aws) == Counter()
 
 
-def test_throttles_are_counted_for_metrics(aws: AwsEnv) -> None:
+def test_throttles_are_counted_for_metrics(aws: AwsEnv, monkeypatch: Any) -> None:
     from botocore.awsrequest import AWSResponse
 
+    monkeypatch.setenv("ALBCTL_AWS_TAGGING_API", "off")  # so DescribeTargetGroups is called
     c = clients(aws)
     seen: list[tuple[str, str]] = []
     c.throttle_hooks.append(lambda s, o: seen.append((s, o)))
@@ -546,9 +548,10 @@ def test_throttles_are_counted_for_metrics(aws: AwsEnv) -> None:
     assert seen == [("elbv2", "DescribeTargetGroups")]
 
 
-def test_tag_cache_spares_describe_tags_on_the_next_observe(aws: AwsEnv) -> None:
+def test_tag_cache_spares_describe_tags_on_the_next_observe(aws: AwsEnv, monkeypatch: Any) -> None:
     from albctl.aws.observe import Observer, TagCache
 
+    monkeypatch.setenv("ALBCTL_AWS_TAGGING_API", "off")  # the listing path reads tags
     run(aws, shop(aws))
     cache = TagCache(ttl=60)
     c = clients(aws)

@@ -95,7 +95,7 @@ def test_used_operations_sees_the_adapter_calls() -> None:
     adapter_only = iam.used_operations(ROOT / "albctl" / "aws")
     for client, methods in adapter_only.items():
         assert methods <= used[client]
-    assert set(used) == {"elbv2", "ec2", "acm", "wafv2"}
+    assert set(used) == {"elbv2", "ec2", "acm", "wafv2", "resourcegroupstaggingapi"}
     assert {"associate_web_acl", "disassociate_web_acl", "get_web_acl_for_resource"} <= used[
         "wafv2"
     ]
@@ -162,6 +162,7 @@ def test_used_operations_scanner(tmp_path: Path) -> None:
         "ec2": {"delete_security_group"},
         "acm": {"describe_certificate"},
         "wafv2": set(),
+        "resourcegroupstaggingapi": set(),
     }
 
 
