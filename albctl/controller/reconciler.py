@@ -21,7 +21,7 @@ from typing import Any
 from albctl.aws.apply import Applier
 from albctl.aws.certificates import with_certificates
 from albctl.aws.clients import AwsClients, error_code, is_mutating
-from albctl.aws.discover import discover_inventory
+from albctl.aws.discover import DiscoveryCache, discover_inventory
 from albctl.aws.observe import Observer, TagCache
 from albctl.config import Settings
 from albctl.controller.engine import needs_of
@@ -72,6 +72,12 @@ def summarize(changes: list[Change]) -> str:
     return f"{head}: {items}{more}"
 
 
+def _certificate_miss(build: BuildResult) -> bool:
+    """Whether a host found no issued ACM certificate (a warning or a left-out member)."""
+    missed = any("no issued ACM certificate" in msg for _, msg in build.warnings)
+    return missed or any("needs a certificate" in str(e) for e in build.invalid.values())
+
+
 def _fingerprint(stack: Stack | None, invalid: list[str]) -> str:
     data = json.dumps(
         [stack.model_dump(mode="json") if stack else None, sorted(invalid)], sort_keys=True
@@ -116,6 +122,7 @@ class Reconciler:
         self.cert_count = 0
         self.tag_cache = TagCache(ttl=tag_ttl)
         self.networking = ControllerNetworking(settings, clients, self.tag_cache)
+        self.discovery = DiscoveryCache()  # subnets and ACM certificates between reconciles
         self.secret_reader = SecretReader(writer.api)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -255,53 +262,7 @@ class Reconciler:
 
         build: BuildResult | None = None
         if group is not None and (group.members or group.invalid):
-            needs = needs_of(objs)
-            inventory = discover_inventory(
-                self.clients,
-                self.settings.vpc_id,
-                needs.certificates,
-                needs.security_groups,
-                needs.target_groups,
-                needs.web_acls,
-                cluster=self.settings.cluster_name,
-                tag_cache=self.tag_cache,
-            )
-            observed = with_certificates(
-                self.clients,
-                self.settings.cluster_name,
-                {gid: observed},
-                inventory,
-                needs.certificates,
-            ).get(gid, observed)
-            if needs.certificates:
-                if not inventory.certificates and self.cert_count > 0:
-                    raise GuardRailError(
-                        f"ACM returned no issued certificate where {self.cert_count} were seen before; "
-                        "not touching HTTPS listeners until certificates are listed again"
-                    )
-                self.cert_count = len(inventory.certificates)
-            if observed.load_balancers:
-                o = observed.load_balancers[0]
-                inventory = inventory.model_copy(
-                    update={"existing_subnets": o.subnets, "existing_scheme": o.scheme}
-                )
-            self._mem(gid).inventory = inventory
-            services = {s.key: s for s in objs.services}
-            secrets = self._read_secrets(group)
-            self._mem(gid).secrets = secrets
-            build = build_group(
-                GroupInput(
-                    group,
-                    services,
-                    objs.endpoint_slices,
-                    objs.nodes,
-                    inventory,
-                    self.settings.build_settings(),
-                    secrets=secrets,
-                    now=datetime.datetime.now(datetime.UTC),
-                    pod_gates=pod_gates(objs.pods),
-                )
-            )
+            inventory, observed, build = self._desired(gid, group, objs, observed)
             if build.stack is not None:
                 vpc = self.settings.vpc_id or inventory.vpc_id
                 observed = self.networking.prepare(build.stack, observed, None, vpc)
@@ -355,6 +316,8 @@ class Reconciler:
             if build is not None and build.stack is not None and vpc is None:
                 applier.vpc_id = self._vpc_of(observed)
             result = applier.apply(plan, observed)
+            if any(c.kind == "Certificate" for c in plan.changes):
+                self.discovery.invalidate_certificates()  # the new import must be listed
             managed_sg = result.security_group_id
             arns.update(result.target_group_arns)
             if result.load_balancer_arn:
@@ -429,6 +392,67 @@ class Reconciler:
             leaving=len(leaving),
         )
         return plan, build, lb_info, members, leaving, res
+
+    def _inventory(self, gid: str, objs: ObjectSet, observed: ObservedStack) -> Inventory:
+        needs = needs_of(objs)
+        inventory = discover_inventory(
+            self.clients,
+            self.settings.vpc_id,
+            needs.certificates,
+            needs.security_groups,
+            needs.target_groups,
+            needs.web_acls,
+            cluster=self.settings.cluster_name,
+            tag_cache=self.tag_cache,
+            cache=self.discovery,
+        )
+        if needs.certificates:
+            if not inventory.certificates and self.cert_count > 0:
+                raise GuardRailError(
+                    f"ACM returned no issued certificate where {self.cert_count} were seen "
+                    "before; not touching HTTPS listeners until certificates are listed again"
+                )
+            self.cert_count = len(inventory.certificates)
+        if observed.load_balancers:
+            o = observed.load_balancers[0]
+            inventory = inventory.model_copy(
+                update={"existing_subnets": o.subnets, "existing_scheme": o.scheme}
+            )
+        return inventory
+
+    def _desired(
+        self, gid: str, group: Group, objs: ObjectSet, observed: ObservedStack
+    ) -> tuple[Inventory, ObservedStack, BuildResult]:
+        """Discover, then build; a host that found no certificate in a cached list rebuilds
+        once with a fresh list (a certificate issued a moment ago is then used at once)."""
+        secrets = self._read_secrets(group)
+        self._mem(gid).secrets = secrets
+        needs_certs = needs_of(objs).certificates
+        for fresh in (False, True):
+            if fresh:
+                self.discovery.invalidate_certificates()
+            cached = needs_certs and self.discovery.certificates() is not None
+            inventory = self._inventory(gid, objs, observed)
+            build = build_group(
+                GroupInput(
+                    group,
+                    {s.key: s for s in objs.services},
+                    objs.endpoint_slices,
+                    objs.nodes,
+                    inventory,
+                    self.settings.build_settings(),
+                    secrets=secrets,
+                    now=datetime.datetime.now(datetime.UTC),
+                    pod_gates=pod_gates(objs.pods),
+                )
+            )
+            if not (cached and _certificate_miss(build)):
+                break
+        self._mem(gid).inventory = inventory
+        seen = with_certificates(
+            self.clients, self.settings.cluster_name, {gid: observed}, inventory, needs_certs
+        )
+        return inventory, seen.get(gid, observed), build
 
     def _read_secrets(self, group: Group) -> dict[str, Secret]:
         """GET the TLS Secrets the group's Ingresses name (no list or watch of Secrets)."""

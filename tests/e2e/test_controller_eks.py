@@ -198,3 +198,41 @@ def test_tls_secret_is_imported_renewed_in_place_and_deleted(live: Live) -> None
     wait_for("the certificate deleted", lambda: _imported(live) == {}, timeout=30)
     logs = live.logs_text()
     assert key_text(first) not in logs and key_text(renewed) not in logs
+
+
+def test_a_certificate_issued_after_a_miss_is_used_at_once(live: Live) -> None:
+    """The controller caches the ACM list for a minute; a host that found no certificate
+    makes it read the list again, so a new certificate is used at the next reconcile."""
+    from albctl.aws.seed import self_signed
+    from tests.helpers import backend, ingress, ingress_class, rule, service
+
+    host = "late.example.net"
+    live.start_controller()
+    ing = ingress(
+        "late",
+        "web",
+        scheme="internet-facing",
+        listen_ports='[{"HTTPS": 443}]',
+        rules=[rule(host, ("/", "Prefix", backend("late", 80)))],
+    )
+    live.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}},
+        ingress_class(),
+        service("late", "web", node_port=30182),
+        ing,
+    )
+    wait_for(
+        "the missing certificate reported",
+        lambda: [e for e in live.events("InvalidIngress") if host in e["message"]],
+    )
+    cert, key = self_signed(host, [])
+    arn = live.e2e.clients.acm.import_certificate(Certificate=cert, PrivateKey=key)[
+        "CertificateArn"
+    ]
+    ing["metadata"]["annotations"]["alb.ingress.kubernetes.io/tags"] = "retry=1"
+    live.apply(ing)  # the next reconcile, well within the cache's minute
+    wait_for(
+        "served with the new certificate",
+        lambda: len(owned(live.e2e)["lbs"]) == 1 and _https_certs(live) == [arn],
+        timeout=20,
+    )
