@@ -60,6 +60,7 @@ class RulesReport:
     revoked: PortsBySG = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     source: str = ""  # the security group the rules admit traffic from
+    desired: PortsBySG = field(default_factory=dict)  # what the stack's targets need
 
     @property
     def changed(self) -> bool:

@@ -79,10 +79,12 @@ class TargetNetworking:
             want = self.rules.desired(stack.target_groups, instance_of)
             report = self.rules.sync(managed_sg, want.ports, lambda: {}, dry_run)
             report.warnings = want.warnings
+            report.desired = want.ports
         elif stack is not None and source == BACKEND_SG_ID and backend:
             want = self.rules.desired(stack.target_groups, instance_of)
             report = self.rules.sync(backend, want.ports, others, dry_run)
             report.warnings = want.warnings
+            report.desired = want.ports
         elif backend and self._used_by(observed, backend):
             # the stack stopped using the backend group (deleted, or explicit groups now)
             report = self.rules.sync(backend, {}, others, dry_run)

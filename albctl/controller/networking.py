@@ -18,11 +18,11 @@ from albctl.aws.backend_sg import RulesReport
 from albctl.aws.clients import AwsClients
 from albctl.aws.enis import EniResolver
 from albctl.aws.networking import NetworkingSettings, TargetNetworking
-from albctl.aws.observe import Observer, TagCache
+from albctl.aws.observe import TagCache
 from albctl.config import Settings
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
-from albctl.model.backend_rules import instance_hints
+from albctl.model.backend_rules import PortsBySG, instance_hints, merge
 from albctl.model.desired import BACKEND_SG_ID, MANAGED_SG_ID, Stack
 from albctl.model.diff import Plan
 from albctl.model.observed import ObservedStack
@@ -37,12 +37,21 @@ class _Source:
 
 
 class ControllerNetworking:
-    def __init__(self, settings: Settings, clients: AwsClients, tag_cache: TagCache) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: AwsClients,
+        tag_cache: TagCache,
+        all_groups: Callable[[], set[str]] = set,
+    ) -> None:
         self.settings = settings
         self.clients = clients
         self.tag_cache = tag_cache
         self.resolver = EniResolver(clients)
+        self.all_groups = all_groups  # the groups of the cluster as the caches see them
         self._sources: dict[str, _Source] = {}
+        # what each group's targets needed from the backend group at its last reconcile
+        self._needs: dict[str, PortsBySG] = {}
         self._lock = threading.Lock()
 
     def _net(self, vpc_id: str | None) -> TargetNetworking:
@@ -76,12 +85,13 @@ class ControllerNetworking:
         net = self._net(vpc_id)
         hints = instance_hints(objs.endpoint_slices, objs.nodes)
         backend = observed.backend_security_group
-        others = self._others(net, gid, backend, hints)
+        others = self._others(gid)
         report = net.finish(stack, observed, managed_sg, hints, others)
         source = stack.backend_rules_source if stack else None
         sg = {BACKEND_SG_ID: backend, MANAGED_SG_ID: managed_sg}.get(source or "")
         with self._lock:
             self._sources[gid] = _Source(source, sg)
+            self._needs[gid] = report.desired if source == BACKEND_SG_ID else {}
         return report
 
     def sync_fast(self, gid: str, stack: Stack, objs: ObjectSet) -> RulesReport | None:
@@ -96,10 +106,10 @@ class ControllerNetworking:
         if src.rules_source == MANAGED_SG_ID:
             report = net.rules.sync(src.group_id, want.ports, lambda: {})
         else:
-            report = net.rules.sync(
-                src.group_id, want.ports, self._others(net, gid, src.group_id, hints)
-            )
+            report = net.rules.sync(src.group_id, want.ports, self._others(gid))
         report.warnings = want.warnings
+        with self._lock:
+            self._needs[gid] = want.ports if src.rules_source == BACKEND_SG_ID else {}
         if report.changed:
             log_event(log, "backend rules synced on the fast path", group=gid)
         return report
@@ -107,11 +117,26 @@ class ControllerNetworking:
     def forget(self, gid: str) -> None:
         with self._lock:
             self._sources.pop(gid, None)
+            self._needs.pop(gid, None)
 
-    def _others(
-        self, net: TargetNetworking, gid: str, backend: str | None, hints: dict[str, str]
-    ) -> Callable[[], dict[str, frozenset[int]] | None]:
-        observer = Observer(
-            self.clients, self.settings.cluster_name, self.tag_cache, read_attributes=False
-        )
-        return net.others_from_aws(observer, gid, backend, hints)
+    def _others(self, gid: str) -> Callable[[], PortsBySG | None]:
+        """What the other groups need, from memory (no AWS call). Until every group of the
+        cluster has been reconciled since start it is unknown (None): revocations wait for
+        that, so a rule another group still needs is never taken away."""
+
+        def compute() -> PortsBySG | None:
+            others = self.all_groups() - {gid}
+            with self._lock:
+                known = {g: self._needs[g] for g in others if g in self._needs}
+            if len(known) < len(others):
+                log_event(
+                    log,
+                    "backend rule revocations wait",
+                    logging.DEBUG,
+                    group=gid,
+                    groups_not_reconciled=len(others) - len(known),
+                )
+                return None
+            return merge(*known.values())
+
+        return compute

@@ -121,7 +121,9 @@ class Reconciler:
         self.member_of: dict[str, str] = {}
         self.cert_count = 0
         self.tag_cache = TagCache(ttl=tag_ttl)
-        self.networking = ControllerNetworking(settings, clients, self.tag_cache)
+        self.networking = ControllerNetworking(
+            settings, clients, self.tag_cache, all_groups=self.group_ids
+        )
         self.discovery = DiscoveryCache()  # subnets and ACM certificates between reconciles
         self.secret_reader = SecretReader(writer.api)
         self._local = threading.local()
