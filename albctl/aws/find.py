@@ -35,13 +35,11 @@ _UNAVAILABLE = {
     "UnknownOperationException",
     "InvalidAction",
     "NotImplemented",
-    "InternalFailure",
     "AccessDeniedException",
     "AccessDenied",
     "404",
-    "500",
     "501",
-}
+}  # an endpoint without the API, or a policy without tag:GetResources; not transient errors
 
 
 @dataclass
