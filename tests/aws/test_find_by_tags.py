@@ -23,6 +23,14 @@ def app(n: int) -> list[dict[str, Any]]:
     return docs
 
 
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _by_tag(monkeypatch: Any) -> None:
+    monkeypatch.setenv("ALBCTL_AWS_TAGGING_API", "auto")
+
+
 def calls_to_observe(env: AwsEnv, gid: str) -> Counter[tuple[str, str]]:
     c = clients(env)
     c.reset_counts()
