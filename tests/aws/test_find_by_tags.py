@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from albctl.aws.observe import Observer
 from tests.aws.test_engine import clients, run
 from tests.conftest import AwsEnv
@@ -21,9 +23,6 @@ def app(n: int) -> list[dict[str, Any]]:
             ingress(f"i{i}", f"ns{i}", rules=[rule(None, ("/", "Prefix", backend(f"s{i}", 80)))]),
         ]
     return docs
-
-
-import pytest
 
 
 @pytest.fixture(autouse=True)
