@@ -91,10 +91,13 @@ def describe_tags(
             missing.append(arn)
         else:
             out[arn] = hit
-    out.update(_describe_tags(clients, missing))
+    fetched = _describe_tags(clients, missing)
+    out.update(fetched)
     if cache is not None:
+        # an ARN the answer leaves out (deleted, or too new to be listed) is asked again
         for arn in missing:
-            cache.put(arn, out.get(arn, {}))
+            if arn in fetched:
+                cache.put(arn, fetched[arn])
     return out
 
 

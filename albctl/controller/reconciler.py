@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import Any
 from albctl.aws.apply import Applier
 from albctl.aws.certificates import with_certificates
 from albctl.aws.clients import AwsClients, error_code, is_mutating
+from albctl.aws.consistency import Recent, unlisted
 from albctl.aws.discover import discover_inventory
 from albctl.aws.observe import Observer, TagCache
 from albctl.config import Settings
@@ -113,6 +115,8 @@ class Reconciler:
         self.member_of: dict[str, str] = {}
         self.cert_count = 0
         self.tag_cache = TagCache(ttl=tag_ttl)
+        # what this process created lately: a read that does not list it yet is stale
+        self.recent = Recent()
         self.networking = ControllerNetworking(settings, clients, self.tag_cache)
         self.secret_reader = SecretReader(writer.api)
         self._local = threading.local()
@@ -206,9 +210,7 @@ class Reconciler:
         observer = Observer(
             self.clients, self.settings.cluster_name, self.tag_cache, read_attributes=False
         )
-        observed = observer.observe({gid}).get(gid) or ObservedStack(
-            group_id=gid, backend_security_group=observer.backend_security_group
-        )
+        observed = self._fresh(gid, observer)
         tagged = {r.tags.get(INGRESS_TAG) for r in observed.rules} | {
             t.tags.get(INGRESS_TAG) for t in observed.target_groups
         }
@@ -342,6 +344,7 @@ class Reconciler:
                 vpc,
                 self.tag_cache,
                 materials=build.materials if build else None,
+                recent=self.recent,
             )
             if build is not None and build.stack is not None and vpc is None:
                 applier.vpc_id = self._vpc_of(observed)
@@ -419,6 +422,32 @@ class Reconciler:
             leaving=len(leaving),
         )
         return plan, build, lb_info, members, leaving, res
+
+    def _fresh(self, gid: str, observer: Observer) -> ObservedStack:
+        """The stack as AWS lists it, read again (a few times, with backoff) while something
+        this process created for it lately is not listed yet: AWS's reads are eventually
+        consistent, and a plan made from such a read would create the resource twice."""
+        delay = 0.25
+        for attempt in range(7):
+            if attempt:
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+            observed = observer.observe({gid}).get(gid) or ObservedStack(
+                group_id=gid, backend_security_group=observer.backend_security_group
+            )
+            missing = unlisted(self.recent, observed)
+            if not missing:
+                return observed
+            log_event(
+                log,
+                "created resources not listed yet, reading again",
+                group=gid,
+                missing=len(missing),
+            )
+        # gone for good (deleted by hand): plan without them
+        log_event(log, "created resources still not listed", logging.WARNING, group=gid)
+        self.recent.discard(missing)
+        return observed
 
     def _read_secrets(self, group: Group) -> dict[str, Secret]:
         """GET the TLS Secrets the group's Ingresses name (no list or watch of Secrets)."""

@@ -26,14 +26,13 @@ operations.
 Eventual consistency (:meth:`FaultProxy.eventual_consistency`): a resource just created
 (load balancer, target group, listener, rule, security group, imported certificate) is left
 out of the next ``hide_for`` Describe/List answers that would have shown it (a Describe by
-its id answers the service's NotFound error), and the next ``not_found_for`` calls of the
-``not_found_ops`` that name it (by default RegisterTargets: the Register right after a
+its id answers the service's NotFound error), and the next ``not_found_for`` calls of each of
+the ``not_found_ops`` that name it (by default RegisterTargets: the Register right after a
 CreateTargetGroup) answer NotFound without being forwarded.
 
 Optionally (``idempotent_creates=True``) the proxy also gives moto the idempotency AWS
-documents and moto lacks: CreateLoadBalancer, CreateTargetGroup and CreateListener with the
-name (port) of an existing resource answer that resource instead of making a second one or
-failing.
+documents and moto lacks: CreateLoadBalancer and CreateTargetGroup with the name of an
+existing resource answer that resource instead of making a second one or failing.
 
 Everything seen is recorded: :attr:`FaultProxy.calls` (every request: service, operation,
 parameters, status, the fault injected if any) and :attr:`FaultProxy.injected` (what was
@@ -274,7 +273,7 @@ class _Consistency:
         self.creates = set(creates)
         self.not_found_ops = set(not_found_ops)
         self.hidden: dict[str, list[Any]] = {}  # id -> [reads left, NotFound code, op]
-        self.refused: dict[str, list[Any]] = {}  # id -> [calls left, NotFound code]
+        self.refused: dict[tuple[str, str], list[Any]] = {}  # (id, op) -> [left, code]
         self.lock = threading.Lock()
 
     def created(self, call: Call, body: bytes) -> None:
@@ -289,15 +288,16 @@ class _Consistency:
             if self.hide_for:
                 self.hidden[rid] = [self.hide_for, code, call.operation]
             if self.not_found_for:
-                self.refused[rid] = [self.not_found_for, code]
+                for op in self.not_found_ops:
+                    self.refused[(rid, op)] = [self.not_found_for, code]
 
     def before(self, call: Call) -> tuple[str, str] | None:
         """(code, id) to answer NotFound with, without forwarding."""
         values = set(call.values())
         with self.lock:
             if call.operation in self.not_found_ops:
-                for rid, state in self.refused.items():
-                    if state[0] > 0 and rid in values:
+                for (rid, op), state in self.refused.items():
+                    if op == call.operation and state[0] > 0 and rid in values:
                         state[0] -= 1
                         return state[1], rid
             if not call.mutating:
