@@ -95,7 +95,26 @@ class Recent:
     def __init__(self, ttl: float = 180.0) -> None:
         self.ttl = ttl
         self._items: dict[str, tuple[str, float]] = {}  # id -> (stack, created at)
+        self._deleted: dict[str, float] = {}  # id -> deleted at
         self._lock = threading.Lock()
+
+    def deleted(self, ids: Iterable[str]) -> None:
+        """``ids`` were deleted (a read may list them a while longer)."""
+        now = time.monotonic()
+        with self._lock:
+            for rid in ids:
+                self._deleted[rid] = now
+
+    def forget_deleted(self, ids: Iterable[str]) -> None:
+        with self._lock:
+            for rid in ids:
+                self._deleted.pop(rid, None)
+
+    def deleted_ids(self) -> set[str]:
+        now = time.monotonic()
+        with self._lock:
+            self._deleted = {k: t for k, t in self._deleted.items() if now - t <= self.ttl}
+            return set(self._deleted)
 
     def add(self, stack: str, rid: str) -> None:
         with self._lock:
@@ -133,14 +152,16 @@ def listed_ids(stack: ObservedStack) -> set[str]:
 
 
 def unlisted(recent: Recent, stack: ObservedStack) -> set[str]:
-    """Resources of the stack albctl created recently that the observation does not list
-    (load balancer resources and security groups; certificates are read elsewhere)."""
+    """What makes an observation of a stack stale: resources albctl created recently that it
+    does not list (load balancer resources and security groups; certificates are read
+    elsewhere), and resources albctl deleted recently that it still lists."""
     mine = {
         rid
         for rid in recent.ids(stack.group_id)
         if rid.startswith("sg-") or ":elasticloadbalancing:" in rid
     }
-    return mine - listed_ids(stack)
+    listed = listed_ids(stack)
+    return (mine - listed) | (listed & recent.deleted_ids())
 
 
 class _Client:
@@ -217,5 +238,7 @@ class ConsistentClients(AwsClients):
                     self.created.add(rid)
                     self.recent.add(self.stack, rid)
         elif name.startswith("delete_"):
-            self.recent.discard(set(_strings(kwargs)))
+            named = {x for x in _strings(kwargs) if x.startswith(("arn:", "sg-"))}
+            self.recent.discard(named)
+            self.recent.deleted(named)
         return resp

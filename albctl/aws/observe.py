@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from albctl.aws.clients import AwsClients, aws_error, paginate
+from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
 from albctl.aws.convert import (
     action_from_aws,
     condition_from_aws,
@@ -195,8 +195,14 @@ class Observer:
             stack = wanted(tags)
             if stack is None:
                 continue
+            try:
+                observed_tg = self._tg(t, tags)
+            except ClientError as exc:
+                if error_code(exc) != "TargetGroupNotFound":
+                    raise
+                continue  # deleted since it was listed
             tg_id_by_arn[t["TargetGroupArn"]] = tags[RESOURCE_TAG]
-            bucket(stack)["tg"].append(self._tg(t, tags))
+            bucket(stack)["tg"].append(observed_tg)
 
         def tg_id(arn: str) -> str:
             return tg_id_by_arn.get(arn, arn)

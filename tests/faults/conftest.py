@@ -55,8 +55,12 @@ class Controller:
     name: str
 
     def metrics(self) -> str:
+        """The /metrics page ("" while the controller is not serving yet)."""
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        return urllib.request.urlopen(url, timeout=5).read().decode()
+        try:
+            return urllib.request.urlopen(url, timeout=5).read().decode()
+        except OSError:
+            return ""
 
     def metric(self, name: str, **labels: str) -> float:
         """Sum of the samples of ``name`` whose labels include ``labels``."""

@@ -4,13 +4,16 @@ exactly the desired state (:func:`tests.faults.scenarios.assert_exact`)."""
 
 from __future__ import annotations
 
+import itertools
+import math
+import random
 import time
 from typing import Any
 
 import pytest
 
-from albctl.kube.api import INGRESS, LOAD_BALANCER_GROUP, NotFound
-from tests.faults.conftest import FaultLive
+from albctl.kube.api import ENDPOINT_SLICE, INGRESS, LOAD_BALANCER_GROUP, NotFound
+from tests.faults.conftest import FaultLive, scale
 from tests.faults.scenarios import (
     assert_exact,
     converges,
@@ -42,7 +45,7 @@ def test_eventual_consistency_on_every_create(flive: FaultLive) -> None:
     flive.run(resync="2s")
     flive.apply(*groups_docs(2, 2))
     took = converges(flive.e2e, flive.api, {"g0", "g1"}, timeout=90)
-    time.sleep(4)  # two resyncs more: nothing created twice while AWS catches up
+    time.sleep(2.5)  # a resync more: nothing created twice while AWS catches up
     assert_exact(flive.e2e, flive.api, {"g0", "g1"})
     assert events(flive.api, "FailedDeploy") == []
     assert all(h["result"] != "Failed" for g in ("g0", "g1") for h in lbg_history(flive.api, g))
@@ -153,3 +156,132 @@ def _lbg_exists(flive: FaultLive, name: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+# --- throttling -------------------------------------------------------------------------------
+
+
+def churn_endpoints(
+    flive: FaultLive, services: list[str], changes: int, seed: int, pause: float = 0.05
+) -> dict[str, list[str]]:
+    """Move ``changes`` endpoints in all (one removed and one added per change) over the
+    EndpointSlices of ``services``; the final addresses by service."""
+    rng = random.Random(seed)
+    current = {
+        s: [e["addresses"][0] for e in flive.api.get(ENDPOINT_SLICE, f"{s}-a", "shop")["endpoints"]]
+        for s in services
+    }
+    done = 0
+    while done < changes:
+        s = rng.choice(services)
+        addrs = current[s]
+        addrs.remove(rng.choice(addrs))
+        while True:
+            new = f"10.0.{rng.choice((100, 101, 102))}.{rng.randint(20, 250)}"
+            if new not in addrs:
+                break
+        addrs.append(new)
+        body = {"endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in addrs]}
+        flive.api.merge_patch(ENDPOINT_SLICE, f"{s}-a", body, "shop")
+        done += 2
+        time.sleep(pause)
+    return current
+
+
+def throttle_events(flive: FaultLive) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in events(flive.api, "AWSThrottled")
+        if e["involvedObject"]["kind"] == "LoadBalancerGroup"
+    ]
+
+
+def test_half_the_calls_throttled_while_ingresses_come_and_endpoints_churn(
+    flive: FaultLive,
+) -> None:
+    """50% of every AWS call throttled (each service's own error) for a while, while
+    N groups of Ingresses are created and endpoints move; then AWS answers again. Sizes:
+    ALBCTL_FAULTS_THROTTLE_{GROUPS,MEMBERS,CHURN,SECONDS} (benchmarks/faults.py runs the
+    full size: 5 groups of 4 Ingresses, 200 endpoint changes, 60 s)."""
+    proxy = flive.proxy
+    assert proxy is not None
+    n_groups, members = scale("throttle_groups", 3), scale("throttle_members", 2)
+    changes, seconds = scale("throttle_churn", 40), scale("throttle_seconds", 8)
+    stacks = {f"g{i}" for i in range(n_groups)}
+    services = [f"g{g}m{m}" for g in range(n_groups) for m in range(members)]
+    throttle = proxy.throttle(probability=0.5, name="half")
+    ctl = flive.run(resync="5s", workers=4)
+    start = time.monotonic()
+    flive.apply(*groups_docs(n_groups, members, endpoints=4))
+    wait_for("the Ingresses listed", lambda: ctl.metric("albctl_aws_api_calls_total") > 0)
+    churn_endpoints(flive, services, changes, seed=proxy.seed, pause=seconds / changes)
+    time.sleep(max(0.0, seconds - (time.monotonic() - start)))
+    throttle.disable()
+    throttled_for = time.monotonic() - start
+    took = converges(flive.e2e, flive.api, stacks, timeout=120 + 2 * seconds)
+    throttles = ctl.metric("albctl_aws_throttles_total")
+    injected = proxy.injected_counts()
+    assert throttles > 0 and sum(injected.values()) > 0
+    evs = throttle_events(flive)
+    # one Event per group, repeats counted on it
+    assert sorted(e["involvedObject"]["name"] for e in evs) == sorted(
+        {e["involvedObject"]["name"] for e in evs}
+    )
+    assert evs and all(e["count"] >= 1 for e in evs)
+    assert "retried with backoff" in evs[0]["message"]
+    calls = proxy.snapshot()
+    print(
+        f"{n_groups}x{members} Ingresses, {changes} endpoint changes; {len(calls)} AWS calls, "
+        f"{sum(injected.values())} throttled ({len(calls) and sum(injected.values()) / len(calls):.0%}) "
+        f"in {throttled_for:.0f}s, metric {throttles:.0f}; converged {took:.1f}s after the "
+        f"throttling stopped; AWSThrottled events {[(e['involvedObject']['name'], e['count']) for e in evs]}; "
+        f"FailedDeploy events {len(events(flive.api, 'FailedDeploy'))}"
+    )
+
+
+def _slow_docs() -> list[dict[str, Any]]:
+    """Group ``slow``: one Ingress ``slow`` with Service ``slow`` (ip targets)."""
+    out = []
+    for d in groups_docs(1, 1, endpoints=4):
+        if d["kind"] not in ("Service", "EndpointSlice", "Ingress"):
+            continue
+        d["metadata"]["name"] = d["metadata"]["name"].replace("g0m0", "slow")
+        if d["kind"] == "EndpointSlice":
+            d["metadata"]["labels"]["kubernetes.io/service-name"] = "slow"
+        if d["kind"] == "Ingress":
+            d["metadata"]["annotations"]["alb.ingress.kubernetes.io/group.name"] = "slow"
+            path = d["spec"]["rules"][0]["http"]["paths"][0]
+            path["backend"]["service"]["name"] = "slow"
+            d["spec"]["rules"][0]["host"] = "slow.example.com"
+        out.append(d)
+    return out
+
+
+def test_one_slow_group_does_not_starve_the_others(flive: FaultLive) -> None:
+    """Every AWS write of group ``slow`` is refused while its endpoints churn: the other
+    groups converge meanwhile, ``slow`` is retried with growing pauses (not on every endpoint
+    change), and converges once AWS takes its writes again."""
+    proxy = flive.proxy
+    assert proxy is not None
+    fault = proxy.error(
+        403, code="AccessDenied", body_contains="slow", mutating_only=True, name="slow group"
+    )
+    flive.run(resync="600s", workers=2)
+    start = time.monotonic()
+    flive.apply(*groups_docs(3, 1), *_slow_docs())
+    others = converges(flive.e2e, flive.api, {"g0", "g1", "g2"}, timeout=90, check_plan=False)
+    churn_endpoints(flive, ["slow"], 30, seed=proxy.seed, pause=0.2)  # 3 s of churn
+    time.sleep(2)
+    failed = [c.time for c in proxy.snapshot() if c.rule == "slow group"]
+    fault.disable()
+    took = converges(flive.e2e, flive.api, {"g0", "g1", "g2", "slow"}, timeout=120)
+    gaps = [round(b - a, 1) for a, b in itertools.pairwise(failed)]
+    print(
+        f"other groups converged in {others:.1f}s while every write of group slow was refused "
+        f"({fault.fired} refused); slow failed {len(failed)} times, pauses {gaps}; it converged "
+        f"{took:.1f}s after AWS took its writes again ({time.monotonic() - start:.0f}s in all)"
+    )
+    assert failed, "the slow group was never tried"
+    # backing off: no tight loop (15 endpoint changes of slow came meanwhile)
+    span = failed[-1] - failed[0]
+    assert len(failed) <= 3 + math.log2(1 + span / 0.4), (len(failed), gaps)
