@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from albctl.aws.certificates import list_certificates
-from albctl.aws.clients import AwsClients, aws_error, paginate
+from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
 from albctl.aws.convert import tags_from_aws
 from albctl.model.inventory import (
     CertificateInfo,
@@ -16,6 +17,9 @@ from albctl.model.inventory import (
     SecurityGroupInfo,
     SubnetInfo,
 )
+
+# what AWS accepts as a target group name (up to 32 letters, digits and hyphens)
+TG_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
 
 
 def discover_inventory(
@@ -89,11 +93,14 @@ def discover_inventory(
                 )
         tgs: dict[str, str] = {}
         for n in sorted(set(target_group_names)):
+            if not TG_NAME.fullmatch(n):
+                continue  # no target group has that name: the model reports it, naming the field
             try:
                 for t in clients.elbv2.describe_target_groups(Names=[n]).get("TargetGroups", []):
                     tgs[n] = t["TargetGroupArn"]
             except ClientError as exc:
-                if "TargetGroupNotFound" not in str(exc):
+                # one Ingress's bad name must not fail the discovery of every group
+                if error_code(exc) not in ("TargetGroupNotFound", "ValidationError"):
                     raise
         acls: dict[str, str] = {}
         if set(web_acl_names) - {"none"}:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import random
 import time
 from typing import Any
@@ -156,6 +157,54 @@ def _lbg_exists(flive: FaultLive, name: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+EACH = [("reconcile", i) for i in range(len(RECONCILE_STEPS))] + [
+    ("delete", i) for i in range(len(DELETE_STEPS))
+]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ALBCTL_FAULTS_KILL_EACH"),
+    reason="one fresh run per step: ALBCTL_FAULTS_KILL_EACH=1 (benchmarks/faults.py)",
+)
+@pytest.mark.parametrize(("phase", "index"), EACH, ids=[f"{p}-{i}" for p, i in EACH])
+def test_kill_9_at_one_step_from_scratch(flive: FaultLive, phase: str, index: int) -> None:
+    """The unchained form: from scratch, kill -9 right after step ``index`` (the answer
+    lost), restart, converge (or finish the delete)."""
+    e2e, api = flive.e2e, flive.api
+    flive.apply(*groups_docs(1, 2))
+    steps = RECONCILE_STEPS if phase == "reconcile" else DELETE_STEPS
+    op, what = steps[index]
+    nth = sum(1 for o, _ in steps[: index + 1] if o == op)
+    if phase == "delete":
+        ctl = flive.run(resync="600s")
+        converges(e2e, api, {"g0"})
+        ctl.kill()
+        api.delete(INGRESS, "g0m0", "shop")
+        api.delete(INGRESS, "g0m1", "shop")
+    proxy = flive.proxy
+    assert proxy is not None
+    seam = proxy.hang(after_forward=True, operations={op}, nth=nth, name=f"kill after {what}")
+    ctl = flive.run(resync="600s")
+    assert seam.hit.wait(45), f"never got to {what}"
+    ctl.kill()
+    seam.disable()
+    if phase == "delete":
+        for name in ("g0m0", "g0m1"):
+            ing = _ingress(flive, name)
+            assert ing is not None and "albctl.io/ingress-group" in ing["metadata"]["finalizers"]
+    start = time.monotonic()
+    flive.run(resync="600s")
+    if phase == "reconcile":
+        converges(e2e, api, {"g0"})
+    else:
+        wait_for(
+            "the Ingresses gone", lambda: not (_ingress(flive, "g0m0") or _ingress(flive, "g0m1"))
+        )
+        res = owned_resources(e2e.clients, e2e.cluster)
+        assert {k: v for k, v in res.items() if v} == {}, res
+    print(f"killed after {what} ({phase}): restart converged in {time.monotonic() - start:.1f}s")
 
 
 # --- throttling -------------------------------------------------------------------------------
