@@ -36,7 +36,7 @@ PARTS = {
 
 def run(part: str) -> int:
     test, env = PARTS[part]
-    full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    full = {**os.environ, **env, "PYTHONPATH": str(ROOT), "ALBCTL_FAULTS_TIMEOUT": "1800"}
     cmd = [
         sys.executable,
         "-m",
@@ -47,8 +47,6 @@ def run(part: str) -> int:
         "no:logging",
         "-p",
         "no:cacheprovider",
-        "--timeout",
-        "1800",
         "tests/faults/test_live_faults.py",
         "-k",
         test,

@@ -99,7 +99,7 @@ def aws(n: int) -> dict[str, Any]:
                 report = engine.run(objs, "apply")
             except Exception as exc:
                 tb = traceback.extract_tb(exc.__traceback__)
-                if any("/moto/" in fr.filename for fr in tb[-3:]):
+                if any("/moto/" in fr.filename for fr in tb):
                     # moto itself failed (e.g. a filter value it compiles as a regex)
                     seen["moto crashed"] += 1
                     moto_crashes.append(f"{type(exc).__name__}: {exc}"[:200])
@@ -120,8 +120,15 @@ def aws(n: int) -> dict[str, Any]:
                     violations.append(f"{writes}: {out and out.invalid}")
             else:
                 seen["member valid"] += 1
-                if engine.run(objs, "plan").has_changes:
-                    violations.append("valid member did not converge in one apply")
+                again = engine.run(objs, "plan")
+                if again.has_changes:
+                    victim = next(d for d in f.docs if d["metadata"].get("name") == "victim")
+                    violations.append(
+                        "valid member did not converge in one apply: "
+                        + json.dumps(again.plan_json()["changes"])[:600]
+                        + " annotations: "
+                        + json.dumps(victim["metadata"].get("annotations"))[:600]
+                    )
                 engine.run(base, "apply")
 
         one()
@@ -142,7 +149,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     logging.disable(logging.WARNING)
-    out = {"model": model(args.examples, args.seed)}
+    out = {"model": model(args.examples, args.seed)} if args.examples else {}
     if args.aws_examples:
         out["aws"] = aws(args.aws_examples)
     print(json.dumps(out, indent=2))

@@ -22,9 +22,11 @@ from tests.e2e.conftest import E2E, e2e, endpoint  # the end-to-end tier's fixtu
 from tests.e2e.test_controller import Live, _free_port
 from tests.faults.proxy import FaultProxy
 
-__all__ = ["E2E", "FaultLive", "e2e", "endpoint"]
+__all__ = ["E2E", "TIMEOUT", "FaultLive", "e2e", "endpoint"]
 
 ROOT = Path(__file__).resolve().parents[2]
+# the bound of one live scenario (benchmarks/faults.py raises it for the full sizes)
+TIMEOUT = int(os.environ.get("ALBCTL_FAULTS_TIMEOUT", "240"))
 
 
 def scale(name: str, ci: int) -> int:

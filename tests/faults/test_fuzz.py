@@ -98,7 +98,7 @@ def test_an_invalid_member_makes_no_aws_call_for_its_resources(
         try:
             report = engine.run(objs, "apply")
         except Exception as exc:
-            frames = traceback.extract_tb(exc.__traceback__)[-3:]
+            frames = traceback.extract_tb(exc.__traceback__)
             if any("/moto/" in fr.filename for fr in frames):
                 # moto in-process failed itself (it compiles EC2 filter values as regular
                 # expressions: a security group named "[x" breaks it); AWS answers no match

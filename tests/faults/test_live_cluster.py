@@ -15,7 +15,7 @@ import pytest
 from albctl.kube.api import EVENT, INGRESS, LEASE, KubeApi
 from albctl.sandbox import SandboxServer
 from tests.e2e.test_controller import KUBECTL
-from tests.faults.conftest import FaultLive
+from tests.faults.conftest import TIMEOUT, FaultLive
 from tests.faults.proxy import Call, FaultProxy
 from tests.faults.scenarios import (
     assert_exact,
@@ -27,7 +27,8 @@ from tests.faults.scenarios import (
 )
 from tests.helpers import write_yaml
 
-pytestmark = pytest.mark.e2e
+# each scenario is bounded (its waits have their own, shorter timeouts)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(TIMEOUT)]
 
 DELETES = ("Delete", "Deregister", "Revoke", "RemoveTags", "RemoveListenerCertificates")
 
@@ -149,8 +150,9 @@ def test_a_class_mistake_that_drops_every_ingress_keeps_the_load_balancers(
     time.sleep(2)
     assert deletes(proxy.snapshot()[seen:]) == []
     flive.apply(ingress_class("alb"))
-    converges(flive.e2e, flive.api, {"g0", "g1"})
+    took = converges(flive.e2e, flive.api, {"g0", "g1"})
     assert deletes(proxy.snapshot()[seen:]) == []
+    print(f"class pointed elsewhere and back: no delete; converged {took:.1f}s after the fix")
 
 
 def _hand_rule(flive: FaultLive, listener: str, priority: int) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from albctl.kube.api import ENDPOINT_SLICE, INGRESS, LOAD_BALANCER_GROUP, NotFound
-from tests.faults.conftest import FaultLive, scale
+from tests.faults.conftest import TIMEOUT, FaultLive, scale
 from tests.faults.scenarios import (
     assert_exact,
     converges,
@@ -26,7 +26,8 @@ from tests.faults.scenarios import (
     wait_for,
 )
 
-pytestmark = pytest.mark.e2e
+# each scenario is bounded (its waits have their own, shorter timeouts)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(TIMEOUT)]
 
 
 def test_eventual_consistency_on_every_create(flive: FaultLive) -> None:
