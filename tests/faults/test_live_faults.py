@@ -280,10 +280,12 @@ def test_half_the_calls_throttled_while_ingresses_come_and_endpoints_churn(
     assert evs and all(e["count"] >= 1 for e in evs)
     assert "retried with backoff" in evs[0]["message"]
     calls = proxy.snapshot()
+    during = [c for c in calls if c.time <= start + throttled_for]
     print(
         f"{n_groups}x{members} Ingresses, {changes} endpoint changes; {len(calls)} AWS calls, "
-        f"{sum(injected.values())} throttled ({len(calls) and sum(injected.values()) / len(calls):.0%}) "
-        f"in {throttled_for:.0f}s, metric {throttles:.0f}; converged {took:.1f}s after the "
+        f"{len(during)} of them in the {throttled_for:.0f}s of throttling, "
+        f"{sum(injected.values())} throttled ({len(during) and sum(injected.values()) / len(during):.0%}), "
+        f"metric {throttles:.0f}; converged {took:.1f}s after the "
         f"throttling stopped; AWSThrottled events {[(e['involvedObject']['name'], e['count']) for e in evs]}; "
         f"FailedDeploy events {len(events(flive.api, 'FailedDeploy'))}"
     )
