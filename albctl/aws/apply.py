@@ -23,14 +23,17 @@ from tenacity import (
 
 from albctl.aws.certificates import delete_certificate, import_certificate, reimport_certificate
 from albctl.aws.clients import AwsClients, aws_error, error_code
+from albctl.aws.consistency import ConsistentClients, Recent, settle
 from albctl.aws.convert import (
     action_to_aws,
     condition_to_aws,
     health_check_to_aws,
+    sg_rules_from_aws,
     sg_rules_to_aws,
+    tags_from_aws,
     tags_to_aws,
 )
-from albctl.aws.observe import TagCache
+from albctl.aws.observe import TagCache, describe_tags
 from albctl.errors import DeletionProtectedError, OwnershipError
 from albctl.logs import log_event
 from albctl.model.desired import (
@@ -44,7 +47,7 @@ from albctl.model.desired import (
 )
 from albctl.model.diff import Change, Plan
 from albctl.model.observed import ObservedStack
-from albctl.model.tags import owned_by
+from albctl.model.tags import RESOURCE_TAG, STACK_TAG, owned_by
 from albctl.model.tls import ImportedCertificate, TLSMaterial, is_secret_ref
 
 log = logging.getLogger(__name__)
@@ -86,14 +89,17 @@ class Applier:
         vpc_id: str | None,
         tag_cache: TagCache | None = None,
         materials: Mapping[str, TLSMaterial] | None = None,
+        recent: Recent | None = None,
     ) -> None:
-        self.c = clients
+        # calls naming a resource created moments ago wait out AWS's eventual consistency
+        self.c = ConsistentClients(clients, recent=recent)
         self.cluster = cluster
         self.vpc_id = vpc_id
         self.tag_cache = tag_cache
         self.materials = dict(materials or {})  # certificate id -> key material
 
     def apply(self, plan: Plan, observed: ObservedStack) -> ApplyResult:
+        self.c.stack = plan.group_id
         self.check_deletion_protection(plan)
         self.tg_arns: dict[str, str] = {}
         for tg in observed.target_groups:
@@ -178,6 +184,51 @@ class Applier:
 
     # --- helpers -------------------------------------------------------------------------
 
+    def _created(self, arn: str, tags: Mapping[str, str]) -> None:
+        """Tags set in the Create call are the resource's tags: no DescribeTags needed (and
+        none that could answer before AWS lists the new resource)."""
+        if self.tag_cache is not None:
+            self.tag_cache.put(arn, dict(tags))
+
+    def _ours(self, tags: dict[str, str], stack: str | None, resource: str) -> bool:
+        return owned_by(tags, self.cluster, stack) and tags.get(RESOURCE_TAG) == resource
+
+    def _existing_sg(self, exc: ClientError, sg: SecurityGroup) -> dict[str, Any]:
+        """The security group a duplicate-name create refers to, when it is this one of ours
+        (created by an attempt whose answer was lost); else ``exc`` again."""
+        if error_code(exc) != "InvalidGroup.Duplicate":
+            raise exc
+        filters = [{"Name": "group-name", "Values": [sg.name]}]
+        if self.vpc_id:
+            filters.append({"Name": "vpc-id", "Values": [self.vpc_id]})
+        for _ in settle():
+            for g in self.c.ec2.describe_security_groups(Filters=filters)["SecurityGroups"]:
+                tags = tags_from_aws(g.get("Tags"))
+                if self._ours(tags, sg.tags.get(STACK_TAG), sg.id):
+                    log_event(log, "adopted", kind="SecurityGroup", id=g["GroupId"])
+                    return dict(g)
+        raise exc
+
+    def _existing_tg(self, exc: ClientError, tg: TargetGroup) -> str:
+        """The ARN of the target group of ours a duplicate-name create refers to (AWS answers
+        an identical create with the existing group; moto refuses it), else ``exc`` again."""
+        if error_code(exc) != "DuplicateTargetGroupName":
+            raise exc
+        for _ in settle():
+            try:
+                found = self.c.elbv2.describe_target_groups(Names=[tg.name])["TargetGroups"]
+            except ClientError as again:
+                if error_code(again) != "TargetGroupNotFound":
+                    raise
+                continue
+            for t in found:
+                arn = str(t["TargetGroupArn"])
+                tags = describe_tags(self.c, [arn]).get(arn, {})
+                if self._ours(tags, tg.tags.get(STACK_TAG), tg.id):
+                    log_event(log, "adopted", kind="TargetGroup", id=tg.id, arn=arn)
+                    return arn
+        raise exc
+
     def _owned(self, tags: dict[str, str], what: str) -> None:
         if not owned_by(tags, self.cluster):
             raise OwnershipError(
@@ -240,10 +291,17 @@ class Applier:
         }
         if self.vpc_id:
             kwargs["VpcId"] = self.vpc_id
-        self.sg_id = self.c.ec2.create_security_group(**kwargs)["GroupId"]
-        if sg.ingress:
+        have: set[Any] = set()
+        try:
+            self.sg_id = self.c.ec2.create_security_group(**kwargs)["GroupId"]
+        except ClientError as exc:
+            # made by an earlier attempt whose answer was lost, or not listed yet
+            found = self._existing_sg(exc, sg)
+            self.sg_id, have = found["GroupId"], set(sg_rules_from_aws(found["IpPermissions"]))
+        missing = sorted(set(sg.ingress) - have, key=str)
+        if missing:
             self.c.ec2.authorize_security_group_ingress(
-                GroupId=self.sg_id, IpPermissions=sg_rules_to_aws(list(sg.ingress))
+                GroupId=self.sg_id, IpPermissions=sg_rules_to_aws(missing)
             )
 
     def _update_SecurityGroup(self, ch: Change, _: ApplyResult) -> None:
@@ -312,8 +370,12 @@ class Applier:
         }
         if self.vpc_id:
             kwargs["VpcId"] = self.vpc_id
-        arn = self.c.elbv2.create_target_group(**kwargs)["TargetGroups"][0]["TargetGroupArn"]
+        try:
+            arn = self.c.elbv2.create_target_group(**kwargs)["TargetGroups"][0]["TargetGroupArn"]
+        except ClientError as exc:
+            arn = self._existing_tg(exc, tg)
         self.tg_arns[tg.id] = arn
+        self._created(arn, tg.tags)
         if tg.attributes:
             self.c.elbv2.modify_target_group_attributes(
                 TargetGroupArn=arn,
@@ -374,6 +436,7 @@ class Applier:
             Tags=tags_to_aws(lb.tags),
         )["LoadBalancers"][0]
         self.lb_arn = resp["LoadBalancerArn"]
+        self._created(resp["LoadBalancerArn"], lb.tags)
         result.load_balancer_arn = self.lb_arn
         result.dns_name = resp.get("DNSName")
         self.listener_arns = {}
@@ -440,6 +503,7 @@ class Applier:
             kwargs["Certificates"] = self._cert_arns(li.certificates[:1])
         arn = self.c.elbv2.create_listener(**kwargs)["Listeners"][0]["ListenerArn"]
         self.listener_arns[li.id] = arn
+        self._created(arn, li.tags)
         extra = [c for c in li.certificates[1:] if c != li.certificates[0]]
         if extra:
             self.c.elbv2.add_listener_certificates(
@@ -481,13 +545,15 @@ class Applier:
     # rules
     def _create_ListenerRule(self, ch: Change, _: ApplyResult) -> None:
         r: Rule = ch.desired
-        self.c.elbv2.create_rule(
+        resp = self.c.elbv2.create_rule(
             ListenerArn=self.listener_arns[r.listener],
             Priority=r.priority,
             Conditions=[condition_to_aws(c) for c in r.conditions],
             Actions=[action_to_aws(r.action, self._tg_arn)],
             Tags=tags_to_aws(r.tags),
         )
+        for created in resp.get("Rules", []):
+            self._created(created["RuleArn"], r.tags)
 
     def _update_ListenerRule(self, ch: Change, _: ApplyResult) -> None:
         r: Rule = ch.desired

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from albctl.aws.apply import dependency_retry
 from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
+from albctl.aws.consistency import settle
 from albctl.aws.enis import EniResolver
 from albctl.aws.observe import BACKEND_SG_RESOURCE
 from albctl.logs import log_event
@@ -111,8 +112,11 @@ class BackendSecurityGroup:
         try:
             sg_id = str(self.c.ec2.create_security_group(**kwargs)["GroupId"])
         except ClientError as exc:
-            if error_code(exc) == "InvalidGroup.Duplicate" and (again := self.find()):
-                return again
+            if error_code(exc) == "InvalidGroup.Duplicate":
+                # created meanwhile (or lately, and not listed yet: reads lag behind)
+                for _ in settle():
+                    if again := self.find():
+                        return again
             raise aws_error(exc, "creating the backend security group") from exc
         log_event(log, "backend security group created", id=sg_id, cluster=self.cluster)
         return sg_id

@@ -9,16 +9,19 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from albctl import __version__
 from albctl.errors import AwsError, ConfigError
+from albctl.logs import log_event
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,9 @@ THROTTLE_CODES = {
     "RequestLimitExceeded",
     "TooManyRequestsException",
 }
+
+# the credentials that signed the request are no longer valid: resolve the chain again
+EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
 
 # operations that change nothing in AWS
 _READ_PREFIXES = ("Describe", "List", "Get")
@@ -89,6 +95,8 @@ class AwsClients:
         self.acm = self.session.client("acm", config=config)
         self.wafv2 = self.session.client("wafv2", config=config)
         self._config = config
+        self._credentials_lock = threading.Lock()
+        self._reloaded_at = -1e9
         self._tagging: Any = None
         for client in (self.elbv2, self.ec2, self.acm, self.wafv2):
             self._hook(client)
@@ -96,6 +104,7 @@ class AwsClients:
     def _hook(self, client: Any) -> None:
         client.meta.events.register("before-call.*.*", self._count)
         client.meta.events.register("needs-retry.*.*", self._throttled)
+        client.meta.events.register("needs-retry.*.*", self._expired)
 
     @property
     def resourcegroupstaggingapi(self) -> Any:
@@ -121,6 +130,51 @@ class AwsClients:
         if code in THROTTLE_CODES:
             for hook in self.throttle_hooks:
                 hook(operation.service_model.service_name, operation.name)
+
+    def _expired(self, response: Any = None, **_: Any) -> float | None:
+        """needs-retry: an expired token is retried at once when the chain gives new
+        credentials (botocore signs every attempt anew); else the error stands."""
+        if not response:
+            return None
+        code = (response[1] or {}).get("Error", {}).get("Code", "")
+        if code not in EXPIRED_CODES:
+            return None
+        return 0.0 if self.reload_credentials() else None
+
+    def reload_credentials(self) -> bool:
+        """Resolve the credential chain again (environment, shared files, web identity,
+        container or instance role) and sign with it from now on, without a restart.
+
+        botocore only refreshes credentials it knows will expire, and only when they are
+        about to; credentials revoked or rotated earlier (or static ones rewritten in the
+        shared credentials file) are picked up here. True when new credentials are in use
+        (or were put in use by another thread a moment ago)."""
+        with self._credentials_lock:
+            if time.monotonic() - self._reloaded_at < 5.0:
+                return True
+            fresh = botocore.session.Session(profile=self.session.profile_name).get_credentials()
+            if fresh is None:
+                return False
+            signers = [
+                getattr(c, "_request_signer", None)
+                for c in (self.elbv2, self.ec2, self.acm, self.wafv2)
+            ]
+            current = getattr(signers[0], "_credentials", None)
+            if current is not None and (
+                current.get_frozen_credentials() == fresh.get_frozen_credentials()
+            ):
+                return False
+            for signer in signers:
+                if signer is not None:
+                    signer._credentials = fresh
+            self._reloaded_at = time.monotonic()
+        log_event(
+            log,
+            "AWS credentials expired: reloaded from the credential chain",
+            logging.WARNING,
+            source=getattr(fresh, "method", ""),
+        )
+        return True
 
     def mutating_calls(self) -> Counter[tuple[str, str]]:
         return Counter({k: v for k, v in self.calls.items() if is_mutating(k[1])})

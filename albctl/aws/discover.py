@@ -9,6 +9,7 @@ found no certificate (a miss), so a new certificate is seen at once.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from albctl.aws.certificates import list_certificates
-from albctl.aws.clients import AwsClients, aws_error, paginate
+from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
 from albctl.aws.convert import tags_from_aws
 from albctl.aws.observe import TagCache
 from albctl.model.inventory import (
@@ -61,6 +62,10 @@ class DiscoveryCache:
     def invalidate_certificates(self) -> None:
         with self._lock:
             self._certs = None
+
+
+# what AWS accepts as a target group name (up to 32 letters, digits and hyphens)
+TG_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
 
 
 def discover_inventory(
@@ -157,11 +162,14 @@ def _security_groups(
 def _target_groups(clients: AwsClients, names: Iterable[str]) -> dict[str, str]:
     tgs: dict[str, str] = {}
     for n in sorted(set(names)):
+        if not TG_NAME.fullmatch(n):
+            continue  # no target group has that name: the model reports it, naming the field
         try:
             for t in clients.elbv2.describe_target_groups(Names=[n]).get("TargetGroups", []):
                 tgs[n] = t["TargetGroupArn"]
         except ClientError as exc:
-            if "TargetGroupNotFound" not in str(exc):
+            # one Ingress's bad name must not fail the discovery of every group
+            if error_code(exc) not in ("TargetGroupNotFound", "ValidationError"):
                 raise
     return tgs
 

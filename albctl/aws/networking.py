@@ -85,8 +85,12 @@ class TargetNetworking:
             report = self.rules.sync(backend, want.ports, others, dry_run)
             report.warnings = want.warnings
             report.desired = want.ports
-        elif backend and self._used_by(observed, backend):
-            # the stack stopped using the backend group (deleted, or explicit groups now)
+        elif backend and (
+            self._used_by(observed, backend) or (stack is None and not observed.load_balancers)
+        ):
+            # the stack stopped using the backend group (deleted, or explicit groups now); or
+            # a delete that was cut short after its load balancer went: the group may be the
+            # last use of the backend group
             report = self.rules.sync(backend, {}, others, dry_run)
             if not dry_run and not self.in_use(backend):
                 self.backend.delete(backend, self.rules)

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from albctl.aws.clients import AwsClients, aws_error, paginate
+from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
 from albctl.aws.convert import (
     action_from_aws,
     condition_from_aws,
@@ -92,10 +92,13 @@ def describe_tags(
             missing.append(arn)
         else:
             out[arn] = hit
-    out.update(_describe_tags(clients, missing))
+    fetched = _describe_tags(clients, missing)
+    out.update(fetched)
     if cache is not None:
+        # an ARN the answer leaves out (deleted, or too new to be listed) is asked again
         for arn in missing:
-            cache.put(arn, out.get(arn, {}))
+            if arn in fetched:
+                cache.put(arn, fetched[arn])
     return out
 
 
@@ -217,8 +220,14 @@ class Observer:
             stack = wanted(tags)
             if stack is None:
                 continue
+            try:
+                observed_tg = self._tg(t, tags)
+            except ClientError as exc:
+                if error_code(exc) != "TargetGroupNotFound":
+                    raise
+                continue  # deleted since it was listed
             tg_id_by_arn[t["TargetGroupArn"]] = tags[RESOURCE_TAG]
-            bucket(stack)["tg"].append(self._tg(t, tags))
+            bucket(stack)["tg"].append(observed_tg)
 
         def tg_id(arn: str) -> str:
             return tg_id_by_arn.get(arn, arn)

@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import Any
 from albctl.aws.apply import Applier
 from albctl.aws.certificates import with_certificates
 from albctl.aws.clients import AwsClients, error_code, is_mutating
+from albctl.aws.consistency import Recent, unlisted
 from albctl.aws.discover import DiscoveryCache, discover_inventory
 from albctl.aws.observe import Observer, TagCache
 from albctl.config import Settings
@@ -48,6 +50,10 @@ from albctl.model.tags import INGRESS_TAG
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 20
+THROTTLED = (
+    "AWS throttled albctl's API calls while reconciling this group; they were retried with "
+    "backoff (the albctl_aws_throttles_total metric counts them by operation)"
+)
 
 
 class NotLeaderError(AlbctlError):
@@ -76,6 +82,12 @@ def _certificate_miss(build: BuildResult) -> bool:
     """Whether a host found no issued ACM certificate (a warning or a left-out member)."""
     missed = any("no issued ACM certificate" in msg for _, msg in build.warnings)
     return missed or any("needs a certificate" in str(e) for e in build.invalid.values())
+
+
+def _hostnames(raw: dict[str, Any] | None) -> set[str]:
+    """The load balancer hostnames in an Ingress's status."""
+    lbs = (((raw or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return {str(x["hostname"]) for x in lbs if isinstance(x, dict) and x.get("hostname")}
 
 
 def _fingerprint(stack: Stack | None, invalid: list[str]) -> str:
@@ -121,6 +133,8 @@ class Reconciler:
         self.member_of: dict[str, str] = {}
         self.cert_count = 0
         self.tag_cache = TagCache(ttl=tag_ttl)
+        # what this process created lately: a read that does not list it yet is stale
+        self.recent = Recent()
         self.networking = ControllerNetworking(
             settings, clients, self.tag_cache, all_groups=self.group_ids
         )
@@ -132,7 +146,7 @@ class Reconciler:
         # (pod readiness gates look at them again)
         self.on_target_groups: Callable[[set[str]], None] = lambda names: None
         clients.hooks.append(self._on_aws_call)
-        clients.throttle_hooks.append(lambda svc, op: metrics.aws_throttles.labels(svc, op).inc())
+        clients.throttle_hooks.append(self._on_throttle)
 
     # --- AWS call accounting and the leader guard ------------------------------------------
 
@@ -143,6 +157,12 @@ class Reconciler:
             self._local.calls = n + 1
         if is_mutating(operation) and not self.is_leader():
             raise NotLeaderError(f"not the leader: refusing {service}:{operation}")
+
+    def _on_throttle(self, service: str, operation: str) -> None:
+        self.metrics.aws_throttles.labels(service, operation).inc()
+        n = getattr(self._local, "throttles", None)
+        if n is not None:
+            self._local.throttles = n + 1
 
     def _mem(self, gid: str) -> GroupMemory:
         with self._lock:
@@ -177,6 +197,7 @@ class Reconciler:
             raise NotLeaderError("not the leader")
         start = time.monotonic()
         self._local.calls = 0
+        self._local.throttles = 0
         result = "Failed"
         plan: Plan | None = None
         build: BuildResult | None = None
@@ -201,13 +222,26 @@ class Reconciler:
         finally:
             duration = time.monotonic() - start
             calls = int(getattr(self._local, "calls", 0) or 0)
-            self._local.calls = None
+            throttles = int(getattr(self._local, "throttles", 0) or 0)
+            self._local.calls = self._local.throttles = None
             self.metrics.reconcile_total.labels(result).inc()
             self.metrics.reconcile_duration.observe(duration)
             if result != "Failed":
                 self.metrics.last_success.labels(gid).set(time.time())
             if self.is_leader():
-                self._report(gid, result, plan, build, lb, members, leaving, error, duration, calls)
+                self._report(
+                    gid,
+                    result,
+                    plan,
+                    build,
+                    lb,
+                    members,
+                    leaving,
+                    error,
+                    duration,
+                    calls,
+                    throttles,
+                )
 
     def _reconcile(
         self, gid: str
@@ -220,34 +254,48 @@ class Reconciler:
         observer = Observer(
             self.clients, self.settings.cluster_name, self.tag_cache, read_attributes=False
         )
-        mem0 = self._mem(gid)
-        known = {*mem0.tg_arns.values(), *([mem0.lb_arn] if mem0.lb_arn else [])}
-        observed = observer.observe({gid}, known).get(gid) or ObservedStack(
-            group_id=gid, backend_security_group=observer.backend_security_group
-        )
+        observed = self._fresh(gid, observer)
         tagged = {r.tags.get(INGRESS_TAG) for r in observed.rules} | {
             t.tags.get(INGRESS_TAG) for t in observed.target_groups
         }
+        dns = {lb.dns_name for lb in observed.load_balancers if lb.dns_name}
         leaving: list[Ingress] = []
         for ing in objs.ingresses:
             if FINALIZER not in ing.metadata.finalizers:
                 continue
             now_in = where.get(ing.key)
             deleting = bool(ing.metadata.deletion_timestamp)
+            was_here = (
+                self.member_of.get(ing.key) == gid
+                or ing.key in tagged
+                or bool(dns & _hostnames(self.snapshots.raw("Ingress", ing.key)))
+            )
             if (
                 (deleting and now_in == gid)
-                or (
-                    not deleting
-                    and now_in != gid
-                    and (self.member_of.get(ing.key) == gid or ing.key in tagged)
-                )
-                or (
-                    deleting
-                    and now_in is None
-                    and (self.member_of.get(ing.key) == gid or ing.key in tagged)
-                )
+                or (not deleting and now_in != gid and was_here)
+                or (deleting and now_in is None and was_here)
             ):
                 leaving.append(ing)
+        # every Ingress of ours left albctl at once while still readable: an IngressClass (or
+        # --ingress-class) mistake rather than many users leaving together; only deletions
+        # (finalizer-observed) release their load balancers then
+        departed = [
+            i.key
+            for i in objs.ingresses
+            if FINALIZER in i.metadata.finalizers
+            and not i.metadata.deletion_timestamp
+            and i.key not in where
+        ]
+        if not where and len(departed) > 1:
+            held = [i.key for i in leaving if not i.metadata.deletion_timestamp]
+            leaving = [i for i in leaving if i.metadata.deletion_timestamp]
+            if held and group is None and not leaving and not observed.empty:
+                raise GuardRailError(
+                    f"every Ingress albctl served ({len(departed)}, {', '.join(sorted(departed)[:5])}) "
+                    f"left its class at once: refusing to delete load balancer group {gid} (an "
+                    "IngressClass or --ingress-class mistake is more likely than all of them "
+                    "leaving together); delete the Ingresses to release their load balancers"
+                )
         # finalizers before anything is created in AWS
         for ing in members:
             if FINALIZER not in ing.metadata.finalizers:
@@ -279,10 +327,15 @@ class Reconciler:
                 frozen |= {m.key for m in group.members}
             plan = diff_stack(build.stack, observed, frozen)
         else:
-            if not observed.empty and not leaving and not objs.ingresses:
+            if not observed.empty and not leaving:
+                # deletes only follow an Ingress deleted under our finalizer, or one that left
+                # the group while readable: an Ingress albctl cannot see (not listed: RBAC,
+                # --watch-namespace, an informer not synced) never takes its stack along
                 raise GuardRailError(
-                    f"no Ingress at all in the cluster, but stack {gid} exists in AWS: refusing to delete it "
-                    "(an empty Ingress list is more likely a problem reading the API than a real deletion)"
+                    f"stack {gid} exists in AWS, but no Ingress albctl can read is leaving it "
+                    f"({len(objs.ingresses)} Ingress(es) listed): refusing to delete it (Ingresses "
+                    "that cannot be listed are more likely than a deletion albctl did not see); "
+                    "to remove an orphaned stack use albctl delete -f or albctl apply --prune"
                 )
             observed = with_certificates(
                 self.clients, self.settings.cluster_name, {gid: observed}, None
@@ -314,6 +367,7 @@ class Reconciler:
                 vpc,
                 self.tag_cache,
                 materials=build.materials if build else None,
+                recent=self.recent,
             )
             if build is not None and build.stack is not None and vpc is None:
                 applier.vpc_id = self._vpc_of(observed)
@@ -455,6 +509,36 @@ class Reconciler:
             self.clients, self.settings.cluster_name, {gid: observed}, inventory, needs_certs
         )
         return inventory, seen.get(gid, observed), build
+
+    def _fresh(self, gid: str, observer: Observer) -> ObservedStack:
+        """The stack as AWS lists it, read again (a few times, with backoff) while something
+        this process created for it lately is not listed yet, or something it deleted is
+        still listed: AWS's reads are eventually consistent, and a plan made from such a read
+        would create a resource twice (or take a deleted stack for one to delete again)."""
+        delay = 0.1
+        for attempt in range(7):  # about 5 seconds at most
+            if attempt:
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+            mem = self._mem(gid)
+            known = {*mem.tg_arns.values(), *([mem.lb_arn] if mem.lb_arn else [])}
+            observed = observer.observe({gid}, known).get(gid) or ObservedStack(
+                group_id=gid, backend_security_group=observer.backend_security_group
+            )
+            missing = unlisted(self.recent, observed)
+            if not missing:
+                return observed
+            log_event(
+                log,
+                "stale read: created resources not listed or deleted ones still listed, reading again",
+                group=gid,
+                missing=len(missing),
+            )
+        # gone for good (deleted by hand), or back (made again by hand): plan with what is
+        log_event(log, "AWS still lists a stale view, planning from it", logging.WARNING, group=gid)
+        self.recent.discard(missing)
+        self.recent.forget_deleted(missing)
+        return observed
 
     def _read_secrets(self, group: Group) -> dict[str, Secret]:
         """GET the TLS Secrets the group's Ingresses name (no list or watch of Secrets)."""
@@ -673,6 +757,7 @@ class Reconciler:
         error: str | None,
         duration: float,
         calls: int,
+        throttles: int = 0,
     ) -> None:
         name = lbg_name(gid)
         changes = plan.changes if plan else []
@@ -685,6 +770,9 @@ class Reconciler:
             return
         lbg = self.writer.ensure_lbg(name, gid)
         ref = self._lbg_ref(gid, lbg)
+        if throttles:
+            # one Event per group, its count going up: the message names no number
+            self.recorder.record(ref, "Warning", "AWSThrottled", THROTTLED)
         invalid: dict[str, InvalidInputError] = dict(build.invalid) if build else {}
         if build and build.group_error:
             for m in members:

@@ -135,6 +135,7 @@ class Controller:
         self.metrics = Metrics()
         self.queue = WorkQueue()
         self._stop = threading.Event()
+        self._shutdown = threading.Event()  # a signal came: give up waiting for caches
         ns = options.watch_namespaces or None
         kinds: dict[str, Kind] = {
             "Ingress": INGRESS,
@@ -255,6 +256,11 @@ class Controller:
         return set(grouping.groups)
 
     def _on_ingress(self, old: Obj | None, new: Obj | None) -> None:
+        if old is not None and new is not None and _same_inputs(old, new):
+            return  # a status write (ours, mostly): nothing to reconcile
+        self._enqueue_ingress(old, new)
+
+    def _enqueue_ingress(self, old: Obj | None, new: Obj | None) -> None:
         key = None
         for o in (new, old):
             if o is not None:
@@ -346,7 +352,7 @@ class Controller:
     def _on_class(self, old: Obj | None, new: Obj | None) -> None:
         # class changes can move Ingresses in or out: recompute every Ingress's groups
         for ing in self.informers["Ingress"].list():
-            self._on_ingress(ing, ing)
+            self._enqueue_ingress(ing, ing)
 
     def _wire_handlers(self) -> None:
         self.informers["Ingress"].handlers.append(self._on_ingress)
@@ -404,7 +410,11 @@ class Controller:
                         self.queue.add_rate_limited(key)
                         continue
                 elif kind == "t":
-                    if not self.reconciler.sync_targets(gid):
+                    # a group backing off after failed reconciles comes back at its time
+                    # (endpoint churn must not turn its backoff into a tight retry loop)
+                    if not self.reconciler.sync_targets(gid) and not self.queue.failures(
+                        f"g:{gid}"
+                    ):
                         self.queue.add(f"g:{gid}")
                 elif kind == "p":
                     delay = self.readiness.sync(gid)
@@ -479,8 +489,20 @@ class Controller:
             self._serve_health()
         for inf in self.informers.values():
             inf.start()
-        for inf in self.informers.values():
-            inf.wait_synced(60)
+        # nothing is reconciled from a partial view: an object kind that cannot be listed
+        # (a revoked permission, a namespace albctl may not read) looks like objects deleted
+        # (Ingresses gone, EndpointSlices empty)
+        for name, inf in self.informers.items():
+            while not inf.wait_synced(30):
+                if self._shutdown.is_set():
+                    return
+                log_event(
+                    log,
+                    "cache not synced: not reconciling until it is",
+                    logging.WARNING,
+                    kind=name,
+                    stream_errors=inf.stream_errors,
+                )
         log_event(log, "caches synced", identity=self.identity)
         if self.webhooks is not None:
             # only now: gates and validation are decided from the caches
@@ -528,6 +550,7 @@ class Controller:
 
         def handler(signum: int, _: Any) -> None:
             log_event(log, "signal received", signal=signal.Signals(signum).name)
+            self._shutdown.set()
             done.set()
 
         signal.signal(signal.SIGTERM, handler)

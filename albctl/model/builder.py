@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import ipaddress
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
@@ -72,6 +73,13 @@ from albctl.model.tls import ImportedCertificate, TLSMaterial
 # ALB quotas (AWS defaults)
 MAX_RULES_PER_LISTENER = 100
 MAX_CONDITION_VALUES_PER_RULE = 5
+# what an ALB rule condition accepts (AWS refuses the rule otherwise, and with it the rest
+# of the group's changes): hosts and path patterns up to 128 of these characters; header
+# and query-string values up to 128 characters, no control characters
+_HOST_VALUE = re.compile(r"[A-Za-z0-9.*?-]{1,128}")
+_PATH_VALUE = re.compile(r"[A-Za-z0-9_\-.$/~\"'@:+&*?]{1,128}")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_CERTS_PER_LISTENER = 25
 MAX_TARGETS_PER_TG = 1000
 MAX_LISTENERS = 50
@@ -129,6 +137,14 @@ class _MemberBuild:
     rules: list[tuple[str, tuple[Condition, ...], Action]]  # (rule key, conditions, action)
     target_groups: dict[str, TargetGroup]
     warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _stable_json(value: Any) -> str:
@@ -203,6 +219,7 @@ def _merge_conditions(
                     raise InvalidInputError(obj, where, f"at most one {c.field} condition per rule")
                 seen_single.add(c.field)
             others.append(c)
+    _check_values(obj, where, host_values, path_vals, host_regex + path_regex, others)
     if host_values and host_regex:
         raise InvalidInputError(obj, where, "host-header mixes values and regexValues")
     if path_vals and path_regex:
@@ -236,6 +253,49 @@ def _merge_conditions(
             f"{MAX_CONDITION_VALUES_PER_RULE}",
         )
     return tuple(out)
+
+
+def _check_values(
+    obj: str,
+    where: str,
+    hosts: list[str],
+    paths: list[str],
+    regexes: list[str],
+    others: list[Condition],
+) -> None:
+    """Condition values an ALB rule accepts, else an error naming the rule."""
+    for h in hosts:
+        if not _HOST_VALUE.fullmatch(h):
+            raise InvalidInputError(
+                obj,
+                where,
+                f"host {h[:80]!r}: an ALB host condition is up to 128 of A-Z a-z 0-9 - . * ? "
+                "(internationalized names in punycode)",
+            )
+    for p in paths:
+        if not _PATH_VALUE.fullmatch(p):
+            raise InvalidInputError(
+                obj,
+                where,
+                f"path {p[:80]!r}: an ALB path condition is up to 128 of A-Z a-z 0-9 "
+                "_ - . $ / ~ \" ' @ : + & * ?",
+            )
+    texts = list(regexes)
+    for c in others:
+        texts += list(c.values) + list(c.regex_values)
+        for q in c.query_values:
+            texts += [q.value] + ([q.key] if q.key is not None else [])
+        if c.http_header_name is not None and not _HEADER_NAME.fullmatch(c.http_header_name):
+            raise InvalidInputError(
+                obj, where, f"header name {c.http_header_name[:80]!r}: up to 40 token characters"
+            )
+    for t in texts:
+        if len(t) > 128 or not t or _CONTROL.search(t):
+            raise InvalidInputError(
+                obj,
+                where,
+                f"condition value {t[:80]!r}: 1 to 128 characters, no control characters",
+            )
 
 
 # --- target groups ---------------------------------------------------------------------------
@@ -394,21 +454,24 @@ class _MemberBuilder:
         targets: list[Target] = []
         waiting: list[tuple[Target, Endpoint]] = []
         for s in slices:
+            if s.address_type not in ("IPv4", "IPv6"):
+                continue  # FQDN slices name no IP target
             ports = [
                 p
                 for p in (s.ports or ())
                 if p.name == sp.name or (sp.name is None and p.name in (None, ""))
             ]
-            if not ports or ports[0].port is None:
+            if not ports or ports[0].port is None or not 0 < ports[0].port < 65536:
                 continue
             eport = ports[0].port
             if tg_port is None:
                 tg_port = eport
             for ep in s.endpoints:
                 if endpoint_is_target(ep, gated=False):
-                    targets += [Target(id=a, port=eport) for a in ep.addresses]
+                    # only addresses AWS can register (a slice written otherwise must not fail the group)
+                    targets += [Target(id=a, port=eport) for a in ep.addresses if _is_ip(a)]
                 elif endpoint_is_target(ep, gated=True):
-                    waiting += [(Target(id=a, port=eport), ep) for a in ep.addresses]
+                    waiting += [(Target(id=a, port=eport), ep) for a in ep.addresses if _is_ip(a)]
         return (tg_port or 1), targets, waiting
 
     def _health_check(

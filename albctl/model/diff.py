@@ -327,9 +327,14 @@ def diff_stack(
 
     # --- listeners and rules -------------------------------------------------------------
     lb_arn = obs_lb.arn if (obs_lb and not lb_replaced) else None
-    obs_listeners = {
-        li.resource_id: li for li in observed.listeners if li.load_balancer_arn == lb_arn
-    }
+    obs_listeners: dict[str, ObservedListener] = {}
+    extra_listeners: list[ObservedListener] = []  # a second listener of ours on one port
+    for oli in observed.listeners:
+        if oli.load_balancer_arn == lb_arn:
+            if oli.resource_id in obs_listeners:
+                extra_listeners.append(oli)
+            else:
+                obs_listeners[oli.resource_id] = oli
     rules_by_listener: dict[str, list[ObservedRule]] = {}
     for r in observed.rules:
         rules_by_listener.setdefault(r.listener_arn, []).append(r)
@@ -350,6 +355,20 @@ def diff_stack(
         ):
             continue
         deletes.append(Change("delete", "Listener", lid, {"port": oli.port}, observed=oli))
+    for oli in extra_listeners:
+        if any(
+            not r.resource_id or _frozen(r.tags, frozen) for r in rules_by_listener.get(oli.arn, [])
+        ):
+            continue
+        deletes.append(
+            Change(
+                "delete",
+                "Listener",
+                oli.resource_id,
+                {"port": oli.port, "duplicate": True},
+                observed=oli,
+            )
+        )
     ch.extend(target_changes)
     order = {
         "Listener": 0,
@@ -545,7 +564,6 @@ def _diff_rules(
         observed = rules_by_listener.get(oli.arn, []) if oli else []
         # rules of left-out members and rules albctl does not own keep their priorities
         held = {r.priority for r in observed if not r.resource_id or _frozen(r.tags, frozen)}
-        obs_by_id = {r.resource_id: r for r in observed if r.resource_id}
         wanted = sorted(by_listener.get(lid, []), key=lambda r: r.priority)
         # skip priorities still held by rules of left-out members
         next_free = 1
@@ -558,7 +576,28 @@ def _diff_rules(
             )
             next_free += 1
         wanted_ids = {r.id for r in placed}
+        # one observed rule per id: the one at its wanted priority, else the first; a second
+        # rule of ours with the same id (an answer lost, a create retried) is deleted
+        at = {r.id: r.priority for r in placed}
+        obs_by_id: dict[str, ObservedRule] = {}
+        for o in sorted(observed, key=lambda o: (o.priority != at.get(o.resource_id), o.priority)):
+            if o.resource_id and o.resource_id not in obs_by_id:
+                obs_by_id[o.resource_id] = o
         for o in observed:
+            if (
+                o.resource_id in wanted_ids
+                and obs_by_id.get(o.resource_id) is not o
+                and not _frozen(o.tags, frozen)
+            ):
+                out_delete.append(
+                    Change(
+                        "delete",
+                        "ListenerRule",
+                        o.resource_id,
+                        {"priority": o.priority, "duplicate": True},
+                        observed=o,
+                    )
+                )
             if o.resource_id and o.resource_id not in wanted_ids and not _frozen(o.tags, frozen):
                 out_delete.append(
                     Change(

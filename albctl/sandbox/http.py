@@ -55,6 +55,9 @@ class Backend:
     serve_openapi: bool = True
     # (user agent, method, path with query) of every request, for tests of client permissions
     audit: list[tuple[str, str, str]] = field(default_factory=list)
+    # (plural, verb, namespace or None for every namespace) refused with 403, for tests of
+    # a revoked permission (SandboxServer.deny)
+    denied: set[tuple[str, str, str | None]] = field(default_factory=set)
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -326,7 +329,13 @@ class Handler(BaseHTTPRequestHandler):
         query = self._query()
         ns = route.namespace
         if method == "GET":
-            if route.watch or _flag(query, "watch"):
+            verb = (
+                "watch"
+                if route.watch or _flag(query, "watch")
+                else ("get" if route.name is not None else "list")
+            )
+            self._check_denied(route, verb)
+            if verb == "watch":
                 self._serve_watch(route, query)
             elif route.name is not None:
                 self._send_object(200, route, store.get(rt, ns, route.name))
@@ -394,6 +403,20 @@ class Handler(BaseHTTPRequestHandler):
                 self._send_json(200, obj)
         else:
             raise method_not_allowed()
+
+    def _check_denied(self, route: ResourceRoute, verb: str) -> None:
+        denied = self.backend.denied
+        rt, ns = route.rt, route.namespace
+        if (rt.plural, verb, None) in denied or (ns and (rt.plural, verb, ns) in denied):
+            what = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+            where = f'in the namespace "{ns}"' if ns else "at the cluster scope"
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'{what} is forbidden: User "sandbox-user" cannot {verb} resource '
+                f'"{rt.plural}" in API group "{rt.group}" {where}',
+                {"kind": rt.plural, "group": rt.group},
+            )
 
     def _serve_apply(
         self, route: ResourceRoute, body: Any, dry_run: bool, caller: Caller | None

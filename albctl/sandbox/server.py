@@ -160,6 +160,22 @@ class SandboxServer:
         """Close every open watch stream, as an apiserver restart or a load balancer would."""
         self.store.break_watches()
 
+    def deny(
+        self,
+        resource: str,
+        verbs: tuple[str, ...] = ("list", "watch"),
+        namespace: str | None = None,
+    ) -> None:
+        """Refuse ``verbs`` (get, list, watch) on ``resource`` (a plural: ``ingresses``) with
+        403 Forbidden, as a revoked RBAC permission does; ``namespace`` None: in every
+        namespace. Open watches go on (as in Kubernetes) until they end."""
+        for verb in verbs:
+            self._backend.denied.add((resource, verb, namespace))
+
+    def allow(self, resource: str | None = None) -> None:
+        """Take back ``deny`` (of ``resource``, or of everything)."""
+        self._backend.denied -= {d for d in self._backend.denied if resource in (None, d[0])}
+
     # --- foreground use -----------------------------------------------------------------------
 
     def serve_forever_until_signal(self, kubeconfig_path: str | os.PathLike[str]) -> None:
