@@ -140,6 +140,8 @@ class FaultLive(Live):
         ]
         if not leader_elect:
             cmd.append("--no-leader-elect")
+        if not any(x.startswith("--webhook-bind-address") for x in extra):
+            cmd += ["--webhook-bind-address", "0"]  # several controllers on one machine
         proc = subprocess.Popen(
             cmd,
             env=env or self.env(),
