@@ -1,0 +1,145 @@
+"""Listeners: ports and protocols, certificates, SSL policy, default actions, ssl-redirect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from albctl.errors import InvalidInputError, QuotaExceededError
+from albctl.model.annotations import PREFIX as ANN
+from albctl.model.desired import Action, FixedResponseConfig, Listener, RedirectConfig
+from albctl.model.ingress.context import MemberContext
+from albctl.model.ingress.inputs import MAX_CERTS_PER_LISTENER, MAX_LISTENERS
+
+
+def ssl_redirect(ctx: MemberContext) -> int | None:
+    redirect = ctx.ann.integer("ssl-redirect", minimum=1, maximum=65535)
+    ps = ctx.spec
+    if ps and ps.ssl_redirect_port and ps.ssl_redirect_port.isdigit():
+        redirect = int(ps.ssl_redirect_port)
+    return redirect
+
+
+def explicit_certificates(ctx: MemberContext) -> list[str] | None:
+    """certificate-arn (or the IngressClassParams' certificateArn), checked to be ARNs."""
+    ps = ctx.spec
+    certs = ctx.ann.string_list("certificate-arn")
+    if ps and ps.certificate_arn:
+        certs = list(ps.certificate_arn)
+    for c in certs or []:
+        if not c.startswith("arn:"):
+            raise ctx.error(
+                bool(ps and ps.certificate_arn),
+                "certificate-arn",
+                "certificateArn",
+                f"{c!r} is not an ARN",
+            )
+    return certs
+
+
+def tls_secrets(ctx: MemberContext) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(index, secretName, hosts) of the spec.tls entries to import, when importing."""
+    if not ctx.inp.settings.import_tls_secrets:
+        return []
+    return [
+        (i, t.secret_name, tuple(t.hosts)) for i, t in enumerate(ctx.ing.spec.tls) if t.secret_name
+    ]
+
+
+def listen_ports(ctx: MemberContext, has_certs: bool) -> dict[int, str]:
+    """listen-ports, or HTTPS:443 with certificates and HTTP:80 without."""
+    got = ctx.ann.json_value("listen-ports")
+    if got is None:
+        return {443: "HTTPS"} if has_certs else {80: "HTTP"}
+    src, data = got
+    bad = ctx.ann.error(
+        src, "listen-ports", 'expected a JSON list like [{"HTTP": 80}, {"HTTPS": 443}]'
+    )
+    if not isinstance(data, list) or not data:
+        raise bad
+    ports: dict[int, str] = {}
+    for entry in data:
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise bad
+        ((proto, port),) = entry.items()
+        if proto not in ("HTTP", "HTTPS") or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ctx.ann.error(
+                src, "listen-ports", f"{entry!r}: protocol must be HTTP or HTTPS, port 1-65535"
+            )
+        if ports.get(port, proto) != proto:
+            raise ctx.ann.error(src, "listen-ports", f"port {port} listed with two protocols")
+        ports[port] = proto
+    if len(ports) > MAX_LISTENERS:
+        raise QuotaExceededError(ctx.obj, f"annotation {ANN}listen-ports", "too many listeners")
+    return ports
+
+
+def ssl_policy(ctx: MemberContext) -> str | None:
+    policy = ctx.ann.string("ssl-policy")
+    if ctx.spec and ctx.spec.ssl_policy:
+        policy = ctx.spec.ssl_policy
+    return policy
+
+
+def check_ssl_redirect(ports: Mapping[int, tuple[str, str]], port: int | None, setter: str) -> None:
+    if port is not None and ports.get(port, ("",))[0] != "HTTPS":
+        raise InvalidInputError(
+            f"Ingress/{setter}",
+            f"annotation {ANN}ssl-redirect",
+            f"port {port} is not an HTTPS listener of the group",
+        )
+
+
+def default_action(proto: str, redirect_port: int | None, member_default: Action | None) -> Action:
+    """ssl-redirect on HTTP, else the group's defaultBackend, else a fixed 404."""
+    if proto == "HTTP" and redirect_port is not None:
+        return Action(
+            type="redirect",
+            redirect=RedirectConfig(
+                protocol="HTTPS", port=str(redirect_port), status_code="HTTP_301"
+            ),
+        )
+    if member_default is not None:
+        return member_default
+    return Action(
+        type="fixed-response",
+        fixed_response=FixedResponseConfig(status_code="404", content_type="text/plain"),
+    )
+
+
+def listener_certificates(
+    port: int, objs: Sequence[str], certs_by_member: Sequence[list[str]]
+) -> list[str]:
+    """The certificates of an HTTPS listener: its members' in group order, once each."""
+    certs: list[str] = []
+    for member_certs in certs_by_member:
+        certs += member_certs
+    certs = list(dict.fromkeys(certs))
+    if len(certs) > MAX_CERTS_PER_LISTENER + 1:
+        raise QuotaExceededError(
+            objs[-1],
+            f"annotation {ANN}certificate-arn",
+            f"listener {port} would have {len(certs)} certificates; ALB allows "
+            f"{MAX_CERTS_PER_LISTENER} plus the default",
+        )
+    return certs
+
+
+def build_listener(
+    port: int,
+    proto: str,
+    ssl_policy: str | None,
+    certificates: list[str],
+    default: Action,
+    owned: Callable[[str, Mapping[str, str]], dict[str, str]],
+    base_tags: Mapping[str, str],
+) -> Listener:
+    lid = str(port)
+    return Listener(
+        id=lid,
+        port=port,
+        protocol=proto,
+        ssl_policy=ssl_policy if proto == "HTTPS" else None,
+        certificates=tuple(certificates),
+        default_action=default,
+        tags=owned(lid, base_tags),
+    )
