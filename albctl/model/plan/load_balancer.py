@@ -1,0 +1,160 @@
+"""The load balancer, its managed security group and the certificates imported for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from albctl.model.desired import BACKEND_SG_ID, MANAGED_SG_ID, LoadBalancer, SecurityGroup, Stack
+from albctl.model.inventory import OwnedCertificate
+from albctl.model.observed import ObservedLoadBalancer, ObservedSecurityGroup, ObservedStack
+from albctl.model.plan.changes import Change, attr_diff, tag_diff
+
+
+def delete_certificate(oc: OwnedCertificate) -> Change:
+    return Change("delete", "Certificate", oc.resource_id, {"arn": oc.arn}, observed=oc)
+
+
+def diff_certificates(
+    desired: Stack, observed: ObservedStack, ch: list[Change], deletes: list[Change], frozen: bool
+) -> None:
+    have = {c.resource_id: c for c in observed.certificates}
+    for c in desired.certificates:
+        o = have.get(c.id)
+        details: dict[str, Any] = {"secret": c.secret, "domains": list(c.domains)}
+        if c.not_after:
+            details["notAfter"] = c.not_after
+        if o is None:
+            ch.append(Change("create", "Certificate", c.id, details, desired=c))
+            continue
+        tags = tag_diff(c.tags, o.tags)
+        if o.fingerprint != c.fingerprint:
+            details["fingerprint"] = {"from": o.fingerprint[:16], "to": c.fingerprint[:16]}
+            ch.append(Change("update", "Certificate", c.id, details, c, o, ops=("reimport",)))
+        elif tags:
+            ch.append(Change("update", "Certificate", c.id, {"tags": tags}, c, o, ops=("tags",)))
+    wanted = {c.id for c in desired.certificates}
+    if not frozen:
+        deletes += [delete_certificate(o) for rid, o in sorted(have.items()) if rid not in wanted]
+
+
+def diff_security_group(
+    sg: SecurityGroup, obs: ObservedSecurityGroup | None, ch: list[Change]
+) -> None:
+    if obs is None:
+        ch.append(
+            Change(
+                "create",
+                "SecurityGroup",
+                sg.id,
+                {"name": sg.name, "ingress": [f"{r.source}:{r.from_port}" for r in sg.ingress]},
+                desired=sg,
+            )
+        )
+        return
+    want, have = set(sg.ingress), set(obs.ingress)
+    details: dict[str, Any] = {}
+    ops: list[str] = []
+    if want != have:
+        ops.append("ingress")
+        if want - have:
+            details["authorize"] = sorted(f"{r.source}:{r.from_port}" for r in want - have)
+        if have - want:
+            details["revoke"] = sorted(f"{r.source}:{r.from_port}" for r in have - want)
+    tags = tag_diff(sg.tags, obs.tags)
+    if tags:
+        ops.append("tags")
+        details["tags"] = tags
+    if ops:
+        ch.append(
+            Change(
+                "update", "SecurityGroup", sg.id, details, desired=sg, observed=obs, ops=tuple(ops)
+            )
+        )
+
+
+def _update_load_balancer(
+    lb: LoadBalancer,
+    obs: ObservedLoadBalancer,
+    obs_sg: ObservedSecurityGroup | None,
+    ch: list[Change],
+    backend_sg: str | None = None,
+) -> None:
+    ops: list[str] = []
+    details: dict[str, Any] = {}
+    if tuple(sorted(obs.subnets)) != lb.subnets:
+        ops.append("subnets")
+        details["subnets"] = {"from": sorted(obs.subnets), "to": list(lb.subnets)}
+    refs = {BACKEND_SG_ID: backend_sg, MANAGED_SG_ID: obs_sg.group_id if obs_sg else None}
+    want_sgs = [refs.get(s, s) for s in lb.security_groups]
+    if None in want_sgs or sorted(str(s) for s in want_sgs) != sorted(obs.security_groups):
+        ops.append("security_groups")
+        details["security_groups"] = {
+            "from": list(obs.security_groups),
+            "to": list(lb.security_groups),
+        }
+    if obs.ip_address_type != lb.ip_address_type:
+        ops.append("ip_address_type")
+        details["ip_address_type"] = {"from": obs.ip_address_type, "to": lb.ip_address_type}
+    attrs = attr_diff(lb.attributes, obs.attributes)
+    if attrs:
+        ops.append("attributes")
+        details["attributes"] = attrs
+    if lb.web_acl is not None and obs.web_acl != lb.web_acl:
+        ops.append("web_acl")
+        details["web_acl"] = {"from": obs.web_acl or "none", "to": lb.web_acl or "none"}
+    tags = tag_diff(lb.tags, obs.tags)
+    if tags:
+        ops.append("tags")
+        details["tags"] = tags
+    if ops:
+        ch.append(
+            Change(
+                "update", "LoadBalancer", lb.id, details, desired=lb, observed=obs, ops=tuple(ops)
+            )
+        )
+
+
+def _details(lb: LoadBalancer) -> dict[str, Any]:
+    return {"name": lb.name, "scheme": lb.scheme, "subnets": list(lb.subnets)}
+
+
+def diff_load_balancer(
+    lb: LoadBalancer,
+    observed: ObservedStack,
+    obs_lb: ObservedLoadBalancer | None,
+    obs_sg: ObservedSecurityGroup | None,
+    ch: list[Change],
+    deletes: list[Change],
+) -> bool:
+    """Create, replace (the scheme changed) or update the load balancer, and delete any second
+    one of the stack; True when it is replaced."""
+    replaced = False
+    if obs_lb is None:
+        ch.append(Change("create", "LoadBalancer", lb.id, _details(lb), desired=lb))
+    elif obs_lb.scheme != lb.scheme:
+        replaced = True
+        changed = {"scheme": {"from": obs_lb.scheme, "to": lb.scheme}}
+        ch.append(
+            Change(
+                "replace",
+                "LoadBalancer",
+                lb.id,
+                {"name": lb.name, "changed": changed},
+                desired=lb,
+                observed=obs_lb,
+            )
+        )
+    else:
+        _update_load_balancer(lb, obs_lb, obs_sg, ch, observed.backend_security_group)
+    for other in observed.load_balancers:
+        if other is not obs_lb:
+            deletes.append(
+                Change(
+                    "delete",
+                    "LoadBalancer",
+                    other.resource_id,
+                    {"name": other.name},
+                    observed=other,
+                )
+            )
+    return replaced

@@ -1,0 +1,138 @@
+"""Target groups: create, replace (an immutable field changed), update, and their targets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from albctl.model.desired import TargetGroup
+from albctl.model.observed import ObservedTargetGroup
+from albctl.model.plan.changes import Change, attr_diff, is_frozen, tag_diff
+
+# immutable target group fields: a change means a new target group
+TG_IMMUTABLE = ("port", "protocol", "protocol_version", "target_type", "ip_address_type")
+
+
+@dataclass
+class TargetGroupChanges:
+    changes: list[Change] = field(default_factory=list)
+    targets: list[Change] = field(default_factory=list)  # applied after rules
+    deletes: list[Change] = field(default_factory=list)
+    replaced: set[str] = field(default_factory=set)  # ids of target groups made anew
+
+
+def diff_target_groups(
+    desired: Iterable[TargetGroup], observed: Iterable[ObservedTargetGroup], frozen: set[str]
+) -> TargetGroupChanges:
+    out = TargetGroupChanges()
+    obs_tgs: dict[str, list[ObservedTargetGroup]] = {}
+    for otg in observed:
+        obs_tgs.setdefault(otg.resource_id, []).append(otg)
+    desired_ids = set()
+    for tg in desired:
+        desired_ids.add(tg.id)
+        candidates = obs_tgs.get(tg.id, [])
+        cur = next(
+            (o for o in candidates if o.name == tg.name), candidates[0] if candidates else None
+        )
+        for extra in candidates:
+            if extra is not cur:
+                out.deletes.append(
+                    Change("delete", "TargetGroup", tg.id, {"name": extra.name}, observed=extra)
+                )
+        if cur is None:
+            out.changes.append(Change("create", "TargetGroup", tg.id, _details(tg), desired=tg))
+            out.targets += _register_all(tg)
+        elif not _replace(tg, cur, out):
+            _update(tg, cur, out)
+    for rid, tgs in obs_tgs.items():
+        if rid not in desired_ids:
+            out.deletes += [
+                Change("delete", "TargetGroup", rid, {"name": o.name}, observed=o)
+                for o in tgs
+                if not is_frozen(o.tags, frozen)
+            ]
+    return out
+
+
+def _register_all(tg: TargetGroup) -> list[Change]:
+    if not tg.targets:
+        return []
+    register = [f"{t.id}:{t.port}" for t in tg.targets]
+    return [
+        Change("update", "Targets", tg.id, {"register": register}, desired=tg, ops=("register",))
+    ]
+
+
+def _replace(tg: TargetGroup, cur: ObservedTargetGroup, out: TargetGroupChanges) -> bool:
+    """Replace ``cur`` when an immutable field differs; False when it can be updated."""
+    immutable = {
+        f: (getattr(cur, f), getattr(tg, f))
+        for f in TG_IMMUTABLE
+        if getattr(cur, f) != getattr(tg, f)
+    }
+    if not immutable:
+        return False
+    out.replaced.add(tg.id)
+    changed = {k: {"from": a, "to": b} for k, (a, b) in immutable.items()}
+    out.changes.append(
+        Change(
+            "replace",
+            "TargetGroup",
+            tg.id,
+            {"name": tg.name, "changed": changed},
+            desired=tg,
+            observed=cur,
+        )
+    )
+    out.deletes.append(
+        Change("delete", "TargetGroup", tg.id, {"name": cur.name, "replaced": True}, observed=cur)
+    )
+    out.targets += _register_all(tg)
+    return True
+
+
+def _update(tg: TargetGroup, cur: ObservedTargetGroup, out: TargetGroupChanges) -> None:
+    ops: list[str] = []
+    details: dict[str, Any] = {}
+    if cur.health_check != tg.health_check:
+        ops.append("health_check")
+        details["health_check"] = {
+            k: v
+            for k, v in tg.health_check.model_dump().items()
+            if getattr(cur.health_check, k) != v
+        }
+    attrs = attr_diff(tg.attributes, cur.attributes)
+    if attrs:
+        ops.append("attributes")
+        details["attributes"] = attrs
+    tags = tag_diff(tg.tags, cur.tags)
+    if tags:
+        ops.append("tags")
+        details["tags"] = tags
+    if ops:
+        out.changes.append(Change("update", "TargetGroup", tg.id, details, tg, cur, ops=tuple(ops)))
+    want = {(t.id, t.port) for t in tg.targets}
+    have = {(t.id, t.port) for t in cur.targets}
+    reg, dereg = sorted(want - have), sorted(have - want)
+    if reg or dereg:
+        d: dict[str, Any] = {}
+        if reg:
+            d["register"] = [f"{i}:{p}" for i, p in reg]
+        if dereg:
+            d["deregister"] = [f"{i}:{p}" for i, p in dereg]
+        out.targets.append(
+            Change("update", "Targets", tg.id, d, desired=tg, observed=cur, ops=("targets",))
+        )
+
+
+def _details(tg: TargetGroup) -> dict[str, Any]:
+    return {
+        "name": tg.name,
+        "service": tg.service,
+        "port": tg.port,
+        "protocol": tg.protocol,
+        "target_type": tg.target_type,
+        "targets": len(tg.targets),
+    }
