@@ -77,3 +77,31 @@ def action_refs(action: Action) -> set[str]:
 def is_frozen(tags: Mapping[str, str], frozen: set[str]) -> bool:
     """True for a resource of a member left out of this build (kept as it is)."""
     return tags.get(INGRESS_TAG, "") in frozen
+
+
+class Update:
+    """The operations and details of one resource's update, collected field by field."""
+
+    def __init__(self, kind: Kind, resource_id: str, desired: Any, observed: Any) -> None:
+        self.kind, self.id = kind, resource_id
+        self.desired, self.observed = desired, observed
+        self.ops: list[str] = []
+        self.details: dict[str, Any] = {}
+
+    def add(self, op: str, key: str, value: Any) -> None:
+        self.ops.append(op)
+        self.details[key] = value
+
+    def tags(self, desired: Mapping[str, str], observed: Mapping[str, str]) -> None:
+        diff = tag_diff(desired, observed)
+        if diff:
+            self.add("tags", "tags", diff)
+
+    def changes(self) -> list[Change]:
+        """The update, if any field differs."""
+        if not self.ops:
+            return []
+        ops = tuple(dict.fromkeys(self.ops))
+        return [
+            Change("update", self.kind, self.id, self.details, self.desired, self.observed, ops=ops)
+        ]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from albctl.model.desired import Listener
 from albctl.model.observed import ObservedListener
-from albctl.model.plan.changes import Change, action_refs, tag_diff
+from albctl.model.plan.changes import Change, Update, action_refs
 
 
 def diff_listener(
@@ -28,42 +26,27 @@ def diff_listener(
             )
         )
         return
-    ops: list[str] = []
-    details: dict[str, Any] = {}
+    u = Update("Listener", li.id, li, obs)
     if obs.protocol != li.protocol or (li.protocol == "HTTPS" and obs.ssl_policy != li.ssl_policy):
-        ops.append("listener")
-        details["protocol"] = li.protocol
+        u.ops.append("listener")
+        u.details["protocol"] = li.protocol
         if li.ssl_policy:
-            details["ssl_policy"] = li.ssl_policy
+            u.details["ssl_policy"] = li.ssl_policy
     if obs.default_action != li.default_action or action_refs(li.default_action) & replaced:
-        ops.append("listener")
-        details["default_action"] = li.default_action.type
+        u.ops.append("listener")
+        u.details["default_action"] = li.default_action.type
     want_default = li.certificates[:1]
     if tuple(obs.certificates[:1]) != tuple(want_default):
-        ops.append("listener")
-        details["default_certificate"] = want_default[0] if want_default else None
+        u.ops.append("listener")
+        u.details["default_certificate"] = want_default[0] if want_default else None
     # the new default certificate is never removed from the list, even if it was an extra
     want_extra = set(li.certificates[1:]) - set(want_default)
     have_extra = set(obs.certificates[1:]) - set(want_default)
     if want_extra != have_extra:
-        ops.append("certificates")
+        u.ops.append("certificates")
         if want_extra - have_extra:
-            details["add_certificates"] = sorted(want_extra - have_extra)
+            u.details["add_certificates"] = sorted(want_extra - have_extra)
         if have_extra - want_extra:
-            details["remove_certificates"] = sorted(have_extra - want_extra)
-    tags = tag_diff(li.tags, obs.tags)
-    if tags:
-        ops.append("tags")
-        details["tags"] = tags
-    if ops:
-        ch.append(
-            Change(
-                "update",
-                "Listener",
-                li.id,
-                details,
-                desired=li,
-                observed=obs,
-                ops=tuple(dict.fromkeys(ops)),
-            )
-        )
+            u.details["remove_certificates"] = sorted(have_extra - want_extra)
+    u.tags(li.tags, obs.tags)
+    ch += u.changes()

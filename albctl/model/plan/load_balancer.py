@@ -7,7 +7,7 @@ from typing import Any
 from albctl.model.desired import BACKEND_SG_ID, MANAGED_SG_ID, LoadBalancer, SecurityGroup, Stack
 from albctl.model.inventory import OwnedCertificate
 from albctl.model.observed import ObservedLoadBalancer, ObservedSecurityGroup, ObservedStack
-from albctl.model.plan.changes import Change, attr_diff, tag_diff
+from albctl.model.plan.changes import Change, Update, attr_diff, tag_diff
 
 
 def delete_certificate(oc: OwnedCertificate) -> Change:
@@ -52,24 +52,15 @@ def diff_security_group(
         )
         return
     want, have = set(sg.ingress), set(obs.ingress)
-    details: dict[str, Any] = {}
-    ops: list[str] = []
+    u = Update("SecurityGroup", sg.id, sg, obs)
     if want != have:
-        ops.append("ingress")
+        u.ops.append("ingress")
         if want - have:
-            details["authorize"] = sorted(f"{r.source}:{r.from_port}" for r in want - have)
+            u.details["authorize"] = sorted(f"{r.source}:{r.from_port}" for r in want - have)
         if have - want:
-            details["revoke"] = sorted(f"{r.source}:{r.from_port}" for r in have - want)
-    tags = tag_diff(sg.tags, obs.tags)
-    if tags:
-        ops.append("tags")
-        details["tags"] = tags
-    if ops:
-        ch.append(
-            Change(
-                "update", "SecurityGroup", sg.id, details, desired=sg, observed=obs, ops=tuple(ops)
-            )
-        )
+            u.details["revoke"] = sorted(f"{r.source}:{r.from_port}" for r in have - want)
+    u.tags(sg.tags, obs.tags)
+    ch += u.changes()
 
 
 def _update_load_balancer(
@@ -79,39 +70,30 @@ def _update_load_balancer(
     ch: list[Change],
     backend_sg: str | None = None,
 ) -> None:
-    ops: list[str] = []
-    details: dict[str, Any] = {}
+    u = Update("LoadBalancer", lb.id, lb, obs)
     if tuple(sorted(obs.subnets)) != lb.subnets:
-        ops.append("subnets")
-        details["subnets"] = {"from": sorted(obs.subnets), "to": list(lb.subnets)}
+        u.ops.append("subnets")
+        u.details["subnets"] = {"from": sorted(obs.subnets), "to": list(lb.subnets)}
     refs = {BACKEND_SG_ID: backend_sg, MANAGED_SG_ID: obs_sg.group_id if obs_sg else None}
     want_sgs = [refs.get(s, s) for s in lb.security_groups]
     if None in want_sgs or sorted(str(s) for s in want_sgs) != sorted(obs.security_groups):
-        ops.append("security_groups")
-        details["security_groups"] = {
+        u.ops.append("security_groups")
+        u.details["security_groups"] = {
             "from": list(obs.security_groups),
             "to": list(lb.security_groups),
         }
     if obs.ip_address_type != lb.ip_address_type:
-        ops.append("ip_address_type")
-        details["ip_address_type"] = {"from": obs.ip_address_type, "to": lb.ip_address_type}
+        u.ops.append("ip_address_type")
+        u.details["ip_address_type"] = {"from": obs.ip_address_type, "to": lb.ip_address_type}
     attrs = attr_diff(lb.attributes, obs.attributes)
     if attrs:
-        ops.append("attributes")
-        details["attributes"] = attrs
+        u.ops.append("attributes")
+        u.details["attributes"] = attrs
     if lb.web_acl is not None and obs.web_acl != lb.web_acl:
-        ops.append("web_acl")
-        details["web_acl"] = {"from": obs.web_acl or "none", "to": lb.web_acl or "none"}
-    tags = tag_diff(lb.tags, obs.tags)
-    if tags:
-        ops.append("tags")
-        details["tags"] = tags
-    if ops:
-        ch.append(
-            Change(
-                "update", "LoadBalancer", lb.id, details, desired=lb, observed=obs, ops=tuple(ops)
-            )
-        )
+        u.ops.append("web_acl")
+        u.details["web_acl"] = {"from": obs.web_acl or "none", "to": lb.web_acl or "none"}
+    u.tags(lb.tags, obs.tags)
+    ch += u.changes()
 
 
 def _details(lb: LoadBalancer) -> dict[str, Any]:

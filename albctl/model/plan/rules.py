@@ -10,7 +10,7 @@ from typing import Any
 
 from albctl.model.desired import Rule
 from albctl.model.observed import ObservedListener, ObservedRule
-from albctl.model.plan.changes import Change, action_refs, is_frozen, tag_diff
+from albctl.model.plan.changes import Change, Update, action_refs, is_frozen
 
 
 @dataclass
@@ -107,22 +107,15 @@ def _update(r: Rule, o: ObservedRule, replaced: set[str], out: _RuleChanges) -> 
                 ops=("priority",),
             )
         )
-    ops: list[str] = []
-    details: dict[str, Any] = {}
+    u = Update("ListenerRule", r.id, r, o)
     if o.conditions != r.conditions:
-        ops.append("rule")
-        details["conditions"] = [c.model_dump(exclude_defaults=True) for c in r.conditions]
+        u.ops.append("rule")
+        u.details["conditions"] = [c.model_dump(exclude_defaults=True) for c in r.conditions]
     if o.action != r.action or action_refs(r.action) & replaced:
-        ops.append("rule")
-        details["action"] = r.action.type
-    tags = tag_diff(r.tags, o.tags)
-    if tags:
-        ops.append("tags")
-        details["tags"] = tags
-    if ops:
-        out.modify.append(
-            Change("update", "ListenerRule", r.id, details, r, o, ops=tuple(dict.fromkeys(ops)))
-        )
+        u.ops.append("rule")
+        u.details["action"] = r.action.type
+    u.tags(r.tags, o.tags)
+    out.modify += u.changes()
 
 
 def _details(r: Rule) -> dict[str, Any]:

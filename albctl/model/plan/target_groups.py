@@ -8,7 +8,7 @@ from typing import Any
 
 from albctl.model.desired import TargetGroup
 from albctl.model.observed import ObservedTargetGroup
-from albctl.model.plan.changes import Change, attr_diff, is_frozen, tag_diff
+from albctl.model.plan.changes import Change, Update, attr_diff, is_frozen
 
 # immutable target group fields: a change means a new target group
 TG_IMMUTABLE = ("port", "protocol", "protocol_version", "target_type", "ip_address_type")
@@ -94,37 +94,35 @@ def _replace(tg: TargetGroup, cur: ObservedTargetGroup, out: TargetGroupChanges)
 
 
 def _update(tg: TargetGroup, cur: ObservedTargetGroup, out: TargetGroupChanges) -> None:
-    ops: list[str] = []
-    details: dict[str, Any] = {}
+    u = Update("TargetGroup", tg.id, tg, cur)
     if cur.health_check != tg.health_check:
-        ops.append("health_check")
-        details["health_check"] = {
+        u.ops.append("health_check")
+        u.details["health_check"] = {
             k: v
             for k, v in tg.health_check.model_dump().items()
             if getattr(cur.health_check, k) != v
         }
     attrs = attr_diff(tg.attributes, cur.attributes)
     if attrs:
-        ops.append("attributes")
-        details["attributes"] = attrs
-    tags = tag_diff(tg.tags, cur.tags)
-    if tags:
-        ops.append("tags")
-        details["tags"] = tags
-    if ops:
-        out.changes.append(Change("update", "TargetGroup", tg.id, details, tg, cur, ops=tuple(ops)))
+        u.ops.append("attributes")
+        u.details["attributes"] = attrs
+    u.tags(tg.tags, cur.tags)
+    out.changes += u.changes()
+    out.targets += _target_changes(tg, cur)
+
+
+def _target_changes(tg: TargetGroup, cur: ObservedTargetGroup) -> list[Change]:
     want = {(t.id, t.port) for t in tg.targets}
     have = {(t.id, t.port) for t in cur.targets}
     reg, dereg = sorted(want - have), sorted(have - want)
-    if reg or dereg:
-        d: dict[str, Any] = {}
-        if reg:
-            d["register"] = [f"{i}:{p}" for i, p in reg]
-        if dereg:
-            d["deregister"] = [f"{i}:{p}" for i, p in dereg]
-        out.targets.append(
-            Change("update", "Targets", tg.id, d, desired=tg, observed=cur, ops=("targets",))
-        )
+    if not reg and not dereg:
+        return []
+    d: dict[str, Any] = {}
+    if reg:
+        d["register"] = [f"{i}:{p}" for i, p in reg]
+    if dereg:
+        d["deregister"] = [f"{i}:{p}" for i, p in dereg]
+    return [Change("update", "Targets", tg.id, d, desired=tg, observed=cur, ops=("targets",))]
 
 
 def _details(tg: TargetGroup) -> dict[str, Any]:
