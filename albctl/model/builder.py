@@ -23,7 +23,7 @@ from albctl.model.desired import LB_ID, Action, Listener, Rule, Stack, TargetGro
 from albctl.model.ingress import listeners, load_balancer
 from albctl.model.ingress.inputs import GroupInput
 from albctl.model.ingress.listener_rules import build_listener_rules
-from albctl.model.ingress.member import MemberBuild, build_member
+from albctl.model.ingress.member import MemberBuild, build_member, https_only_error
 from albctl.model.ingress.merge import GroupState, try_merge
 from albctl.model.ingress.security_groups import build_security_groups
 from albctl.model.ingress.tags import Ownership
@@ -44,6 +44,8 @@ class BuildResult:
     # those that can, by certificate id (never serialised)
     secret_errors: list[InvalidInputError] = field(default_factory=list)
     materials: dict[str, TLSMaterial] = field(default_factory=dict)
+    # OIDC client secrets by Secret (ns/name), for the applier (never serialised)
+    client_secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 def build_group(inp: GroupInput) -> BuildResult:
@@ -53,17 +55,37 @@ def build_group(inp: GroupInput) -> BuildResult:
     state = GroupState()
     member_certs: dict[str, list[str]] = {}
     imported: dict[str, ImportedCertificate] = {}
+    built: list[tuple[str, MemberBuild | InvalidInputError]] = []
     for member in group.members:
         try:
-            mb = build_member(member, inp)
+            built.append((member.key, build_member(member, inp)))
+        except InvalidInputError as exc:
+            built.append((member.key, exc))
+    # ssl-redirect is group-wide: the first member that sets it sets it for all
+    redirect = next(
+        (
+            b.exclusive["ssl_redirect"]
+            for _, b in built
+            if isinstance(b, MemberBuild) and "ssl_redirect" in b.exclusive
+        ),
+        None,
+    )
+    for key, mb in built:
+        try:
+            if isinstance(mb, InvalidInputError):
+                raise mb
+            https_error = https_only_error(mb, redirect)
+            if https_error is not None:
+                raise https_error
             got = _member_certs(mb, inp)
             result.secret_errors += got.secret_errors
             _check_https_certificates(mb, got, inp)
             try_merge(state, mb)
         except InvalidInputError as exc:
-            result.invalid[member.key] = exc
+            result.invalid[key] = exc
             continue
         member_certs[mb.key] = got.refs
+        result.client_secrets.update(mb.client_secrets)
         imported.update(got.imported)
         result.materials.update(got.materials)
         result.warnings += got.warnings

@@ -109,13 +109,69 @@ class FixedResponseConfig(_Frozen):
     message_body: str | None = None
 
 
+class _AuthCommon(_Frozen):
+    scope: str = "openid"
+    session_cookie: str = "AWSELBAuthSessionCookie"
+    session_timeout: int = 604800
+    on_unauthenticated: Literal["authenticate", "allow", "deny"] = "authenticate"
+    extra_params: dict[str, str] = {}
+
+
+class AuthenticateOidc(_AuthCommon):
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    user_info_endpoint: str
+    client_id: str
+    # the Secret holding the client secret (ns/name) and a digest of that secret: the secret
+    # itself is never part of the model, a plan or a log line (the applier reads it)
+    client_secret_ref: str
+    client_secret_digest: str
+
+
+class AuthenticateCognito(_AuthCommon):
+    user_pool_arn: str
+    user_pool_client_id: str
+    user_pool_domain: str
+
+
+class JwtClaim(_Frozen):
+    name: str
+    format: Literal["single-string", "string-array", "space-separated-values"]
+    values: tuple[str, ...]
+
+
+class JwtValidation(_Frozen):
+    jwks_endpoint: str
+    issuer: str
+    additional_claims: tuple[JwtClaim, ...] = ()
+
+
 class Action(_Frozen):
+    """A rule's or listener's final action, with the authentication or JWT validation that
+    runs before it (HTTPS listeners only)."""
+
     type: Literal["forward", "redirect", "fixed-response"]
     forward: tuple[ForwardTarget, ...] = ()
     stickiness_enabled: bool = False
     stickiness_duration: int | None = None
     redirect: RedirectConfig | None = None
     fixed_response: FixedResponseConfig | None = None
+    oidc: AuthenticateOidc | None = None
+    cognito: AuthenticateCognito | None = None
+    jwt: JwtValidation | None = None
+
+
+class Rewrite(_Frozen):
+    regex: str
+    replace: str
+
+
+class Transform(_Frozen):
+    """A rule transform: the host header or the URL rewritten before forwarding."""
+
+    type: Literal["host-header-rewrite", "url-rewrite"]
+    rewrites: tuple[Rewrite, ...]
 
 
 class QueryStringValue(_Frozen):
@@ -160,6 +216,7 @@ class Rule(_Frozen):
     conditions: tuple[Condition, ...]
     action: Action
     tags: dict[str, str]
+    transforms: tuple[Transform, ...] = ()
 
 
 class Stack(_Frozen):

@@ -7,7 +7,7 @@ reads are validated so a malformed object fails here with a message naming it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -294,6 +294,7 @@ class IngressClassParamsSpec(_Obj):
     load_balancer_attributes: tuple[ParamsAttribute, ...] = Field(
         (), alias="loadBalancerAttributes"
     )
+    wildcard_host_matching: Literal["exact", "alb"] | None = Field(None, alias="wildcardHostMatching")
 
 
 class IngressClassParams(_Obj):

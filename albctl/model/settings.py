@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 CONTROLLER_NAME = "albctl.io/alb"
@@ -22,3 +24,6 @@ class BuildSettings(BaseModel):
     enable_backend_sg: bool = True
     # spec.tls[].secretName: import kubernetes.io/tls Secrets into ACM
     import_tls_secrets: bool = True
+    # Ingress wildcard hosts: "exact" (Kubernetes: *.foo.com matches one more DNS label,
+    # by a host-header regex) or "alb" (ALB's own wildcard: any number of labels)
+    wildcard_host_matching: Literal["exact", "alb"] = "exact"

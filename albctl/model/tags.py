@@ -8,6 +8,9 @@ CLUSTER_TAG = "albctl.io/cluster"
 STACK_TAG = "albctl.io/stack"
 RESOURCE_TAG = "albctl.io/resource"
 INGRESS_TAG = "albctl.io/ingress"  # the member Ingress a rule or target group belongs to
+# on a rule or listener whose action authenticates with OIDC: a digest of the client secret
+# (AWS never returns the secret, so a changed Secret is seen by this tag)
+OIDC_SECRET_TAG = "albctl.io/oidc-secret-digest"
 
 OWNERSHIP_KEYS = (CLUSTER_TAG, STACK_TAG, RESOURCE_TAG)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from albctl.errors import InvalidInputError
 from albctl.model.actions import ArnRef, ParsedAction, ServiceRef, parse_action
 from albctl.model.annotations import PREFIX as ANN
+from albctl.model.annotations import Annotations
 from albctl.model.desired import Action, ForwardTarget
+from albctl.model.ingress.auth import with_auth
 from albctl.model.ingress.context import MemberContext
 from albctl.model.ingress.target_groups import build_target_group
 from albctl.model.objects import IngressBackend
@@ -14,18 +16,31 @@ USE_ANNOTATION = "use-annotation"
 
 
 def backend_action(ctx: MemberContext, backend: IngressBackend, where: str) -> tuple[str, Action]:
-    """(name used for conditions.<name>, action) for a path or default backend."""
+    """(name used for conditions.<name>, action) for a path or default backend, with the
+    authentication its annotations ask for."""
     if backend.resource is not None or backend.service is None:
         raise InvalidInputError(ctx.obj, where, "only service backends are supported")
     svc = backend.service
     if svc.port.name == USE_ANNOTATION:
         parsed = _parsed_action(ctx, svc.name, where)
-        return svc.name, _to_action(ctx, parsed, where)
+        action = _to_action(ctx, parsed, where)
+        services = [t.name for t in parsed.targets if isinstance(t, ServiceRef)]
+        # a Service's auth annotations count when the rule forwards to that one Service
+        auth_service = services[0] if len(parsed.targets) == 1 and services else None
+        return svc.name, with_auth(ctx, action, _auth_annotations(ctx, auth_service, where))
     port: int | str | None = svc.port.number if svc.port.number is not None else svc.port.name
     if port is None:
         raise InvalidInputError(ctx.obj, f"{where}.service.port", "needs a number or a name")
     tg = build_target_group(ctx, svc.name, port, where)
-    return svc.name, Action(type="forward", forward=(ForwardTarget(target_group=tg, weight=1),))
+    action = Action(type="forward", forward=(ForwardTarget(target_group=tg, weight=1),))
+    return svc.name, with_auth(ctx, action, _auth_annotations(ctx, svc.name, where))
+
+
+def _auth_annotations(ctx: MemberContext, service: str | None, where: str) -> Annotations:
+    if service is None:
+        return ctx.ann
+    svc = ctx.service(service, where)
+    return ctx.ann.with_service(f"Service/{svc.key}", svc.metadata.annotations)
 
 
 def _parsed_action(ctx: MemberContext, name: str, where: str) -> ParsedAction:

@@ -46,7 +46,12 @@ def _path_values(obj: str, where: str, p: HTTPIngressPath) -> tuple[str, ...]:
         trimmed = path.rstrip("/")
         return (trimmed, trimmed + "/*")
     if p.path_type != "ImplementationSpecific":
-        raise InvalidInputError(obj, f"{where}.pathType", f"unknown pathType {p.path_type!r}")
+        raise InvalidInputError(
+            obj,
+            f"{where}.pathType",
+            f"unknown pathType {p.path_type!r} for path {path!r}: expected Exact, Prefix or "
+            "ImplementationSpecific",
+        )
     return (path,)
 
 
@@ -58,26 +63,43 @@ def ordered_paths(paths: Sequence[HTTPIngressPath]) -> list[tuple[int, HTTPIngre
     return exact + prefix + other
 
 
-def merge_conditions(
-    obj: str,
-    where: str,
-    host: str,
-    path_values: tuple[str, ...],
-    extra: list[Condition],
-    path_regex_values: tuple[str, ...] = (),
-) -> tuple[Condition, ...]:
-    host_values = [host] if host else []
+def wildcard_regex(host: str) -> str:
+    """A Kubernetes wildcard host (``*.foo.com``: exactly one more DNS label) as a host-header
+    regex; ALB's own ``*`` would also match ``a.b.foo.com``."""
+    return "^[^.]+" + re.escape(host[1:]) + "$"
+
+
+def _alb_pattern_regex(value: str) -> str:
+    """An ALB host pattern (``*`` any characters, ``?`` one) as an anchored regex."""
+    return "^" + re.escape(value).replace(r"\*", ".*").replace(r"\?", ".") + "$"
+
+
+def _host_condition(
+    host: str, values: list[str], regexes: list[str], exact_wildcards: bool
+) -> tuple[list[str], list[str]]:
+    """(values, regexValues) of the host-header condition: a Kubernetes wildcard host turns
+    the condition into regexes when wildcards match exactly one label."""
+    if not (exact_wildcards and host.startswith("*.")):
+        return ([host] if host else []) + values, regexes
+    return [], [wildcard_regex(host)] + [_alb_pattern_regex(v) for v in values] + regexes
+
+
+def _split_extra(
+    obj: str, where: str, extra: list[Condition]
+) -> tuple[list[str], list[str], list[str], list[str], list[Condition]]:
+    """(host values, host regexes, path values, path regexes, other conditions)."""
+    hosts: list[str] = []
     host_regex: list[str] = []
-    path_vals = list(path_values)
-    path_regex: list[str] = list(path_regex_values)
+    paths: list[str] = []
+    path_regex: list[str] = []
     others: list[Condition] = []
     seen_single: set[str] = set()
     for c in extra:
         if c.field == "host-header":
-            host_values += c.values
+            hosts += c.values
             host_regex += c.regex_values
         elif c.field == "path-pattern":
-            path_vals += c.values
+            paths += c.values
             path_regex += c.regex_values
         else:
             if c.field in ("http-request-method", "source-ip"):
@@ -85,28 +107,52 @@ def merge_conditions(
                     raise InvalidInputError(obj, where, f"at most one {c.field} condition per rule")
                 seen_single.add(c.field)
             others.append(c)
-    _check_values(obj, where, host_values, path_vals, host_regex + path_regex, others)
-    if host_values and host_regex:
-        raise InvalidInputError(obj, where, "host-header mixes values and regexValues")
-    if path_vals and path_regex:
-        raise InvalidInputError(obj, where, "path-pattern mixes values and regexValues")
+    return hosts, host_regex, paths, path_regex, others
+
+
+def _check_mixed(
+    obj: str, where: str, source: str | None, field: str, values: list[str], regexes: list[str]
+) -> None:
+    if values and regexes:
+        raise InvalidInputError(
+            obj,
+            source or where,
+            f"{where}: {field} mixes values {values} and regexValues {regexes}; "
+            "one condition takes one kind",
+        )
+
+
+def merge_conditions(
+    obj: str,
+    where: str,
+    host: str,
+    path_values: tuple[str, ...],
+    extra: list[Condition],
+    path_regex_values: tuple[str, ...] = (),
+    *,
+    source: str | None = None,
+    exact_wildcards: bool = False,
+) -> tuple[Condition, ...]:
+    """The rule's conditions: its host and path merged with those of ``source`` (the
+    conditions annotation that gave ``extra``)."""
+    x_hosts, x_host_regex, x_paths, x_path_regex, others = _split_extra(obj, where, extra)
+    path_vals = list(path_values) + x_paths
+    path_regex = list(path_regex_values) + x_path_regex
+    all_hosts = ([host] if host else []) + x_hosts
+    _check_values(obj, where, all_hosts, path_vals, x_host_regex + path_regex, others)
+    host_values, host_regex = _host_condition(host, x_hosts, x_host_regex, exact_wildcards)
+    _check_mixed(obj, where, source, "host-header", host_values, host_regex)
+    _check_mixed(obj, where, source, "path-pattern", path_vals, path_regex)
+    for r in host_regex:
+        if len(r) > 128:
+            raise InvalidInputError(obj, where, f"host regex {r[:80]!r}: over 128 characters")
     out: list[Condition] = []
     if host_values or host_regex:
-        out.append(
-            Condition(
-                field="host-header",
-                values=tuple(dict.fromkeys(host_values)),
-                regex_values=tuple(host_regex),
-            )
-        )
+        values = tuple(dict.fromkeys(host_values))
+        out.append(Condition(field="host-header", values=values, regex_values=tuple(host_regex)))
     if path_vals or path_regex:
-        out.append(
-            Condition(
-                field="path-pattern",
-                values=tuple(dict.fromkeys(path_vals)),
-                regex_values=tuple(path_regex),
-            )
-        )
+        values = tuple(dict.fromkeys(path_vals))
+        out.append(Condition(field="path-pattern", values=values, regex_values=tuple(path_regex)))
     out += others
     if not out:
         out.append(Condition(field="path-pattern", values=("/*",)))

@@ -9,6 +9,7 @@ from albctl.model.annotations import PREFIX as ANN
 from albctl.model.desired import Action, FixedResponseConfig, Listener, RedirectConfig
 from albctl.model.ingress.context import MemberContext
 from albctl.model.ingress.inputs import MAX_CERTS_PER_LISTENER, MAX_LISTENERS
+from albctl.model.ingress.listener_rules import with_secret_digest
 
 
 def ssl_redirect(ctx: MemberContext) -> int | None:
@@ -141,5 +142,5 @@ def build_listener(
         ssl_policy=ssl_policy if proto == "HTTPS" else None,
         certificates=tuple(certificates),
         default_action=default,
-        tags=owned(lid, base_tags),
+        tags=owned(lid, with_secret_digest(base_tags, default)),
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from albctl.errors import InvalidInputError
+from albctl.model.annotations import PREFIX as ANN
 from albctl.model.desired import Action, TargetGroup
 from albctl.model.groups import Member
 from albctl.model.ingress import listeners, load_balancer, security_groups
 from albctl.model.ingress.actions import backend_action
+from albctl.model.ingress.auth import needs_https
 from albctl.model.ingress.context import MemberContext
 from albctl.model.ingress.inputs import GroupInput
 from albctl.model.ingress.listener_rules import MemberRule, member_rules
@@ -32,6 +35,7 @@ class MemberBuild:
     default_action: Action | None
     rules: list[MemberRule]
     target_groups: dict[str, TargetGroup]
+    client_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -77,4 +81,24 @@ def build_member(member: Member, inp: GroupInput) -> MemberBuild:
         default_action=default_action,
         rules=rules,
         target_groups=ctx.target_groups,
+        client_secrets=ctx.client_secrets,
     )
+
+
+def https_only_error(m: MemberBuild, group_redirect: int | None) -> InvalidInputError | None:
+    """Authentication runs on HTTPS listeners only: a member whose rules authenticate may
+    listen on HTTP only when the group redirects HTTP to HTTPS."""
+    http = sorted(p for p, proto in m.ports.items() if proto == "HTTP")
+    if not http or group_redirect is not None:
+        return None
+    actions = [a for _, _, a, _ in m.rules] + ([m.default_action] if m.default_action else [])
+    for action in actions:
+        annotation = needs_https(action)
+        if annotation is not None:
+            return InvalidInputError(
+                m.obj,
+                f"annotation {ANN}{annotation}",
+                f"needs HTTPS, but the Ingress listens on HTTP port {http[0]}: set "
+                f"{ANN}ssl-redirect or listen on HTTPS only",
+            )
+    return None
