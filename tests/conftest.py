@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests import moto_fidelity
 from tests.helpers import REGION
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -20,6 +21,9 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault(
     "MOTO_RECORDER_FILEPATH", os.path.join(tempfile.mkdtemp(prefix="albctl-moto-"), "recording")
 )
+
+# moto answers a few ELBv2 requests unlike AWS: see tests/moto_fidelity.py
+moto_fidelity.install()
 
 
 @dataclass

@@ -25,20 +25,22 @@ from albctl.aws.certificates import delete_certificate, import_certificate, reim
 from albctl.aws.clients import AwsClients, aws_error, error_code
 from albctl.aws.consistency import ConsistentClients, Recent, settle
 from albctl.aws.convert import (
-    action_to_aws,
+    actions_to_aws,
     condition_to_aws,
     health_check_to_aws,
     sg_rules_from_aws,
     sg_rules_to_aws,
     tags_from_aws,
     tags_to_aws,
+    transforms_to_aws,
 )
 from albctl.aws.observe import TagCache, describe_tags
-from albctl.errors import DeletionProtectedError, OwnershipError
+from albctl.errors import AwsError, DeletionProtectedError, OwnershipError
 from albctl.logs import log_event
 from albctl.model.desired import (
     BACKEND_SG_ID,
     MANAGED_SG_ID,
+    Action,
     Listener,
     LoadBalancer,
     Rule,
@@ -90,6 +92,7 @@ class Applier:
         tag_cache: TagCache | None = None,
         materials: Mapping[str, TLSMaterial] | None = None,
         recent: Recent | None = None,
+        client_secrets: Mapping[str, str] | None = None,
     ) -> None:
         # calls naming a resource created moments ago wait out AWS's eventual consistency
         self.c = ConsistentClients(clients, recent=recent)
@@ -97,6 +100,7 @@ class Applier:
         self.vpc_id = vpc_id
         self.tag_cache = tag_cache
         self.materials = dict(materials or {})  # certificate id -> key material
+        self.client_secrets = dict(client_secrets or {})  # OIDC: digest -> client secret
 
     def apply(self, plan: Plan, observed: ObservedStack) -> ApplyResult:
         self.c.stack = plan.group_id
@@ -495,7 +499,7 @@ class Applier:
             "LoadBalancerArn": self.lb_arn,
             "Protocol": li.protocol,
             "Port": li.port,
-            "DefaultActions": [action_to_aws(li.default_action, self._tg_arn)],
+            "DefaultActions": self._actions(li.default_action),
             "Tags": tags_to_aws(li.tags),
         }
         if li.protocol == "HTTPS":
@@ -519,7 +523,7 @@ class Applier:
                 "ListenerArn": obs.arn,
                 "Protocol": li.protocol,
                 "Port": li.port,
-                "DefaultActions": [action_to_aws(li.default_action, self._tg_arn)],
+                "DefaultActions": self._actions(li.default_action),
             }
             if li.protocol == "HTTPS":
                 kwargs["SslPolicy"] = li.ssl_policy
@@ -549,8 +553,9 @@ class Applier:
             ListenerArn=self.listener_arns[r.listener],
             Priority=r.priority,
             Conditions=[condition_to_aws(c) for c in r.conditions],
-            Actions=[action_to_aws(r.action, self._tg_arn)],
+            Actions=self._actions(r.action),
             Tags=tags_to_aws(r.tags),
+            **({"Transforms": transforms_to_aws(r.transforms)} if r.transforms else {}),
         )
         for created in resp.get("Rules", []):
             self._created(created["RuleArn"], r.tags)
@@ -560,13 +565,30 @@ class Applier:
         obs = ch.observed
         self._owned(obs.tags, f"rule {obs.arn}")
         if "rule" in ch.ops:
+            transforms: dict[str, Any] = (
+                {"Transforms": transforms_to_aws(r.transforms)}
+                if r.transforms
+                else {"ResetTransforms": True}
+                if obs.transforms
+                else {}
+            )
             self.c.elbv2.modify_rule(
                 RuleArn=obs.arn,
                 Conditions=[condition_to_aws(c) for c in r.conditions],
-                Actions=[action_to_aws(r.action, self._tg_arn)],
+                Actions=self._actions(r.action),
+                **transforms,
             )
         if "tags" in ch.ops:
             self._retag_elb(obs.arn, ch.details)
+
+    def _actions(self, action: Action) -> list[dict[str, Any]]:
+        return actions_to_aws(action, self._tg_arn, self._client_secret)
+
+    def _client_secret(self, digest: str) -> str:
+        secret = self.client_secrets.get(digest)
+        if secret is None:
+            raise AwsError("the OIDC client secret of this rule was not read; not applied")
+        return secret
 
     def _delete_ListenerRule(self, ch: Change, _: ApplyResult) -> None:
         obs = ch.observed

@@ -7,13 +7,19 @@ from typing import Any
 
 from albctl.model.desired import (
     Action,
+    AuthenticateCognito,
+    AuthenticateOidc,
     Condition,
     FixedResponseConfig,
     ForwardTarget,
     HealthCheck,
+    JwtClaim,
+    JwtValidation,
     QueryStringValue,
     RedirectConfig,
+    Rewrite,
     SecurityGroupRule,
+    Transform,
 )
 
 
@@ -25,7 +31,71 @@ def tags_from_aws(tags: list[dict[str, Any]] | None) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in tags or []}
 
 
-def action_to_aws(action: Action, tg_arn: Callable[[str], str]) -> dict[str, Any]:
+def actions_to_aws(
+    action: Action,
+    tg_arn: Callable[[str], str],
+    client_secret: Callable[[str], str] | None = None,
+) -> list[dict[str, Any]]:
+    """A rule's or listener's actions: the authentication or JWT validation first, if any,
+    then the final action. ``client_secret`` gives an OIDC client secret by its digest."""
+    pre = _pre_action(action, client_secret)
+    final = _final_action_to_aws(action, tg_arn)
+    if pre is None:
+        return [final]
+    return [{**pre, "Order": 1}, {**final, "Order": 2}]
+
+
+def _auth_common(a: AuthenticateOidc | AuthenticateCognito) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "SessionCookieName": a.session_cookie,
+        "Scope": a.scope,
+        "SessionTimeout": a.session_timeout,
+        "OnUnauthenticatedRequest": a.on_unauthenticated,
+    }
+    if a.extra_params:
+        out["AuthenticationRequestExtraParams"] = dict(a.extra_params)
+    return out
+
+
+def _pre_action(
+    action: Action, client_secret: Callable[[str], str] | None
+) -> dict[str, Any] | None:
+    if action.oidc is not None:
+        o = action.oidc
+        if client_secret is None:
+            raise ValueError("an OIDC action needs its client secret")
+        cfg = {
+            "Issuer": o.issuer,
+            "AuthorizationEndpoint": o.authorization_endpoint,
+            "TokenEndpoint": o.token_endpoint,
+            "UserInfoEndpoint": o.user_info_endpoint,
+            "ClientId": o.client_id,
+            "ClientSecret": client_secret(o.client_secret_digest),
+            **_auth_common(o),
+        }
+        return {"Type": "authenticate-oidc", "AuthenticateOidcConfig": cfg}
+    if action.cognito is not None:
+        c = action.cognito
+        cfg = {
+            "UserPoolArn": c.user_pool_arn,
+            "UserPoolClientId": c.user_pool_client_id,
+            "UserPoolDomain": c.user_pool_domain,
+            **_auth_common(c),
+        }
+        return {"Type": "authenticate-cognito", "AuthenticateCognitoConfig": cfg}
+    if action.jwt is not None:
+        j = action.jwt
+        jwt: dict[str, Any] = {"JwksEndpoint": j.jwks_endpoint, "Issuer": j.issuer}
+        if j.additional_claims:
+            jwt["AdditionalClaims"] = [
+                {"Name": c.name, "Format": c.format, "Values": list(c.values)}
+                for c in j.additional_claims
+            ]
+        return {"Type": "jwt-validation", "JwtValidationConfig": jwt}
+    return None
+
+
+def _final_action_to_aws(action: Action, tg_arn: Callable[[str], str]) -> dict[str, Any]:
     if action.type == "forward":
         sticky: dict[str, Any] = {"Enabled": action.stickiness_enabled}
         if action.stickiness_enabled and action.stickiness_duration:
@@ -62,9 +132,89 @@ def action_to_aws(action: Action, tg_arn: Callable[[str], str]) -> dict[str, Any
     return {"Type": "fixed-response", "FixedResponseConfig": cfg}
 
 
-def action_from_aws(actions: list[dict[str, Any]], tg_id: Callable[[str], str]) -> Action:
-    """The terminal action of a rule or listener default (authenticate-* are not managed)."""
-    terminal = [a for a in actions if a.get("Type") in ("forward", "redirect", "fixed-response")]
+def action_from_aws(
+    actions: list[dict[str, Any]], tg_id: Callable[[str], str], oidc_digest: str = ""
+) -> Action:
+    """A rule's or listener's action as the model has it. AWS never returns an OIDC client
+    secret: ``oidc_digest`` is the digest albctl tagged the resource with."""
+    final = _final_action_from_aws(actions, tg_id)
+    pre = [a for a in actions if a.get("Type") not in _FINAL]
+    if not pre:
+        return final
+    return final.model_copy(update=_pre_action_from_aws(pre[0], oidc_digest))
+
+
+_FINAL = ("forward", "redirect", "fixed-response")
+
+
+def _auth_common_from_aws(cfg: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "scope": cfg.get("Scope", "openid"),
+        "session_cookie": cfg.get("SessionCookieName", "AWSELBAuthSessionCookie"),
+        "session_timeout": int(cfg.get("SessionTimeout", 604800)),
+        "on_unauthenticated": cfg.get("OnUnauthenticatedRequest", "authenticate"),
+        "extra_params": dict(cfg.get("AuthenticationRequestExtraParams") or {}),
+    }
+
+
+def _pre_action_from_aws(a: dict[str, Any], oidc_digest: str) -> dict[str, Any]:
+    if a["Type"] == "authenticate-oidc":
+        cfg = a.get("AuthenticateOidcConfig") or {}
+        oidc = AuthenticateOidc(
+            issuer=cfg.get("Issuer", ""),
+            authorization_endpoint=cfg.get("AuthorizationEndpoint", ""),
+            token_endpoint=cfg.get("TokenEndpoint", ""),
+            user_info_endpoint=cfg.get("UserInfoEndpoint", ""),
+            client_id=cfg.get("ClientId", ""),
+            client_secret_digest=oidc_digest,
+            **_auth_common_from_aws(cfg),
+        )
+        return {"oidc": oidc}
+    if a["Type"] == "authenticate-cognito":
+        cfg = a.get("AuthenticateCognitoConfig") or {}
+        cognito = AuthenticateCognito(
+            user_pool_arn=cfg.get("UserPoolArn", ""),
+            user_pool_client_id=cfg.get("UserPoolClientId", ""),
+            user_pool_domain=cfg.get("UserPoolDomain", ""),
+            **_auth_common_from_aws(cfg),
+        )
+        return {"cognito": cognito}
+    cfg = a.get("JwtValidationConfig") or {}
+    claims = tuple(
+        JwtClaim(name=c["Name"], format=c["Format"], values=tuple(c.get("Values") or ()))
+        for c in cfg.get("AdditionalClaims") or ()
+    )
+    jwt = JwtValidation(
+        jwks_endpoint=cfg.get("JwksEndpoint", ""),
+        issuer=cfg.get("Issuer", ""),
+        additional_claims=claims,
+    )
+    return {"jwt": jwt}
+
+
+def transforms_to_aws(transforms: tuple[Transform, ...]) -> list[dict[str, Any]]:
+    out = []
+    for t in transforms:
+        key = "HostHeaderRewriteConfig" if t.type == "host-header-rewrite" else "UrlRewriteConfig"
+        rewrites = [{"Regex": r.regex, "Replace": r.replace} for r in t.rewrites]
+        out.append({"Type": t.type, key: {"Rewrites": rewrites}})
+    return out
+
+
+def transforms_from_aws(raw: list[dict[str, Any]] | None) -> tuple[Transform, ...]:
+    out = []
+    for t in raw or []:
+        cfg = t.get("HostHeaderRewriteConfig") or t.get("UrlRewriteConfig") or {}
+        rewrites = tuple(
+            Rewrite(regex=r.get("Regex", ""), replace=r.get("Replace", ""))
+            for r in cfg.get("Rewrites") or ()
+        )
+        out.append(Transform(type=t["Type"], rewrites=rewrites))
+    return tuple(out)
+
+
+def _final_action_from_aws(actions: list[dict[str, Any]], tg_id: Callable[[str], str]) -> Action:
+    terminal = [a for a in actions if a.get("Type") in _FINAL]
     if not terminal:
         return Action(type="fixed-response", fixed_response=FixedResponseConfig(status_code="000"))
     a = sorted(terminal, key=lambda x: x.get("Order", 0))[-1]

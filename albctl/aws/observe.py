@@ -23,6 +23,7 @@ from albctl.aws.convert import (
     health_check_from_aws,
     sg_rules_from_aws,
     tags_from_aws,
+    transforms_from_aws,
 )
 from albctl.aws.find import describe_arns, tagged_resources
 from albctl.model.desired import Target
@@ -34,7 +35,7 @@ from albctl.model.observed import (
     ObservedStack,
     ObservedTargetGroup,
 )
-from albctl.model.tags import CLUSTER_TAG, RESOURCE_TAG, STACK_TAG, owned_by
+from albctl.model.tags import CLUSTER_TAG, OIDC_SECRET_TAG, RESOURCE_TAG, STACK_TAG, owned_by
 
 log = logging.getLogger(__name__)
 
@@ -294,8 +295,11 @@ class Observer:
                             conditions=tuple(
                                 condition_from_aws(c) for c in r.get("Conditions", [])
                             ),
-                            action=action_from_aws(r.get("Actions", []), tg_id),
+                            action=action_from_aws(
+                                r.get("Actions", []), tg_id, rt.get(OIDC_SECRET_TAG, "")
+                            ),
                             tags=rt,
+                            transforms=transforms_from_aws(r.get("Transforms")),
                         )
                     )
         return {
@@ -401,6 +405,8 @@ class Observer:
             protocol=li.get("Protocol", "HTTP"),
             ssl_policy=li.get("SslPolicy"),
             certificates=tuple(certs),
-            default_action=action_from_aws(li.get("DefaultActions", []), tg_id),
+            default_action=action_from_aws(
+                li.get("DefaultActions", []), tg_id, tags.get(OIDC_SECRET_TAG, "")
+            ),
             tags=tags,
         )

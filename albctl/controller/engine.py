@@ -334,9 +334,13 @@ class _Run:
             (s.group_id for s in obs.security_groups if s.resource_id == MANAGED_SG_ID), None
         )
         if self.mode != "plan" and outcome.plan.changes:
-            materials = outcome.build.materials if outcome.build else {}
+            build = outcome.build
             applier = Applier(
-                self.e.clients, self.settings.cluster_name, self.vpc, materials=materials
+                self.e.clients,
+                self.settings.cluster_name,
+                self.vpc,
+                materials=build.materials if build else None,
+                client_secrets=build.client_secrets if build else None,
             )
             outcome.result = applier.apply(outcome.plan, obs)
             managed_sg = outcome.result.security_group_id

@@ -42,9 +42,10 @@ from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Change, Plan, diff_stack
 from albctl.model.groups import Group, group_ingresses
 from albctl.model.inventory import Inventory
-from albctl.model.objects import Ingress, Secret
+from albctl.model.objects import Ingress, Secret, Service
 from albctl.model.observed import ObservedStack
 from albctl.model.readiness import pod_gates
+from albctl.model.secret_refs import secrets_named, service_keys
 from albctl.model.tags import INGRESS_TAG
 
 log = logging.getLogger(__name__)
@@ -368,6 +369,7 @@ class Reconciler:
                 self.tag_cache,
                 materials=build.materials if build else None,
                 recent=self.recent,
+                client_secrets=build.client_secrets if build else None,
             )
             if build is not None and build.stack is not None and vpc is None:
                 applier.vpc_id = self._vpc_of(observed)
@@ -541,9 +543,8 @@ class Reconciler:
         return observed
 
     def _read_secrets(self, group: Group) -> dict[str, Secret]:
-        """GET the TLS Secrets the group's Ingresses name (no list or watch of Secrets)."""
-        if not self.settings.import_tls_secrets:
-            return {}
+        """GET the Secrets the group's Ingresses name: TLS Secrets and OIDC client Secrets
+        (no list or watch of Secrets)."""
         ingresses = [m.ingress for m in group.members]
         for key in group.invalid:
             raw = self.snapshots.raw("Ingress", key)
@@ -551,12 +552,15 @@ class Reconciler:
                 ingresses.append(Ingress.model_validate(raw))
         out: dict[str, Secret] = {}
         for ing in ingresses:
-            for t in ing.spec.tls:
-                key = f"{ing.metadata.namespace}/{t.secret_name}"
-                if not t.secret_name or key in out:
-                    continue
-                raw = self.secret_reader.get(ing.metadata.namespace, t.secret_name)
-                if raw is not None:
+            services = {
+                key: Service.model_validate(raw)
+                for key in service_keys(ing)
+                if (raw := self.snapshots.raw("Service", key)) is not None
+            }
+            names = secrets_named(ing, services, self.settings.import_tls_secrets)
+            for key in names:
+                ns, _, name = key.partition("/")
+                if key not in out and (raw := self.secret_reader.get(ns, name)) is not None:
                     out[key] = Secret.model_validate(raw)
         return out
 

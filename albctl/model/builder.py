@@ -44,7 +44,7 @@ class BuildResult:
     # those that can, by certificate id (never serialised)
     secret_errors: list[InvalidInputError] = field(default_factory=list)
     materials: dict[str, TLSMaterial] = field(default_factory=dict)
-    # OIDC client secrets by Secret (ns/name), for the applier (never serialised)
+    # OIDC client secrets by digest, for the applier (never serialised)
     client_secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
 

@@ -123,9 +123,8 @@ class AuthenticateOidc(_AuthCommon):
     token_endpoint: str
     user_info_endpoint: str
     client_id: str
-    # the Secret holding the client secret (ns/name) and a digest of that secret: the secret
-    # itself is never part of the model, a plan or a log line (the applier reads it)
-    client_secret_ref: str
+    # a digest of the client secret (of the Secret it came from and its value): the secret
+    # itself is never part of the model, a plan or a log line; the applier gets it by digest
     client_secret_digest: str
 
 

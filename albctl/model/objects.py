@@ -294,7 +294,9 @@ class IngressClassParamsSpec(_Obj):
     load_balancer_attributes: tuple[ParamsAttribute, ...] = Field(
         (), alias="loadBalancerAttributes"
     )
-    wildcard_host_matching: Literal["exact", "alb"] | None = Field(None, alias="wildcardHostMatching")
+    wildcard_host_matching: Literal["exact", "alb"] | None = Field(
+        None, alias="wildcardHostMatching"
+    )
 
 
 class IngressClassParams(_Obj):

@@ -14,6 +14,7 @@ from albctl.model.desired import (
     HealthCheck,
     SecurityGroupRule,
     Target,
+    Transform,
 )
 from albctl.model.inventory import OwnedCertificate
 
@@ -81,6 +82,7 @@ class ObservedRule(_Obs):
     conditions: tuple[Condition, ...]
     action: Action
     tags: dict[str, str]
+    transforms: tuple[Transform, ...] = ()
 
 
 class ObservedStack(_Obs):

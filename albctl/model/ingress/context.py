@@ -22,7 +22,7 @@ class MemberContext:
         self.params = member.params
         self.target_groups: dict[str, TargetGroup] = {}
         self.actions_cache: dict[str, ParsedAction] = {}
-        # OIDC client secrets by Secret (ns/name), for the applier only
+        # OIDC client secrets by digest, for the applier only
         self.client_secrets: dict[str, str] = {}
 
     @property

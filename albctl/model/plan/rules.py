@@ -114,6 +114,9 @@ def _update(r: Rule, o: ObservedRule, replaced: set[str], out: _RuleChanges) -> 
     if o.action != r.action or action_refs(r.action) & replaced:
         u.ops.append("rule")
         u.details["action"] = r.action.type
+    if o.transforms != r.transforms:
+        u.ops.append("rule")
+        u.details["transforms"] = [t.type for t in r.transforms]
     u.tags(r.tags, o.tags)
     out.modify += u.changes()
 
@@ -124,4 +127,11 @@ def _details(r: Rule) -> dict[str, Any]:
         "ingress": r.ingress,
         "conditions": [c.model_dump(exclude_defaults=True) for c in r.conditions],
         "action": r.action.type,
+        **({"transforms": [t.type for t in r.transforms]} if r.transforms else {}),
+        **({"authenticate": auth} if (auth := _auth_kind(r)) else {}),
     }
+
+
+def _auth_kind(r: Rule) -> str | None:
+    a = r.action
+    return "oidc" if a.oidc else "cognito" if a.cognito else "jwt" if a.jwt else None
