@@ -44,9 +44,7 @@ def _with_transforms(original: Any, reset: bool) -> Any:
             return result
         if "Transforms" in params:
             rule.transforms = params["Transforms"]
-        elif reset and params.get("ResetTransforms"):
-            rule.transforms = []
-        elif not hasattr(rule, "transforms"):
+        elif (reset and params.get("ResetTransforms")) or not hasattr(rule, "transforms"):
             rule.transforms = []
         return result
 
