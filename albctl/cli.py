@@ -647,6 +647,15 @@ def run(
             help="Import the kubernetes.io/tls Secrets of spec.tls into ACM.",
         ),
     ] = True,
+    wildcard_host_matching: Annotated[
+        str,
+        typer.Option(
+            "--wildcard-host-matching",
+            envvar="ALBCTL_WILDCARD_HOST_MATCHING",
+            help="Ingress wildcard hosts (*.foo.com): 'exact' matches one more DNS label, as "
+            "the Ingress spec says; 'alb' keeps ALB's wildcard (any number of labels).",
+        ),
+    ] = "exact",
     webhook_bind_address: Annotated[
         str,
         typer.Option(
@@ -666,7 +675,7 @@ def run(
     ] = DEFAULT_WEBHOOK_CERT_DIR,
 ) -> None:
     """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
-    from albctl.config import Settings
+    from albctl.config import Settings, wildcard_matching
     from albctl.controller.run import Controller, RunOptions, default_namespace
     from albctl.logs import log_event
     from albctl.version import build_info
@@ -695,6 +704,7 @@ def run(
                 "enable_backend_sg": enable_backend_security_group,
                 "backend_sg": backend_security_group or None,
                 "import_tls_secrets": import_tls_secrets,
+                "wildcard_host_matching": wildcard_matching(wildcard_host_matching),
             }
         )
         options = RunOptions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +32,7 @@ class Settings(BaseModel):
     enable_backend_sg: bool = True
     backend_sg: str | None = None
     import_tls_secrets: bool = True
+    wildcard_host_matching: Literal["exact", "alb"] = "exact"
 
     @classmethod
     def resolve(
@@ -60,6 +62,9 @@ class Settings(BaseModel):
             enable_backend_sg=_env_bool("ALBCTL_ENABLE_BACKEND_SECURITY_GROUP", True),
             backend_sg=os.environ.get("ALBCTL_BACKEND_SECURITY_GROUP") or None,
             import_tls_secrets=_env_bool("ALBCTL_IMPORT_TLS_SECRETS", True),
+            wildcard_host_matching=wildcard_matching(
+                os.environ.get("ALBCTL_WILDCARD_HOST_MATCHING", "exact")
+            ),
         )
 
     def build_settings(self) -> BuildSettings:
@@ -69,4 +74,13 @@ class Settings(BaseModel):
             default_tags=self.default_tags,
             enable_backend_sg=self.enable_backend_sg,
             import_tls_secrets=self.import_tls_secrets,
+            wildcard_host_matching=self.wildcard_host_matching,
         )
+
+
+def wildcard_matching(value: str) -> Literal["exact", "alb"]:
+    if value == "exact":
+        return "exact"
+    if value == "alb":
+        return "alb"
+    raise ConfigError(f"wildcard host matching must be exact or alb, got {value!r}")

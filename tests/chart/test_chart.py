@@ -1071,6 +1071,14 @@ def test_rendered_arguments_are_accepted_by_albctl_run(overrides: dict[str, Any]
         assert ctx.params["leader_elect"] is False
 
 
+def test_wildcard_host_matching_reaches_the_command_line() -> None:
+    assert "--wildcard-host-matching=exact" in container(render(values()))["args"]
+    c = container(render(values(wildcardHostMatching="alb")))
+    assert "--wildcard-host-matching=alb" in c["args"]
+    with pytest.raises(Exception, match="wildcardHostMatching"):
+        render(values(wildcardHostMatching="sometimes"))
+
+
 def test_backend_security_group_values_reach_the_command_line() -> None:
     c = container(render(values(enableBackendSecurityGroup=False)))
     assert "--no-enable-backend-security-group" in c["args"]

@@ -54,7 +54,15 @@ def run_case(path: Path) -> dict[str, Any]:
     services = {s.key: s for s in objs.services}
     for gid, group in sorted(grouping.groups.items()):
         res = build_group(
-            GroupInput(group, services, objs.endpoint_slices, objs.nodes, inv, settings)
+            GroupInput(
+                group,
+                services,
+                objs.endpoint_slices,
+                objs.nodes,
+                inv,
+                settings,
+                secrets={s.key: s for s in objs.secrets},
+            )
         )
         out["groups"][gid] = {
             "active": res.active,

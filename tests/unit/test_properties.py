@@ -19,6 +19,33 @@ PATHS = st.lists(
 )
 
 
+COGNITO = (
+    '{"userPoolARN": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/x", '
+    '"userPoolClientID": "c", "userPoolDomain": "d"}'
+)
+JWT = '{"jwksEndpoint": "https://i/jwks", "issuer": "https://i"}'
+REWRITE = '[{"type": "url-rewrite", "urlRewriteConfig": {"rewrites": [{"regex": "^/a", "replace": "/"}]}}]'
+CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/p"
+
+
+def _extras(draw: Any, i: int) -> dict[str, str]:
+    """Optional authentication, JWT validation, transforms and listeners of member i."""
+    kind = draw(st.sampled_from(["none", "cognito", "jwt", "transform"]))
+    ann: dict[str, str] = {}
+    if draw(st.booleans()):
+        ann["listen_ports"] = draw(
+            st.sampled_from(['[{"HTTPS": 443}]', '[{"HTTP": 80}, {"HTTPS": 443}]'])
+        )
+        ann["certificate_arn"] = CERT
+    if kind == "cognito":
+        ann.update(auth_type="cognito", auth_idp_cognito=COGNITO)
+    elif kind == "jwt":
+        ann["jwt_validation"] = JWT
+    elif kind == "transform":
+        ann[f"transforms.svc{i}"] = REWRITE
+    return ann
+
+
 @st.composite
 def groups(draw: Any) -> list[dict[str, Any]]:
     n = draw(st.integers(1, 5))
@@ -36,6 +63,7 @@ def groups(draw: Any) -> list[dict[str, Any]]:
                 namespace=ns,
                 group_name=group,
                 group_order=str(draw(st.integers(-3, 3))),
+                **_extras(draw, i),
                 rules=[
                     rule(
                         draw(st.sampled_from([None, "a.example.com", "*.b.example.com"])),
@@ -94,6 +122,23 @@ def test_names_within_limits_and_priorities_unique(docs: list[dict[str, Any]]) -
             assert sorted(prios) == list(range(1, len(prios) + 1))
         ids = [r["id"] for r in stack["rules"]]
         assert len(ids) == len(set(ids))
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups())
+def test_authentication_only_on_https_and_wildcards_one_label(docs: list[dict[str, Any]]) -> None:
+    for stack, _invalid in _build(docs).values():
+        if stack is None:
+            continue
+        protocols = {li["id"]: li["protocol"] for li in stack["listeners"]}
+        for r in stack["rules"]:
+            action = r["action"]
+            if action["cognito"] or action["jwt"] or action["oidc"]:
+                assert protocols[r["listener"]] == "HTTPS"
+            for c in r["conditions"]:
+                if c["field"] == "host-header":
+                    assert "*.b.example.com" not in c["values"]
+                    assert all(len(v) <= 128 for v in c["regex_values"])
 
 
 def test_adding_an_ingress_late_in_the_order_keeps_earlier_priorities() -> None:
