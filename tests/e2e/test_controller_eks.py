@@ -236,3 +236,55 @@ def test_a_certificate_issued_after_a_miss_is_used_at_once(live: Live) -> None:
         lambda: len(owned(live.e2e)["lbs"]) == 1 and _https_certs(live) == [arn],
         timeout=20,
     )
+
+
+def test_oidc_client_secret_read_from_its_secret_and_rotated(live: Live) -> None:
+    """The controller GETs the OIDC Secret an Ingress names, authenticates the rule with it,
+    and modifies the rule when the Secret is rotated; the secret is never logged."""
+    import json
+
+    from tests.aws.test_rule_features import OIDC, oidc_secret
+    from tests.helpers import backend, ingress, ingress_class, rule, service
+
+    live.start_controller(resync="2s")
+    secret = oidc_secret("first-client-secret")
+    secret["metadata"]["namespace"] = "web"
+    ing = ingress(
+        "login",
+        "web",
+        scheme="internet-facing",
+        listen_ports='[{"HTTPS": 443}]',
+        auth_type="oidc",
+        auth_idp_oidc=json.dumps(OIDC),
+        rules=[rule("login.example.com", ("/", "Prefix", backend("login", 80)))],
+    )
+    live.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}},
+        ingress_class(),
+        service("login", "web", node_port=30182),
+        secret,
+        ing,
+    )
+
+    def auth_digest() -> tuple[str, str] | None:
+        elb = live.e2e.clients.elbv2
+        for lb in owned(live.e2e)["lbs"]:
+            for li in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+                for r in elb.describe_rules(ListenerArn=li["ListenerArn"])["Rules"]:
+                    kinds = [a["Type"] for a in r["Actions"]]
+                    if "authenticate-oidc" in kinds:
+                        tags = elb.describe_tags(ResourceArns=[r["RuleArn"]])["TagDescriptions"]
+                        found = {t["Key"]: t["Value"] for t in tags[0]["Tags"]}
+                        return r["RuleArn"], found["albctl.io/oidc-secret-digest"]
+        return None
+
+    arn, digest = wait_for("an authenticated rule", auth_digest, timeout=40)
+    rotated = oidc_secret("second-client-secret")
+    rotated["metadata"]["namespace"] = "web"
+    live.apply(rotated)
+    wait_for(
+        "the rotation applied", lambda: (got := auth_digest()) and got[1] != digest, timeout=30
+    )
+    assert auth_digest()[0] == arn  # type: ignore[index]
+    logs = live.logs_text()
+    assert "first-client-secret" not in logs and "second-client-secret" not in logs
