@@ -25,8 +25,8 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import start_http_server

@@ -10,6 +10,7 @@ another replica can take over (after ``lease_duration``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import threading
@@ -171,10 +172,8 @@ class LeaseLock:
             return False
 
     def delete(self, name: str) -> None:
-        try:
+        with contextlib.suppress(NotFound):  # deleted by another replica first
             self.api.delete(LEASE, name, self.namespace)
-        except NotFound:
-            pass
 
 
 class LeaderElector:
