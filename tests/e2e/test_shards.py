@@ -23,10 +23,15 @@ from typing import Any
 import pytest
 
 from albctl.aws.seed import node_manifests
-from albctl.kube.api import LEASE, INGRESS, KubeApi, NotFound
+from albctl.kube.api import INGRESS, LEASE, KubeApi, NotFound
 from albctl.model.shards import shard_of
 from tests.e2e.conftest import owned
-from tests.e2e.test_controller import Live, _free_port, live, wait_for  # noqa: F401
+from tests.e2e.test_controller import (
+    Live,
+    _free_port,
+    live,  # noqa: F401 (the fixture)
+    wait_for,
+)
 from tests.faults.proxy import Call, FaultProxy
 from tests.helpers import REGION, backend, ingress, ingress_class, rule, service
 
@@ -38,11 +43,11 @@ GROUPS = ("alpha", "bravo", "charlie", "delta", "echo", "golf")
 LEASE_NAME = "albctl-leader"
 
 
-def docs(live: Live, changed: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def docs(lv: Live, changed: dict[str, str] | None = None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shards"}},
         ingress_class(),
-        *node_manifests(live.e2e.seeded.instances, REGION),
+        *node_manifests(lv.e2e.seeded.instances, REGION),
         service("web", "shards", node_port=30200),
     ]
     for g in GROUPS:
@@ -86,11 +91,11 @@ class Sampler:
         return {x[shard] for x in (before[-1:] + after[:1])}
 
 
-def start_replica(live: Live, proxy: FaultProxy, n: int) -> subprocess.Popen[str]:
-    log = live.e2e.tmp / f"replica-{n}.log"
-    live.logs.append(log)
+def start_replica(lv: Live, proxy: FaultProxy, n: int) -> subprocess.Popen[str]:
+    log = lv.e2e.tmp / f"replica-{n}.log"
+    lv.logs.append(log)
     env = {
-        **live.e2e.env,
+        **lv.e2e.env,
         "AWS_ENDPOINT_URL": proxy.url,
         "AWS_ACCESS_KEY_ID": f"AKIDREPLICA{n}",
         "AWS_SECRET_ACCESS_KEY": "secret",
@@ -101,7 +106,7 @@ def start_replica(live: Live, proxy: FaultProxy, n: int) -> subprocess.Popen[str
         "albctl.cli",
         "run",
         "--kubeconfig",
-        str(live.kubeconfig),
+        str(lv.kubeconfig),
         "--metrics-bind-address",
         f"127.0.0.1:{_free_port()}",
         "--health-probe-bind-address",
@@ -123,12 +128,12 @@ def start_replica(live: Live, proxy: FaultProxy, n: int) -> subprocess.Popen[str
         str(SHARDS),
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
-    live.procs.append(proc)
+    lv.procs.append(proc)
     return proc
 
 
-def identity_of(live: Live, n: int) -> str | None:
-    for line in (live.e2e.tmp / f"replica-{n}.log").read_text().splitlines():
+def identity_of(lv: Live, n: int) -> str | None:
+    for line in (lv.e2e.tmp / f"replica-{n}.log").read_text().splitlines():
         try:
             rec = json.loads(line)
         except ValueError:
@@ -138,12 +143,12 @@ def identity_of(live: Live, n: int) -> str | None:
     return None
 
 
-def group_index(live: Live) -> dict[str, str]:
+def group_index(lv: Live) -> dict[str, str]:
     """Id fragments (ARNs, 'app/<name>/<id>', security group ids) -> group, from AWS tags."""
-    elb = live.e2e.clients.elbv2
+    elb = lv.e2e.clients.elbv2
     out: dict[str, str] = {}
-    arns = [x["LoadBalancerArn"] for x in owned(live.e2e)["lbs"]]
-    arns += [x["TargetGroupArn"] for x in owned(live.e2e)["tgs"]]
+    arns = [x["LoadBalancerArn"] for x in owned(lv.e2e)["lbs"]]
+    arns += [x["TargetGroupArn"] for x in owned(lv.e2e)["tgs"]]
     for i in range(0, len(arns), 20):
         for d in elb.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
             tags = {t["Key"]: t["Value"] for t in d["Tags"]}
@@ -151,7 +156,7 @@ def group_index(live: Live) -> dict[str, str]:
                 arn = d["ResourceArn"]
                 key = arn.split("loadbalancer/", 1)[1] if ":loadbalancer/" in arn else arn
                 out[key] = tags["albctl.io/stack"]
-    for sg in owned(live.e2e)["sgs"]:
+    for sg in owned(lv.e2e)["sgs"]:
         tags = {t["Key"]: t["Value"] for t in sg.get("Tags", [])}
         if "albctl.io/stack" in tags:
             out[sg["GroupId"]] = tags["albctl.io/stack"]
