@@ -13,8 +13,8 @@ succeeded for ``renew_deadline`` stops counting as held before anyone else can t
 ``lease_duration``), as the leader lease does.
 
 Replicas of another shard count (a rollout changing ``--shards``) hash groups differently: while
-any live Lease of the group was written with another shard count, or the single leader Lease
-``<name>`` is held, no shard is taken. Nothing here knows about IngressGroups beyond
+any live shard Lease of the group was written with another shard count, or the single leader
+Lease ``<name>`` is held, no shard is taken. Nothing here knows about IngressGroups beyond
 :func:`albctl.model.shards.shard_of`.
 """
 
@@ -231,7 +231,10 @@ class ShardElector:
                     self._collect(st.name)
                 continue
             if st.shards is not None and st.shards != self.shards:
-                seen.blocked = f"lease {st.name} of {st.holder} uses --shards {st.shards}"
+                # replicas of another shard count: their shards block ours (they hash groups
+                # differently); their members hold nothing of ours and do not count
+                if st.role != "member":
+                    seen.blocked = f"lease {st.name} of {st.holder} uses --shards {st.shards}"
             elif st.role == "member":
                 members.add(st.holder or "")
         legacy = self.lock.get(self.name)  # the single leader lease (--shards 1)

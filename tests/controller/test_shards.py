@@ -217,3 +217,22 @@ def test_single_leader_and_sharded_replicas_exclude_each_other(api: KubeApi) -> 
     sharded.round()
     assert sharded.held() == {0, 1, 2}
     assert sharded_holder(api, "default", "albctl-leader") is not None
+
+
+def test_replicas_of_the_old_shard_count_keep_covering_their_shards_during_a_rollout(
+    api: KubeApi,
+) -> None:
+    a, b = elector(api, "a", shards=2), elector(api, "b", shards=2)
+    a.round()
+    b.round()
+    a.round()
+    a.round()
+    b.round()
+    assert a.held() == {0} and b.held() == {1}
+    new = elector(api, "new", shards=3)
+    new.round()  # a member of another count: it takes nothing
+    assert new.held() == set()
+    b.stop(release=True)  # b goes first: a takes its shard, new replicas do not count
+    a.round()
+    assert a.held() == {0, 1}
+    assert new.held() == set()
