@@ -237,3 +237,32 @@ def test_plan_shows_rule_changes_without_making_them(aws: AwsEnv) -> None:
     assert (9000, bsg, DESC) not in rules_from(aws, s.node_security_group)
     assert run(aws, docs).ok  # drift put back
     assert (9000, bsg, DESC) in rules_from(aws, s.node_security_group)
+
+
+def test_sharded_revocations_count_what_other_shards_stacks_need_from_aws(aws: AwsEnv) -> None:
+    """A replica with --shards knows its own groups' needs from memory only; what the stacks
+    of the other shards need is read from AWS, so their rules are kept."""
+    from albctl.aws.observe import TagCache
+    from albctl.config import Settings
+    from albctl.controller.networking import ControllerNetworking
+
+    s = seeded(aws)
+    add_pod_ips(clients(aws), s.instances[0], ["10.0.200.50"])  # type: ignore[arg-type]
+    assert run(aws, app(aws, "shop", ["10.0.200.50"], healthcheck_port="9100")).ok
+    assert run(aws, app(aws, "blog", ["10.0.200.50"])).ok
+    [bsg] = backend_sgs(aws)
+    net = ControllerNetworking(
+        Settings(cluster_name="test", region=REGION),
+        clients(aws),  # type: ignore[arg-type]
+        TagCache(),
+        all_groups=lambda: {"shop/shop"},  # the groups of the shards held
+    )
+    mine = net._others("blog/blog", bsg, {})  # what shop (ours) needs: not reconciled yet
+    assert mine() is None
+    net.owns = lambda gid: gid == "shop/shop"
+    net._needs["shop/shop"] = {s.node_security_group: frozenset({9100})}
+    hints = {"10.0.200.50": s.instances[0]}  # pod IP -> node (from the caches, unsharded)
+    needed = net._others("shop/shop", bsg, hints)()  # the others: blog, read from AWS
+    assert needed is not None
+    assert needed[s.node_security_group] >= {9000, 30080}
+    assert 9100 not in needed[s.node_security_group]  # shop itself is not "another group"
