@@ -7,11 +7,12 @@ the stack again.
 
 Rules from the shared backend group serve every group of the cluster, so a rule is revoked
 only when no group needs it. Unsharded, what the other groups need is known from memory once
-each has been reconciled. With shards (``owns`` set), a replica only reconciles its own groups:
-what its groups need comes from memory as before, what the groups of other shards need is read
-from AWS (the targets registered in their target groups) when a revocation is considered.
-Targets are registered before their rules are authorized, so a rule another replica has just
-authorized is already backed by a registered target that this read sees.
+each has been reconciled. With shards (``owns`` set) a replica only knows its own groups, so a
+group's reconcile only authorizes rules from the shared group; ``revoke_unneeded`` (run by the
+holder of shard 0, at its resyncs) reads what every stack in AWS needs, the targets registered
+in their target groups, and revokes the rest. Targets are registered before their rules are
+authorized, so a rule another replica has just authorized is already backed by a registered
+target that this read sees.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class ControllerNetworking:
         """What the other groups need, from memory (no AWS call). Until every group of the
         cluster (of the held shards, sharded) has been reconciled since start it is unknown
         (None): revocations wait for that, so a rule another group still needs is never taken
-        away. Sharded, plus what the stacks of the other shards need, read from AWS."""
+        away. Sharded: unknown (None) here, see ``revoke_unneeded``."""
 
         def compute() -> PortsBySG | None:
             others = self.all_groups() - {gid}
@@ -151,14 +152,29 @@ class ControllerNetworking:
                     groups_not_reconciled=len(others) - len(known),
                 )
                 return None
-            mine = merge(*known.values())
-            owns = self.owns
-            if owns is None:
-                return mine
-            observer = Observer(self.clients, self.settings.cluster_name, self.tag_cache)
-            theirs = self._net(None).others_from_aws(
-                observer, lambda g: g == gid or owns(g), backend, hints
-            )()
-            return merge(mine, theirs)
+            return merge(*known.values())
 
+        if self.owns is not None:
+            return lambda: None  # sharded: revoke_unneeded does it, for the whole cluster
         return compute
+
+    def revoke_unneeded(self, objs: ObjectSet) -> RulesReport | None:
+        """Sharded: revoke the rules from the shared backend group that no stack in AWS needs
+        (read fresh: the registered targets of every stack whose ALB uses the group)."""
+        if not self.settings.enable_backend_sg:
+            return None
+        net = self._net(None)
+        backend = net.backend.find()
+        if backend is None:
+            return None
+        hints = instance_hints(objs.endpoint_slices, objs.nodes)
+        observer = Observer(self.clients, self.settings.cluster_name, self.tag_cache)
+        needed = net.others_from_aws(observer, lambda g: False, backend, hints)()
+        report = net.rules.sync(backend, {}, lambda: needed)
+        log_event(
+            log,
+            "backend rules checked for the cluster",
+            security_group=backend,
+            revoked=sum(len(p) for p in report.revoked.values()),
+        )
+        return report

@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 # the one key of TargetGroupBinding networking: rules on the targets' security groups are
 # computed for every binding at once (they are shared)
 NETWORKING_KEY = "n:bindings"
+# --shards: the rules from the shared backend group no stack needs, revoked for the cluster
+BACKEND_RULES_KEY = "r:backend-rules"
 # where controller-runtime (and so cert-manager setups made for LBC) put the certificate
 DEFAULT_WEBHOOK_CERT_DIR = "/tmp/k8s-webhook-server/serving-certs"
 
@@ -484,6 +486,8 @@ class Controller:
             self.bindings.expire(b)  # read AWS again: puts back targets changed by hand
             self.queue.add(f"b:{b}")
         self.queue.add(NETWORKING_KEY)
+        if self.shard_elector is not None:
+            self.queue.add(BACKEND_RULES_KEY)
 
     # --- workers --------------------------------------------------------------------------
 
@@ -529,6 +533,8 @@ class Controller:
                 # (endpoint churn must not turn its backoff into a tight retry loop)
                 if not self.reconciler.sync_targets(gid) and not self.queue.failures(f"g:{gid}"):
                     self.queue.add(f"g:{gid}")
+            elif kind == "r":
+                self.reconciler.networking.revoke_unneeded(self.snapshots.objects())
             elif kind == "p":
                 delay = self.readiness.sync(gid)
                 if delay is not None:

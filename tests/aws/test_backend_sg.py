@@ -239,30 +239,47 @@ def test_plan_shows_rule_changes_without_making_them(aws: AwsEnv) -> None:
     assert (9000, bsg, DESC) in rules_from(aws, s.node_security_group)
 
 
-def test_sharded_revocations_count_what_other_shards_stacks_need_from_aws(aws: AwsEnv) -> None:
-    """A replica with --shards knows its own groups' needs from memory only; what the stacks
-    of the other shards need is read from AWS, so their rules are kept."""
+def test_sharded_revocations_are_one_pass_over_every_stack_in_aws(aws: AwsEnv) -> None:
+    """With --shards a replica knows only its own groups: a group's reconcile revokes nothing
+    from the shared backend group; the cluster-wide pass revokes what no stack in AWS needs."""
     from albctl.aws.observe import TagCache
     from albctl.config import Settings
     from albctl.controller.networking import ControllerNetworking
+    from albctl.manifests import ObjectSet, parse_documents
 
     s = seeded(aws)
-    add_pod_ips(clients(aws), s.instances[0], ["10.0.200.50"])  # type: ignore[arg-type]
-    assert run(aws, app(aws, "shop", ["10.0.200.50"], healthcheck_port="9100")).ok
-    assert run(aws, app(aws, "blog", ["10.0.200.50"])).ok
+    c = clients(aws)
+    add_pod_ips(c, s.instances[0], ["10.0.200.50"])  # type: ignore[arg-type]
+    shop = app(aws, "shop", ["10.0.200.50"], healthcheck_port="9100")
+    blog = app(aws, "blog", ["10.0.200.50"])
+    assert run(aws, shop).ok
+    assert run(aws, blog).ok
     [bsg] = backend_sgs(aws)
+    node_sg = s.node_security_group
     net = ControllerNetworking(
         Settings(cluster_name="test", region=REGION),
-        clients(aws),  # type: ignore[arg-type]
+        c,  # type: ignore[arg-type]
         TagCache(),
-        all_groups=lambda: {"shop/shop"},  # the groups of the shards held
+        all_groups=lambda: {"shop/shop"},
     )
-    mine = net._others("blog/blog", bsg, {})  # what shop (ours) needs: not reconciled yet
-    assert mine() is None
     net.owns = lambda gid: gid == "shop/shop"
-    net._needs["shop/shop"] = {s.node_security_group: frozenset({9100})}
-    hints = {"10.0.200.50": s.instances[0]}  # pod IP -> node (from the caches, unsharded)
-    needed = net._others("shop/shop", bsg, hints)()  # the others: blog, read from AWS
-    assert needed is not None
-    assert needed[s.node_security_group] >= {9000, 30080}
-    assert 9100 not in needed[s.node_security_group]  # shop itself is not "another group"
+    net._needs["shop/shop"] = {node_sg: frozenset({9000, 9100, 30080})}
+    assert net._others("shop/shop", bsg, {})() is None  # blog's needs: not known here
+    # a rule nobody needs (a stack deleted on another replica, say)
+    c.ec2.authorize_security_group_ingress(  # type: ignore[attr-defined]
+        GroupId=node_sg,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 31999,
+                "ToPort": 31999,
+                "UserIdGroupPairs": [{"GroupId": bsg, "Description": DESC}],
+            }
+        ],
+    )
+    objs = ObjectSet()
+    parse_documents([*shop, *blog], "test", objs)
+    report = net.revoke_unneeded(objs)
+    assert report is not None
+    assert report.revoked == {node_sg: frozenset({31999})}
+    assert {p for p, src, _ in rules_from(aws, node_sg) if src == bsg} == {9000, 9100, 30080}
