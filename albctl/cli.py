@@ -602,6 +602,16 @@ def run(
     lease_duration: Annotated[
         str, typer.Option("--lease-duration", help="How long a lease is valid without renewal.")
     ] = "15s",
+    shards: Annotated[
+        int,
+        typer.Option(
+            "--shards",
+            envvar="ALBCTL_SHARDS",
+            min=1,
+            help="Spread IngressGroups over this many shards, each with its own Lease "
+            "(<leader-election-id>-<shard>); replicas share the shards. 1: one leader.",
+        ),
+    ] = 1,
     metrics_bind_address: Annotated[
         str,
         typer.Option(
@@ -715,6 +725,7 @@ def run(
             leader_elect=leader_elect,
             leader_election_namespace=leader_election_namespace or default_namespace(),
             leader_election_id=leader_election_id,
+            shards=shards,
             lease_duration=lease,
             renew_deadline=lease * 2 / 3,
             retry_period=max(lease / 7.5, 0.2),

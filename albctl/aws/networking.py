@@ -111,16 +111,22 @@ class TargetNetworking:
             raise aws_error(exc, "listing load balancers") from exc
 
     def others_from_aws(
-        self, observer: Observer, group_id: str, backend: str | None, instance_of: Mapping[str, str]
-    ) -> Callable[[], PortsBySG | None]:
-        """What every other stack whose ALB uses the backend group needs, read from AWS once."""
+        self,
+        observer: Observer,
+        skip: str | Callable[[str], bool],
+        backend: str | None,
+        instance_of: Mapping[str, str],
+    ) -> Callable[[], PortsBySG]:
+        """What every other stack (not ``skip``: a group id, or a test of one) whose ALB uses
+        the backend group needs, read from AWS once."""
         memo: list[PortsBySG] = []
+        skipped = skip if callable(skip) else (lambda g: g == skip)
 
-        def compute() -> PortsBySG | None:
+        def compute() -> PortsBySG:
             if not memo:
                 tgs = []
                 for gid, obs in observer.observe(None).items():
-                    if gid == group_id or backend is None:
+                    if skipped(gid) or backend is None:
                         continue
                     if any(backend in lb.security_groups for lb in obs.load_balancers):
                         tgs += list(obs.target_groups)

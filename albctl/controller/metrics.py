@@ -57,6 +57,16 @@ class Metrics:
         self.leader = Gauge(
             "albctl_leader", "1 when this replica holds the leader lease.", registry=r
         )
+        self.shards_held = Gauge(
+            "albctl_shards_held", "Shard Leases this replica holds (--shards > 1).", registry=r
+        )
+        self.shard_transitions = Counter(
+            "albctl_shard_lease_transitions_total",
+            "Shard Leases this replica acquired, released (over its fair share, or stopping) "
+            "or lost (not renewed in time), by shard.",
+            ["shard", "transition"],
+            registry=r,
+        )
         self.invalid_ingresses = Gauge(
             "albctl_invalid_ingresses", "Ingresses left out of their group.", ["group"], registry=r
         )

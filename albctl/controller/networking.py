@@ -4,6 +4,15 @@ Full reconcile: ``prepare`` before the plan is applied and ``finish`` after it (
 :mod:`albctl.aws.networking`). Fast path: ``sync_fast`` authorizes the rules new targets need
 (and revokes what none needs) with what the last full reconcile learnt, without observing
 the stack again.
+
+Rules from the shared backend group serve every group of the cluster, so a rule is revoked
+only when no group needs it. Unsharded, what the other groups need is known from memory once
+each has been reconciled. With shards (``owns`` set) a replica only knows its own groups, so a
+group's reconcile only authorizes rules from the shared group; ``revoke_unneeded`` (run by the
+holder of shard 0, at its resyncs) reads what every stack in AWS needs, the targets registered
+in their target groups, and revokes the rest. Targets are registered before their rules are
+authorized, so a rule another replica has just authorized is already backed by a registered
+target that this read sees.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from albctl.aws.backend_sg import RulesReport
 from albctl.aws.clients import AwsClients
 from albctl.aws.enis import EniResolver
 from albctl.aws.networking import NetworkingSettings, TargetNetworking
-from albctl.aws.observe import TagCache
+from albctl.aws.observe import Observer, TagCache
 from albctl.config import Settings
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
@@ -53,6 +62,8 @@ class ControllerNetworking:
         # what each group's targets needed from the backend group at its last reconcile
         self._needs: dict[str, PortsBySG] = {}
         self._lock = threading.Lock()
+        # sharded: which groups this replica reconciles (the others' needs are read from AWS)
+        self.owns: Callable[[str], bool] | None = None
 
     def _net(self, vpc_id: str | None) -> TargetNetworking:
         return TargetNetworking(
@@ -85,7 +96,7 @@ class ControllerNetworking:
         net = self._net(vpc_id)
         hints = instance_hints(objs.endpoint_slices, objs.nodes)
         backend = observed.backend_security_group
-        others = self._others(gid)
+        others = self._others(gid, backend, hints)
         report = net.finish(stack, observed, managed_sg, hints, others)
         source = stack.backend_rules_source if stack else None
         sg = {BACKEND_SG_ID: backend, MANAGED_SG_ID: managed_sg}.get(source or "")
@@ -106,7 +117,8 @@ class ControllerNetworking:
         if src.rules_source == MANAGED_SG_ID:
             report = net.rules.sync(src.group_id, want.ports, lambda: {})
         else:
-            report = net.rules.sync(src.group_id, want.ports, self._others(gid))
+            others = self._others(gid, src.group_id, hints)
+            report = net.rules.sync(src.group_id, want.ports, others)
         report.warnings = want.warnings
         with self._lock:
             self._needs[gid] = want.ports if src.rules_source == BACKEND_SG_ID else {}
@@ -119,10 +131,13 @@ class ControllerNetworking:
             self._sources.pop(gid, None)
             self._needs.pop(gid, None)
 
-    def _others(self, gid: str) -> Callable[[], PortsBySG | None]:
+    def _others(
+        self, gid: str, backend: str | None, hints: dict[str, str]
+    ) -> Callable[[], PortsBySG | None]:
         """What the other groups need, from memory (no AWS call). Until every group of the
-        cluster has been reconciled since start it is unknown (None): revocations wait for
-        that, so a rule another group still needs is never taken away."""
+        cluster (of the held shards, sharded) has been reconciled since start it is unknown
+        (None): revocations wait for that, so a rule another group still needs is never taken
+        away. Sharded: unknown (None) here, see ``revoke_unneeded``."""
 
         def compute() -> PortsBySG | None:
             others = self.all_groups() - {gid}
@@ -139,4 +154,27 @@ class ControllerNetworking:
                 return None
             return merge(*known.values())
 
+        if self.owns is not None:
+            return lambda: None  # sharded: revoke_unneeded does it, for the whole cluster
         return compute
+
+    def revoke_unneeded(self, objs: ObjectSet) -> RulesReport | None:
+        """Sharded: revoke the rules from the shared backend group that no stack in AWS needs
+        (read fresh: the registered targets of every stack whose ALB uses the group)."""
+        if not self.settings.enable_backend_sg:
+            return None
+        net = self._net(None)
+        backend = net.backend.find()
+        if backend is None:
+            return None
+        hints = instance_hints(objs.endpoint_slices, objs.nodes)
+        observer = Observer(self.clients, self.settings.cluster_name, self.tag_cache)
+        needed = net.others_from_aws(observer, lambda g: False, backend, hints)()
+        report = net.rules.sync(backend, {}, lambda: needed)
+        log_event(
+            log,
+            "backend rules checked for the cluster",
+            security_group=backend,
+            revoked=sum(len(p) for p in report.revoked.values()),
+        )
+        return report

@@ -610,6 +610,28 @@ class Reconciler:
                     return arn, mem.targets.get(tid, frozenset())
         return None
 
+    def group_of_target_group(self, name: str) -> str | None:
+        """The group whose target group ``name`` is, as last applied (None: unknown here)."""
+        with self._lock:
+            mems = list(self.memory.items())
+        for gid, mem in mems:
+            if name in mem.tg_names.values():
+                return gid
+        return None
+
+    def forget(self, which: Callable[[str], bool]) -> None:
+        """Drop what is remembered of the groups ``which`` selects (their shard moved away
+        or came back: the next reconcile starts from AWS, as after a restart)."""
+        with self._lock:
+            gone = [g for g in self.memory if which(g)]
+            for g in gone:
+                del self.memory[g]
+            for k, g in list(self.member_of.items()):
+                if which(g):
+                    del self.member_of[k]
+        for g in gone:
+            self.networking.forget(g)
+
     # --- the fast path: targets only ---------------------------------------------------------
 
     def sync_targets(self, gid: str) -> bool:

@@ -7,6 +7,12 @@ rules, ``p:<target group name>`` pod readiness gates); N workers process keys wh
 replica is the leader. A periodic resync re-queues every group and binding, so changes made by
 hand in AWS are put back. Every replica, leader or not, serves the admission webhooks from its
 own caches once they are synced.
+
+With ``--shards N`` (N > 1) there is no single leader: a replica works on a group key only
+while it holds the Lease of the group's shard (:mod:`albctl.kube.shards`), and on the
+cluster-wide keys (TargetGroupBindings, their networking, readiness gates of target groups no
+group of its own has) only while it holds shard 0. Each worker runs its key under that key's
+ownership check, which is what the writers (AWS mutating calls, Kubernetes writes) ask.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,10 +58,12 @@ from albctl.kube.api import (
 from albctl.kube.events import EventRecorder
 from albctl.kube.informer import Informer, Obj
 from albctl.kube.leader import LeaderElector
+from albctl.kube.shards import Callbacks, ShardElector, sharded_holder
 from albctl.kube.writer import KubeWriter
 from albctl.logs import log_event
 from albctl.model.groups import services_of
 from albctl.model.objects import Ingress
+from albctl.model.shards import shard_of
 from albctl.webhook.handlers import AdmissionHandlers
 from albctl.webhook.server import ServingCertificate, WebhookServer
 
@@ -63,6 +72,8 @@ log = logging.getLogger(__name__)
 # the one key of TargetGroupBinding networking: rules on the targets' security groups are
 # computed for every binding at once (they are shared)
 NETWORKING_KEY = "n:bindings"
+# --shards: the rules from the shared backend group no stack needs, revoked for the cluster
+BACKEND_RULES_KEY = "r:backend-rules"
 # where controller-runtime (and so cert-manager setups made for LBC) put the certificate
 DEFAULT_WEBHOOK_CERT_DIR = "/tmp/k8s-webhook-server/serving-certs"
 
@@ -76,6 +87,7 @@ class RunOptions:
     leader_elect: bool = True
     leader_election_namespace: str = "kube-system"
     leader_election_id: str = "albctl-leader"
+    shards: int = 1  # > 1: groups spread over shard Leases instead of one leader
     lease_duration: float = 15.0
     renew_deadline: float = 10.0
     retry_period: float = 2.0
@@ -153,18 +165,10 @@ class Controller:
         self.writer = KubeWriter(self.api)
         self.recorder = EventRecorder(self.api, self.identity)
         self.elector: LeaderElector | None = None
-        if options.leader_elect:
-            self.elector = LeaderElector(
-                self.api,
-                options.leader_election_namespace,
-                options.leader_election_id,
-                self.identity,
-                options.lease_duration,
-                options.renew_deadline,
-                options.retry_period,
-                on_started=self._on_leading,
-                on_stopped=self._on_stopped_leading,
-            )
+        self.shard_elector: ShardElector | None = None
+        self._elect(options)
+        # the ownership check of the key a worker thread is processing (see _may_write)
+        self._scope = threading.local()
         self.reconciler = Reconciler(
             settings,
             self.clients,
@@ -172,8 +176,12 @@ class Controller:
             self.recorder,
             self.snapshots,
             self.metrics,
-            self.is_leader,
+            self._may_write,
         )
+        if self.shard_elector is not None:
+            net = self.reconciler.networking
+            net.all_groups = lambda: {g for g in self.reconciler.group_ids() if self.owns_group(g)}
+            net.owns = self.owns_group
         self.bindings = BindingController(
             settings,
             self.clients,
@@ -181,7 +189,7 @@ class Controller:
             self.recorder,
             self.snapshots,
             self.metrics,
-            self.is_leader,
+            self._may_write,
         )
         self.bindings.on_networking = lambda: self.queue.add(NETWORKING_KEY)
         self.readiness = ReadinessGates(
@@ -190,7 +198,7 @@ class Controller:
             self.writer,
             health_reader(self.clients),
             self.metrics,
-            self.is_leader,
+            self._may_write,
             self._registered,
             self.bindings.target_types,
         )
@@ -218,15 +226,97 @@ class Controller:
         self._services: dict[str, set[str]] = {}  # ingress key -> service keys
         self._workers: list[threading.Thread] = []
         self._inflight = 0
+        self._busy: dict[int, int] = {}  # shard -> keys of it in flight
         self._inflight_lock = threading.Lock()
         self._wire_handlers()
 
-    # --- leadership ------------------------------------------------------------------------
+    # --- leadership and shards -------------------------------------------------------------
+
+    def _elect(self, options: RunOptions) -> None:
+        ns, name = options.leader_election_namespace, options.leader_election_id
+        timing = (options.lease_duration, options.renew_deadline, options.retry_period)
+        if options.shards > 1:
+            if not options.leader_elect:
+                raise ConfigError(
+                    "--shards needs leader election (--leader-elect): the shard Leases are how "
+                    "replicas split the groups"
+                )
+            callbacks = Callbacks(
+                acquired=self._on_shard_acquired,
+                lost=self._on_shard_lost,
+                busy=self._shard_busy,
+                transition=lambda shard, what: self.metrics.shard_transitions.labels(
+                    str(shard), what
+                ).inc(),
+                held_count=self.metrics.shards_held.set,
+            )
+            self.shard_elector = ShardElector(
+                self.api, ns, name, self.identity, options.shards, *timing, callbacks=callbacks
+            )
+        elif options.leader_elect:
+            self.elector = LeaderElector(
+                self.api,
+                ns,
+                name,
+                self.identity,
+                *timing,
+                on_started=self._on_leading,
+                on_stopped=self._on_stopped_leading,
+                blocked=lambda: sharded_holder(self.api, ns, name),
+            )
 
     def is_leader(self) -> bool:
+        """May do the cluster-wide work: the leader, or with shards the holder of shard 0."""
         if self._stop.is_set():
             return False
+        if self.shard_elector is not None:
+            return self.shard_elector.holds(0)
         return self.elector.is_leader() if self.elector else True
+
+    def owns_group(self, gid: str) -> bool:
+        """May reconcile group ``gid``: the leader, or the holder of the group's shard."""
+        if self.shard_elector is None:
+            return self.is_leader()
+        return not self._stop.is_set() and self.shard_elector.owns_group(gid)
+
+    def _shard(self, gid: str) -> int | None:
+        return shard_of(gid, self.options.shards) if self.shard_elector is not None else None
+
+    def _may_write(self) -> bool:
+        """Asked before every write: the ownership check of the key this thread works on (a
+        shard lost mid-reconcile stops its writes), else the cluster-wide one."""
+        check: Callable[[], bool] | None = getattr(self._scope, "check", None)
+        return check() if check is not None else self.is_leader()
+
+    def _check_for(self, key: str) -> tuple[Callable[[], bool], int | None]:
+        """Who may process ``key`` here, and the shard whose work it is (None: unsharded)."""
+        kind, _, rest = key.partition(":")
+        gid: str | None = rest if kind in ("g", "t") else None
+        if kind + ":" == READINESS_PREFIX:
+            gid = self.reconciler.group_of_target_group(rest)
+        if gid is not None:
+            owner = gid
+            return (lambda: self.owns_group(owner)), self._shard(gid)
+        return self.is_leader, (0 if self.shard_elector is not None else None)
+
+    def _shard_busy(self, shard: int) -> bool:
+        with self._inflight_lock:
+            return self._busy.get(shard, 0) > 0
+
+    def _on_shard_acquired(self, shard: int) -> None:
+        n = self.options.shards
+        # memory from an earlier hold may be stale: the shard's groups start from AWS again
+        self.reconciler.forget(lambda gid: shard_of(gid, n) == shard)
+        threading.Thread(
+            target=self.enqueue_all,
+            kwargs={"include_aws": True, "shards": {shard}},
+            name=f"enqueue-shard-{shard}",
+            daemon=True,
+        ).start()
+
+    def _on_shard_lost(self, shard: int) -> None:
+        n = self.options.shards
+        self.reconciler.forget(lambda gid: shard_of(gid, n) == shard)
 
     def _on_leading(self) -> None:
         self.metrics.leader.set(1)
@@ -364,7 +454,16 @@ class Controller:
         self.informers["IngressClassParams"].handlers.append(self._on_class)
         self.informers["Pod"].handlers.append(self._on_pod)
 
-    def enqueue_all(self, include_aws: bool = False) -> None:
+    def _wanted(self, gid: str, shards: set[int] | None) -> bool:
+        if self.shard_elector is None:
+            return True
+        if shards is None:
+            return self.owns_group(gid)
+        return shard_of(gid, self.options.shards) in shards
+
+    def enqueue_all(self, include_aws: bool = False, shards: set[int] | None = None) -> None:
+        """Queue every group (of the held shards, or of ``shards``) and, for the leader or
+        the holder of shard 0, the cluster-wide keys."""
         groups = set()
         for gs in list(self._group_of_ingress.values()):
             groups |= gs
@@ -377,13 +476,18 @@ class Controller:
             except AlbctlError as exc:
                 log_event(log, "cannot list stacks in AWS", logging.WARNING, error=str(exc))
         for g in sorted(groups):
-            self.queue.add(f"g:{g}")
+            if self._wanted(g, shards):
+                self.queue.add(f"g:{g}")
+        for n in sorted(self.readiness.pending_names()):
+            self.queue.add(READINESS_PREFIX + n)  # the worker keeps those it owns
+        if self.shard_elector is not None and 0 not in (shards or self.shard_elector.held()):
+            return
         for b in sorted(self.bindings.binding_keys()):
             self.bindings.expire(b)  # read AWS again: puts back targets changed by hand
             self.queue.add(f"b:{b}")
         self.queue.add(NETWORKING_KEY)
-        for n in sorted(self.readiness.pending_names()):
-            self.queue.add(READINESS_PREFIX + n)
+        if self.shard_elector is not None:
+            self.queue.add(BACKEND_RULES_KEY)
 
     # --- workers --------------------------------------------------------------------------
 
@@ -393,56 +497,68 @@ class Controller:
             self.metrics.queue_depth.set(len(self.queue))
             if key is None:
                 continue
-            if not self.is_leader():
+            check, shard = self._check_for(key)
+            if not check():
                 self.queue.done(key)
                 continue
             with self._inflight_lock:
                 self._inflight += 1
-            kind, _, gid = key.partition(":")
+                if shard is not None:
+                    self._busy[shard] = self._busy.get(shard, 0) + 1
+            self._scope.check = check
             try:
-                if kind in ("b", "n"):
-                    done = (
-                        self.bindings.reconcile(gid)
-                        if kind == "b"
-                        else self.bindings.reconcile_networking()
-                    )
-                    if not done:
-                        self.queue.add_rate_limited(key)
-                        continue
-                elif kind == "t":
-                    # a group backing off after failed reconciles comes back at its time
-                    # (endpoint churn must not turn its backoff into a tight retry loop)
-                    if not self.reconciler.sync_targets(gid) and not self.queue.failures(
-                        f"g:{gid}"
-                    ):
-                        self.queue.add(f"g:{gid}")
-                elif kind == "p":
-                    delay = self.readiness.sync(gid)
-                    if delay is not None:
-                        self.queue.add_after(key, delay)
-                else:
-                    self.reconciler.reconcile(gid)
-                self.queue.forget(key)
-            except NotLeaderError:
-                pass
-            except Exception as exc:
-                delay = self.queue.add_rate_limited(key)
-                log_event(
-                    log,
-                    "will retry",
-                    logging.WARNING,
-                    key=key,
-                    retry_in=round(delay, 2),
-                    error=str(exc)[:500],
-                )
+                self._process(key)
             finally:
+                self._scope.check = None
                 with self._inflight_lock:
                     self._inflight -= 1
+                    if shard is not None:
+                        self._busy[shard] -= 1
                 self.queue.done(key)
+
+    def _process(self, key: str) -> None:
+        kind, _, gid = key.partition(":")
+        try:
+            if kind in ("b", "n"):
+                done = (
+                    self.bindings.reconcile(gid)
+                    if kind == "b"
+                    else self.bindings.reconcile_networking()
+                )
+                if not done:
+                    self.queue.add_rate_limited(key)
+                    return
+            elif kind == "t":
+                # a group backing off after failed reconciles comes back at its time
+                # (endpoint churn must not turn its backoff into a tight retry loop)
+                if not self.reconciler.sync_targets(gid) and not self.queue.failures(f"g:{gid}"):
+                    self.queue.add(f"g:{gid}")
+            elif kind == "r":
+                self.reconciler.networking.revoke_unneeded(self.snapshots.objects())
+            elif kind == "p":
+                delay = self.readiness.sync(gid)
+                if delay is not None:
+                    self.queue.add_after(key, delay)
+            else:
+                self.reconciler.reconcile(gid)
+            self.queue.forget(key)
+        except NotLeaderError:
+            pass
+        except Exception as exc:
+            delay = self.queue.add_rate_limited(key)
+            log_event(
+                log,
+                "will retry",
+                logging.WARNING,
+                key=key,
+                retry_in=round(delay, 2),
+                error=str(exc)[:500],
+            )
 
     def _resync(self) -> None:
         while not self._stop.wait(self.options.resync_period):
-            if self.is_leader():
+            held = self.shard_elector.held() if self.shard_elector is not None else None
+            if (held is None and self.is_leader()) or held:
                 log_event(log, "periodic resync")
                 self.enqueue_all(include_aws=True)
 
@@ -519,7 +635,9 @@ class Controller:
             t.start()
             self._workers.append(t)
         threading.Thread(target=self._resync, name="resync", daemon=True).start()
-        if self.elector:
+        if self.shard_elector is not None:
+            self.shard_elector.start()
+        elif self.elector:
             self.elector.start()
         else:
             self._on_leading()
@@ -539,6 +657,8 @@ class Controller:
             inf.stop()
         if self.elector:
             self.elector.stop(release=True)
+        if self.shard_elector is not None:
+            self.shard_elector.stop(release=True)
         if getattr(self, "_health", None) is not None:
             self._health.shutdown()
         if self.webhooks is not None:

@@ -43,5 +43,13 @@ CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
 )
 
 NAMESPACED_PERMISSIONS: tuple[Permission, ...] = (
-    Permission("coordination.k8s.io", "leases", ("get", "create", "update"), namespaced_role=True),
+    # the leader Lease, or with --shards the shard Leases and the replicas' member Leases
+    # (listed by label to count live replicas; a member Lease is deleted when its replica
+    # stops, or by another replica once it has expired)
+    Permission(
+        "coordination.k8s.io",
+        "leases",
+        ("get", "list", "create", "update", "delete"),
+        namespaced_role=True,
+    ),
 )

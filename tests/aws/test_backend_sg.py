@@ -237,3 +237,49 @@ def test_plan_shows_rule_changes_without_making_them(aws: AwsEnv) -> None:
     assert (9000, bsg, DESC) not in rules_from(aws, s.node_security_group)
     assert run(aws, docs).ok  # drift put back
     assert (9000, bsg, DESC) in rules_from(aws, s.node_security_group)
+
+
+def test_sharded_revocations_are_one_pass_over_every_stack_in_aws(aws: AwsEnv) -> None:
+    """With --shards a replica knows only its own groups: a group's reconcile revokes nothing
+    from the shared backend group; the cluster-wide pass revokes what no stack in AWS needs."""
+    from albctl.aws.observe import TagCache
+    from albctl.config import Settings
+    from albctl.controller.networking import ControllerNetworking
+    from albctl.manifests import ObjectSet, parse_documents
+
+    s = seeded(aws)
+    c = clients(aws)
+    add_pod_ips(c, s.instances[0], ["10.0.200.50"])  # type: ignore[arg-type]
+    shop = app(aws, "shop", ["10.0.200.50"], healthcheck_port="9100")
+    blog = app(aws, "blog", ["10.0.200.50"])
+    assert run(aws, shop).ok
+    assert run(aws, blog).ok
+    [bsg] = backend_sgs(aws)
+    node_sg = s.node_security_group
+    net = ControllerNetworking(
+        Settings(cluster_name="test", region=REGION),
+        c,  # type: ignore[arg-type]
+        TagCache(),
+        all_groups=lambda: {"shop/shop"},
+    )
+    net.owns = lambda gid: gid == "shop/shop"
+    net._needs["shop/shop"] = {node_sg: frozenset({9000, 9100, 30080})}
+    assert net._others("shop/shop", bsg, {})() is None  # blog's needs: not known here
+    # a rule nobody needs (a stack deleted on another replica, say)
+    c.ec2.authorize_security_group_ingress(  # type: ignore[attr-defined]
+        GroupId=node_sg,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 31999,
+                "ToPort": 31999,
+                "UserIdGroupPairs": [{"GroupId": bsg, "Description": DESC}],
+            }
+        ],
+    )
+    objs = ObjectSet()
+    parse_documents([*shop, *blog], "test", objs)
+    report = net.revoke_unneeded(objs)
+    assert report is not None
+    assert report.revoked == {node_sg: frozenset({31999})}
+    assert {p for p, src, _ in rules_from(aws, node_sg) if src == bsg} == {9000, 9100, 30080}

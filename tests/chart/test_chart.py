@@ -622,6 +622,20 @@ def test_more_than_one_replica_forces_leader_election() -> None:
     assert rule_set(one(docs, "Role")["rules"]) == permission_set(NAMESPACED_PERMISSIONS)
 
 
+def test_shards_are_passed_and_force_leader_election() -> None:
+    assert not any(x.startswith("--shards") for x in args(render(values())))
+    docs = render(values(replicaCount=3, shards=6, leaderElection={"enabled": False}))
+    a = args(docs)
+    assert "--shards=6" in a
+    assert "--leader-elect" in a
+    assert one(docs, "Deployment")["spec"]["replicas"] == 3
+    assert rule_set(one(docs, "Role")["rules"]) == permission_set(NAMESPACED_PERMISSIONS)
+    # one replica with several shards holds them all (and elects: the shard Leases need it)
+    single = args(render(values(replicaCount=1, shards=2, leaderElection={"enabled": False})))
+    assert "--shards=2" in single
+    assert "--leader-elect" in single
+
+
 def test_minimal_render_and_overrides() -> None:
     vals = values(**VARIATIONS["minimal"])
     docs = render(vals)

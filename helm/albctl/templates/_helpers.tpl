@@ -55,7 +55,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* Leader election is forced on with more than one replica. */}}
 {{- define "albctl.leaderElect" -}}
-{{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}true{{ end }}
+{{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) (gt (int .Values.shards) 1) }}true{{ end }}
 {{- end }}
 
 {{/* defaultTags as k=v,k2=v2 (keys sorted). */}}
