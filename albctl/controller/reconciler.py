@@ -316,12 +316,7 @@ class Reconciler:
             if build.stack is not None:
                 vpc = self.settings.vpc_id or inventory.vpc_id
                 observed = self.networking.prepare(build.stack, observed, None, vpc)
-                observed = observer.with_attributes(
-                    observed,
-                    bool(build.stack.load_balancer.attributes),
-                    {tg.id for tg in build.stack.target_groups if tg.attributes},
-                    web_acl=build.stack.load_balancer.web_acl is not None,
-                )
+                observed = observer.for_desired(observed, build.stack)
             frozen = set(build.invalid)
             if build.group_error is not None:
                 frozen |= {m.key for m in group.members}
@@ -459,6 +454,7 @@ class Reconciler:
             needs.target_groups,
             needs.web_acls,
             cluster=self.settings.cluster_name,
+            trust_store_names=needs.trust_stores,
             tag_cache=self.tag_cache,
             cache=self.discovery,
         )
@@ -472,7 +468,11 @@ class Reconciler:
         if observed.load_balancers:
             o = observed.load_balancers[0]
             inventory = inventory.model_copy(
-                update={"existing_subnets": o.subnets, "existing_scheme": o.scheme}
+                update={
+                    "existing_subnets": o.subnets,
+                    "existing_scheme": o.scheme,
+                    "existing_customer_owned_ipv4_pool": o.customer_owned_ipv4_pool or "",
+                }
             )
         return inventory
 

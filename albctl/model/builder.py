@@ -53,9 +53,25 @@ def build_group(inp: GroupInput) -> BuildResult:
     state = GroupState()
     member_certs: dict[str, list[str]] = {}
     imported: dict[str, ImportedCertificate] = {}
+    built: list[MemberBuild | InvalidInputError] = []
     for member in group.members:
         try:
-            mb = build_member(member, inp)
+            built.append(build_member(member, inp))
+        except InvalidInputError as exc:
+            built.append(exc)
+    # group-wide before the merge: IPv6 target groups are checked against it
+    state.ip_address_type = next(
+        (
+            b.exclusive["ip_address_type"]
+            for b in built
+            if isinstance(b, MemberBuild) and "ip_address_type" in b.exclusive
+        ),
+        "ipv4",
+    )
+    for member, mb in zip(group.members, built, strict=True):
+        try:
+            if isinstance(mb, InvalidInputError):
+                raise mb
             got = _member_certs(mb, inp)
             result.secret_errors += got.secret_errors
             _check_https_certificates(mb, got, inp)
@@ -66,7 +82,7 @@ def build_group(inp: GroupInput) -> BuildResult:
         member_certs[mb.key] = got.refs
         imported.update(got.imported)
         result.materials.update(got.materials)
-        result.warnings += got.warnings
+        result.warnings += got.warnings + mb.warnings
         result.active.append(mb.key)
     if not state.members:
         return result
@@ -126,8 +142,12 @@ def _listeners_and_rules(
                 port, [m.obj for m in members], [member_certs.get(m.key, []) for m in members]
             )
         policy = state.ssl_policy.get(port, (default_policy, ""))[0]
+        attrs = {k: v for k, (v, _) in state.listener_attributes.get(port, {}).items()}
+        mtls = state.mtls.get(port, (None, ""))[0]
         out_listeners.append(
-            listeners.build_listener(port, proto, policy, certs, default, owned, base_tags)
+            listeners.build_listener(
+                port, proto, policy, certs, default, owned, base_tags, attrs, mtls
+            )
         )
         if proto == "HTTP" and redirect_port is not None:
             continue
