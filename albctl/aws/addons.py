@@ -176,7 +176,7 @@ def apply_load_balancer(
         else:
             clients.wafregional.disassociate_web_acl(ResourceArn=lb_arn)
     if "shield" in ops and lb.shield_protection is not None:
-        _apply_shield(clients, lb_arn, lb.shield_protection, group)
+        _apply_shield(clients, lb_arn, lb, group)
 
 
 def creation_ops(lb: LoadBalancer) -> tuple[str, ...]:
@@ -191,10 +191,16 @@ def creation_ops(lb: LoadBalancer) -> tuple[str, ...]:
     return tuple(ops)
 
 
-def _apply_shield(clients: Any, lb_arn: str, enable: bool, group: str) -> None:
-    if enable:
+def _apply_shield(clients: Any, lb_arn: str, lb: LoadBalancer, group: str) -> None:
+    """Protect (tagged like the load balancer, so only albctl's protections can be deleted
+    by its IAM policy), or remove the protection albctl made; one made by someone else stays."""
+    if lb.shield_protection:
         _check_subscription(clients, group)
-        clients.shield.create_protection(Name=SHIELD_PROTECTION_NAME, ResourceArn=lb_arn)
+        clients.shield.create_protection(
+            Name=SHIELD_PROTECTION_NAME,
+            ResourceArn=lb_arn,
+            Tags=[{"Key": k, "Value": v} for k, v in sorted(lb.tags.items())],
+        )
         return
     pid, name = shield_protection(clients, lb_arn)
     if pid and name == SHIELD_PROTECTION_NAME:
