@@ -37,6 +37,7 @@ def botocore_name(client: str) -> str:
     """The botocore service name of a client attribute (``wafregional`` -> ``waf-regional``)."""
     return BOTOCORE_NAMES.get(client, client)
 
+
 # Modules (relative to the package) that never run against real AWS: aws/seed.py fills an
 # empty moto or LocalStack endpoint with a VPC, subnets, instances and certificates for the
 # demo and the tests.

@@ -171,12 +171,13 @@ def _check_ip_family(state: GroupState, m: MemberBuild) -> None:
     ip_type = m.exclusive.get("ip_address_type", state.ip_address_type)
     if ip_type != "ipv4":
         return
+    written = repr(ip_type) if "ip_address_type" in m.exclusive else "not set (ipv4)"
     for tg in m.target_groups.values():
         if tg.ip_address_type == "ipv6":
             raise InvalidInputError(
                 m.obj,
                 f"annotation {ANN}ip-address-type",
-                f"{ip_type!r}: Service {tg.service} is IPv6 (its ipFamilies start with IPv6), "
+                f"{written}: Service {tg.service} is IPv6 (its ipFamilies start with IPv6), "
                 "so its target group is ipv6 and needs a dualstack load balancer "
                 "(ip-address-type: dualstack or dualstack-without-public-ipv4)",
             )
