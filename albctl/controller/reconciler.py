@@ -651,6 +651,15 @@ class Reconciler:
             want = frozenset((t.id, t.port) for t in tg.targets)
             if mem.targets.get(tid) == want:
                 continue
+            if tg.multi_cluster:
+                # only recorded targets may be deregistered: the full path reads the record
+                log_event(
+                    log,
+                    "targets: full reconcile needed",
+                    group=gid,
+                    reason=f"target group {tg.name} is multi-cluster",
+                )
+                return False
             arn = mem.tg_arns.get(tid)
             if arn is None or mem.tg_names.get(tid) != tg.name:
                 log_event(
