@@ -4,7 +4,7 @@
 document is ``iam/policy.json`` in the repository). ``used_operations()`` reads albctl's source
 with :mod:`ast` (the AWS adapter ``albctl/aws/*.py`` and every other module, since the
 controller's fast target path calls the clients too) and lists every boto3 client method called
-or referenced on the ``elbv2``, ``ec2``, ``acm`` and ``wafv2`` clients, so a test can check that the policy
+or referenced on the clients named in ``SERVICES``, so a test can check that the policy
 allows exactly what the code can call: nothing missing, nothing unused.
 """
 
@@ -24,8 +24,19 @@ SERVICES: dict[str, str] = {
     "ec2": "ec2",
     "acm": "acm",
     "wafv2": "wafv2",
+    "wafregional": "waf-regional",
+    "shield": "shield",
     "resourcegroupstaggingapi": "tag",
 }
+
+# boto3 client attribute -> botocore service name, where they differ
+BOTOCORE_NAMES: dict[str, str] = {"wafregional": "waf-regional"}
+
+
+def botocore_name(client: str) -> str:
+    """The botocore service name of a client attribute (``wafregional`` -> ``waf-regional``)."""
+    return BOTOCORE_NAMES.get(client, client)
+
 
 # Modules (relative to the package) that never run against real AWS: aws/seed.py fills an
 # empty moto or LocalStack endpoint with a VPC, subnets, instances and certificates for the
@@ -138,7 +149,7 @@ def required_actions(operations: dict[str, set[str]] | None = None) -> set[str]:
     actions: set[str] = set()
     for client_name, methods in ops.items():
         client = session.create_client(
-            client_name,
+            botocore_name(client_name),
             region_name="us-east-1",
             aws_access_key_id="unused",
             aws_secret_access_key="unused",

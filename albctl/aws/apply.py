@@ -21,6 +21,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from albctl.aws import addons
 from albctl.aws.certificates import delete_certificate, import_certificate, reimport_certificate
 from albctl.aws.clients import AwsClients, aws_error, error_code
 from albctl.aws.consistency import ConsistentClients, Recent, settle
@@ -49,7 +50,7 @@ from albctl.model.desired import (
 )
 from albctl.model.diff import Change, Plan
 from albctl.model.observed import ObservedStack
-from albctl.model.tags import RESOURCE_TAG, STACK_TAG, owned_by
+from albctl.model.tags import RESOURCE_TAG, STACK_TAG, TARGETS_RECORD_PREFIX, owned_by
 from albctl.model.tls import ImportedCertificate, TLSMaterial, is_secret_ref
 
 log = logging.getLogger(__name__)
@@ -426,6 +427,22 @@ class Applier:
                     tid, _, port = t.rpartition(":")
                     targets.append({"Id": tid, "Port": int(port)})
                 call(TargetGroupArn=arn, Targets=targets)
+        if "record" in ch.details:
+            self._write_targets_record(arn, ch.details["record"], ch.observed)
+
+    def _write_targets_record(self, arn: str, record: dict[str, str], observed: Any) -> None:
+        """The targets albctl registered in a multi-cluster target group, kept in its tags."""
+        old = [
+            k
+            for k in (observed.tags if observed is not None else {})
+            if k.startswith(TARGETS_RECORD_PREFIX) and k not in record
+        ]
+        if self.tag_cache is not None:
+            self.tag_cache.invalidate(arn)
+        if record:
+            self.c.elbv2.add_tags(ResourceArns=[arn], Tags=tags_to_aws(record))
+        if old:
+            self.c.elbv2.remove_tags(ResourceArns=[arn], TagKeys=old)
 
     # load balancer
     def _create_LoadBalancer(self, ch: Change, result: ApplyResult) -> None:
@@ -438,6 +455,7 @@ class Applier:
             Type="application",
             IpAddressType=lb.ip_address_type,
             Tags=tags_to_aws(lb.tags),
+            **addons.create_parameters(lb),
         )["LoadBalancers"][0]
         self.lb_arn = resp["LoadBalancerArn"]
         self._created(resp["LoadBalancerArn"], lb.tags)
@@ -451,6 +469,7 @@ class Applier:
                 LoadBalancerArn=self.lb_arn,
                 Attributes=[{"Key": k, "Value": v} for k, v in lb.attributes.items()],
             )
+        addons.apply_load_balancer(self.c, self.lb_arn, lb, addons.creation_ops(lb), self.c.stack)
 
     def _replace_LoadBalancer(self, ch: Change, result: ApplyResult) -> None:
         obs = ch.observed
@@ -482,6 +501,7 @@ class Applier:
                 self.c.wafv2.associate_web_acl(WebACLArn=lb.web_acl, ResourceArn=obs.arn)
             else:
                 self.c.wafv2.disassociate_web_acl(ResourceArn=obs.arn)
+        addons.apply_load_balancer(self.c, obs.arn, lb, ch.ops, self.c.stack)
         if "tags" in ch.ops:
             self._retag_elb(obs.arn, ch.details)
 
@@ -505,9 +525,13 @@ class Applier:
         if li.protocol == "HTTPS":
             kwargs["SslPolicy"] = li.ssl_policy
             kwargs["Certificates"] = self._cert_arns(li.certificates[:1])
+            if li.mutual_authentication is not None:
+                kwargs["MutualAuthentication"] = addons.mtls_to_aws(li.mutual_authentication)
         arn = self.c.elbv2.create_listener(**kwargs)["Listeners"][0]["ListenerArn"]
         self.listener_arns[li.id] = arn
         self._created(arn, li.tags)
+        if li.attributes:
+            addons.set_listener_attributes(self.c, arn, li.attributes)
         extra = [c for c in li.certificates[1:] if c != li.certificates[0]]
         if extra:
             self.c.elbv2.add_listener_certificates(
@@ -528,7 +552,11 @@ class Applier:
             if li.protocol == "HTTPS":
                 kwargs["SslPolicy"] = li.ssl_policy
                 kwargs["Certificates"] = self._cert_arns(li.certificates[:1])
+                if li.mutual_authentication is not None:
+                    kwargs["MutualAuthentication"] = addons.mtls_to_aws(li.mutual_authentication)
             self.c.elbv2.modify_listener(**kwargs)
+        if "attributes" in ch.ops:
+            addons.set_listener_attributes(self.c, obs.arn, ch.details["attributes"])
         if ch.details.get("add_certificates"):
             self.c.elbv2.add_listener_certificates(
                 ListenerArn=obs.arn, Certificates=self._cert_arns(ch.details["add_certificates"])

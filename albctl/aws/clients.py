@@ -94,11 +94,15 @@ class AwsClients:
         self.ec2 = self.session.client("ec2", config=config)
         self.acm = self.session.client("acm", config=config)
         self.wafv2 = self.session.client("wafv2", config=config)
+        # WAF Classic (regional) and Shield Advanced (a global API; botocore resolves its
+        # one endpoint from any region)
+        self.wafregional = self.session.client("waf-regional", config=config)
+        self.shield = self.session.client("shield", config=config)
         self._config = config
         self._credentials_lock = threading.Lock()
         self._reloaded_at = -1e9
         self._tagging: Any = None
-        for client in (self.elbv2, self.ec2, self.acm, self.wafv2):
+        for client in (self.elbv2, self.ec2, self.acm, self.wafv2, self.wafregional, self.shield):
             self._hook(client)
 
     def _hook(self, client: Any) -> None:

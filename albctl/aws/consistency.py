@@ -202,6 +202,8 @@ class ConsistentClients(AwsClients):
         self.ec2 = _Client(clients.ec2, self)
         self.acm = _Client(clients.acm, self)
         self.wafv2 = _Client(clients.wafv2, self)
+        self.wafregional = _Client(clients.wafregional, self)
+        self.shield = _Client(clients.shield, self)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._clients, name)

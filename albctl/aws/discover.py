@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from albctl.aws.addons import trust_stores
 from albctl.aws.certificates import list_certificates
 from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
 from albctl.aws.convert import tags_from_aws
@@ -78,6 +79,7 @@ def discover_inventory(
     cluster: str | None = None,
     tag_cache: TagCache | None = None,
     cache: DiscoveryCache | None = None,
+    trust_store_names: Iterable[str] = (),
 ) -> Inventory:
     try:
         subnets = _subnets(clients, vpc_id, cache)
@@ -99,6 +101,7 @@ def discover_inventory(
             owned_certificates=tuple(certs[1]),
             security_groups=tuple(_security_groups(clients, vpc_id, security_group_names)),
             target_groups_by_name=_target_groups(clients, target_group_names),
+            trust_stores_by_name=trust_stores(clients, set(trust_store_names)),
         )
     except (ClientError, BotoCoreError) as exc:
         raise aws_error(exc, "discovering subnets and certificates") from exc

@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from albctl.aws import addons
 from albctl.aws.clients import AwsClients, aws_error, error_code, paginate
 from albctl.aws.convert import (
     action_from_aws,
@@ -26,7 +27,7 @@ from albctl.aws.convert import (
     transforms_from_aws,
 )
 from albctl.aws.find import describe_arns, tagged_resources
-from albctl.model.desired import Target
+from albctl.model.desired import Stack, Target
 from albctl.model.observed import (
     ObservedListener,
     ObservedLoadBalancer,
@@ -270,6 +271,8 @@ class Observer:
                     attributes=attrs,
                     tags=tags,
                     vpc_id=lb.get("VpcId", ""),
+                    customer_owned_ipv4_pool=lb.get("CustomerOwnedIpv4Pool"),
+                    ipam_ipv4_pool=(lb.get("IpamPools") or {}).get("Ipv4IpamPoolId"),
                 )
             )
             listeners = list(paginate(elb.describe_listeners, "Listeners", LoadBalancerArn=arn))
@@ -350,6 +353,33 @@ class Observer:
             raise aws_error(exc, "reading attributes") from exc
         return observed.model_copy(update={"load_balancers": lbs, "target_groups": tgs})
 
+    def for_desired(self, observed: ObservedStack, stack: Stack) -> ObservedStack:
+        """``observed`` with what only ``stack`` needs read: the attributes it sets (load
+        balancer, target groups, listeners), the web ACLs, Shield protection and capacity
+        reservation it manages."""
+        lb = stack.load_balancer
+        observed = self.with_attributes(
+            observed,
+            bool(lb.attributes),
+            {tg.id for tg in stack.target_groups if tg.attributes},
+            web_acl=lb.web_acl is not None,
+        )
+        listeners = {li.id for li in stack.listeners if li.attributes}
+        try:
+            lbs = tuple(
+                o.model_copy(update=addons.read_load_balancer(self.c, o.arn, lb))
+                for o in observed.load_balancers
+            )
+            lis = tuple(
+                o.model_copy(update={"attributes": addons.listener_attributes(self.c, o.arn)})
+                if o.resource_id in listeners
+                else o
+                for o in observed.listeners
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_error(exc, "reading load balancer add-ons") from exc
+        return observed.model_copy(update={"load_balancers": lbs, "listeners": lis})
+
     def _tg(self, t: dict[str, Any], tags: dict[str, str]) -> ObservedTargetGroup:
         arn = t["TargetGroupArn"]
         elb = self.c.elbv2
@@ -409,4 +439,5 @@ class Observer:
                 li.get("DefaultActions", []), tg_id, tags.get(OIDC_SECRET_TAG, "")
             ),
             tags=tags,
+            mutual_authentication=addons.mtls_from_aws(li),
         )

@@ -102,6 +102,21 @@ class Needs:
     security_groups: set[str] = field(default_factory=set)
     target_groups: set[str] = field(default_factory=set)
     web_acls: set[str] = field(default_factory=set)
+    trust_stores: set[str] = field(default_factory=set)
+
+
+def _trust_store_names(value: str) -> set[str]:
+    """Trust store names (not ARNs) in a mutual-authentication annotation."""
+    try:
+        entries = json.loads(value)
+    except json.JSONDecodeError:
+        return set()  # the model reports it
+    names = set()
+    for e in entries if isinstance(entries, list) else []:
+        store = ci_get(e, "trustStore") if isinstance(e, dict) else None
+        if isinstance(store, str) and store and not store.startswith("arn:"):
+            names.add(store)
+    return names
 
 
 def needs_of(objects: ObjectSet) -> Needs:
@@ -109,6 +124,7 @@ def needs_of(objects: ObjectSet) -> Needs:
     certs = False
     sg_names: set[str] = set()
     tg_names: set[str] = set()
+    trust_stores: set[str] = set()
     acl_names: set[str] = {
         p.spec.wafv2_acl_name for p in objects.ingress_class_params if p.spec.wafv2_acl_name
     }
@@ -131,6 +147,7 @@ def needs_of(objects: ObjectSet) -> Needs:
             and PREFIX + "certificate-arn" not in ann
         ) or (any(t.secret_name for t in ing.spec.tls) and PREFIX + "certificate-arn" not in ann):
             certs = True
+        trust_stores |= _trust_store_names(ann.get(PREFIX + "mutual-authentication", "[]"))
         if ann.get(PREFIX + "wafv2-acl-name"):
             acl_names.add(ann[PREFIX + "wafv2-acl-name"].strip())
         for s in ann.get(PREFIX + "security-groups", "").split(","):
@@ -140,7 +157,7 @@ def needs_of(objects: ObjectSet) -> Needs:
             if k.startswith(PREFIX + "actions."):
                 with contextlib.suppress(json.JSONDecodeError):
                     scan(json.loads(v))
-    return Needs(certs, sg_names, tg_names, acl_names)
+    return Needs(certs, sg_names, tg_names, acl_names, trust_stores)
 
 
 class Engine:
@@ -190,6 +207,7 @@ class Engine:
                 needs.target_groups,
                 needs.web_acls,
                 cluster=self.settings.cluster_name,
+                trust_store_names=needs.trust_stores,
             )
         observed = with_certificates(
             self.clients, self.settings.cluster_name, observed, inventory, needs.certificates
@@ -225,7 +243,11 @@ class Engine:
         if obs.load_balancers:
             lb = obs.load_balancers[0]
             inventory = inventory.model_copy(
-                update={"existing_subnets": lb.subnets, "existing_scheme": lb.scheme}
+                update={
+                    "existing_subnets": lb.subnets,
+                    "existing_scheme": lb.scheme,
+                    "existing_customer_owned_ipv4_pool": lb.customer_owned_ipv4_pool or "",
+                }
             )
         return build_group(
             GroupInput(
@@ -294,12 +316,7 @@ class _Run:
                 frozen |= {m.key for m in group.members}
             if stack is not None:
                 obs = self.net.prepare(stack, obs, create=self.mode == "apply")
-                obs = self.observer.with_attributes(
-                    obs,
-                    bool(stack.load_balancer.attributes),
-                    {tg.id for tg in stack.target_groups if tg.attributes},
-                    web_acl=stack.load_balancer.web_acl is not None,
-                )
+                obs = self.observer.for_desired(obs, stack)
             outcome.plan = diff_stack(stack, obs, frozen)
             # every member invalid: no stack, and nothing of the group is touched
             self._apply(outcome, stack, obs, networking=stack is not None)

@@ -317,12 +317,7 @@ class Reconciler:
             if build.stack is not None:
                 vpc = self.settings.vpc_id or inventory.vpc_id
                 observed = self.networking.prepare(build.stack, observed, None, vpc)
-                observed = observer.with_attributes(
-                    observed,
-                    bool(build.stack.load_balancer.attributes),
-                    {tg.id for tg in build.stack.target_groups if tg.attributes},
-                    web_acl=build.stack.load_balancer.web_acl is not None,
-                )
+                observed = observer.for_desired(observed, build.stack)
             frozen = set(build.invalid)
             if build.group_error is not None:
                 frozen |= {m.key for m in group.members}
@@ -461,6 +456,7 @@ class Reconciler:
             needs.target_groups,
             needs.web_acls,
             cluster=self.settings.cluster_name,
+            trust_store_names=needs.trust_stores,
             tag_cache=self.tag_cache,
             cache=self.discovery,
         )
@@ -474,7 +470,11 @@ class Reconciler:
         if observed.load_balancers:
             o = observed.load_balancers[0]
             inventory = inventory.model_copy(
-                update={"existing_subnets": o.subnets, "existing_scheme": o.scheme}
+                update={
+                    "existing_subnets": o.subnets,
+                    "existing_scheme": o.scheme,
+                    "existing_customer_owned_ipv4_pool": o.customer_owned_ipv4_pool or "",
+                }
             )
         return inventory
 
@@ -677,6 +677,15 @@ class Reconciler:
             want = frozenset((t.id, t.port) for t in tg.targets)
             if mem.targets.get(tid) == want:
                 continue
+            if tg.multi_cluster:
+                # only recorded targets may be deregistered: the full path reads the record
+                log_event(
+                    log,
+                    "targets: full reconcile needed",
+                    group=gid,
+                    reason=f"target group {tg.name} is multi-cluster",
+                )
+                return False
             arn = mem.tg_arns.get(tid)
             if arn is None or mem.tg_names.get(tid) != tg.name:
                 log_event(

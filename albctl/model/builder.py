@@ -10,6 +10,7 @@ the merged members, one resource kind at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from albctl.errors import InvalidInputError
 from albctl.model.annotations import PREFIX as ANN
@@ -55,22 +56,18 @@ def build_group(inp: GroupInput) -> BuildResult:
     state = GroupState()
     member_certs: dict[str, list[str]] = {}
     imported: dict[str, ImportedCertificate] = {}
-    built: list[tuple[str, MemberBuild | InvalidInputError]] = []
+    built: list[MemberBuild | InvalidInputError] = []
     for member in group.members:
         try:
-            built.append((member.key, build_member(member, inp)))
+            built.append(build_member(member, inp))
         except InvalidInputError as exc:
-            built.append((member.key, exc))
-    # ssl-redirect is group-wide: the first member that sets it sets it for all
-    redirect = next(
-        (
-            b.exclusive["ssl_redirect"]
-            for _, b in built
-            if isinstance(b, MemberBuild) and "ssl_redirect" in b.exclusive
-        ),
-        None,
-    )
-    for key, mb in built:
+            built.append(exc)
+    # group-wide settings read before the merge: the first member that sets one sets it for
+    # all (IPv6 target groups are checked against the address type, authentication against
+    # ssl-redirect)
+    state.ip_address_type = _group_wide(built, "ip_address_type", "ipv4")
+    redirect = _group_wide(built, "ssl_redirect", None)
+    for member, mb in zip(group.members, built, strict=True):
         try:
             if isinstance(mb, InvalidInputError):
                 raise mb
@@ -82,13 +79,13 @@ def build_group(inp: GroupInput) -> BuildResult:
             _check_https_certificates(mb, got, inp)
             try_merge(state, mb)
         except InvalidInputError as exc:
-            result.invalid[key] = exc
+            result.invalid[member.key] = exc
             continue
         member_certs[mb.key] = got.refs
         result.client_secrets.update(mb.client_secrets)
         imported.update(got.imported)
         result.materials.update(got.materials)
-        result.warnings += got.warnings
+        result.warnings += got.warnings + mb.warnings
         result.active.append(mb.key)
     if not state.members:
         return result
@@ -98,6 +95,13 @@ def build_group(inp: GroupInput) -> BuildResult:
         result.group_error = exc
         result.stack = None
     return result
+
+
+def _group_wide(built: list[MemberBuild | InvalidInputError], name: str, default: Any) -> Any:
+    return next(
+        (b.exclusive[name] for b in built if isinstance(b, MemberBuild) and name in b.exclusive),
+        default,
+    )
 
 
 def _member_certs(m: MemberBuild, inp: GroupInput) -> MemberCertificates:
@@ -148,8 +152,12 @@ def _listeners_and_rules(
                 port, [m.obj for m in members], [member_certs.get(m.key, []) for m in members]
             )
         policy = state.ssl_policy.get(port, (default_policy, ""))[0]
+        attrs = {k: v for k, (v, _) in state.listener_attributes.get(port, {}).items()}
+        mtls = state.mtls.get(port, (None, ""))[0]
         out_listeners.append(
-            listeners.build_listener(port, proto, policy, certs, default, owned, base_tags)
+            listeners.build_listener(
+                port, proto, policy, certs, default, owned, base_tags, attrs, mtls
+            )
         )
         if proto == "HTTP" and redirect_port is not None:
             continue

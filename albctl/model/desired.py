@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from albctl.model.tls import ImportedCertificate
 
@@ -54,6 +54,16 @@ class LoadBalancer(_Frozen):
     tags: dict[str, str]
     # WAFv2 web ACL ARN; "" = none (disassociate); None = not managed (left as it is)
     web_acl: str | None = None
+    # WAF Classic (regional) web ACL id; "" = none (disassociate); None = left as it is
+    waf_classic_acl: str | None = None
+    # Shield Advanced protection on (True) or off (False); None = left as it is
+    shield_protection: bool | None = None
+    # minimum capacity units reserved (0 resets the reservation); None = left as it is
+    capacity_units: int | None = None
+    # customer-owned IPv4 pool (Outposts); set when the load balancer is created, never changed
+    customer_owned_ipv4_pool: str | None = None
+    # IPAM pool the load balancer's IPv4 addresses come from; None = no pool (detached)
+    ipam_ipv4_pool: str | None = None
 
 
 class HealthCheck(_Frozen):
@@ -87,6 +97,8 @@ class TargetGroup(_Frozen):
     attributes: dict[str, str]
     tags: dict[str, str]
     targets: tuple[Target, ...]
+    # shared with other clusters or sources: only targets albctl registered are deregistered
+    multi_cluster: bool = False
 
 
 class ForwardTarget(_Frozen):
@@ -197,6 +209,15 @@ class Condition(_Frozen):
         return len(self.values) + len(self.regex_values) + len(self.query_values)
 
 
+class MutualAuthentication(_Frozen):
+    """mTLS of an HTTPS listener, normalised as AWS reports it (defaults filled in)."""
+
+    mode: Literal["off", "passthrough", "verify"]
+    trust_store_arn: str | None = None  # verify only
+    ignore_client_certificate_expiry: bool = False  # verify only
+    advertise_trust_store_ca_names: Literal["on", "off"] = "off"  # verify only
+
+
 class Listener(_Frozen):
     id: str  # the port, as text
     port: int
@@ -205,6 +226,10 @@ class Listener(_Frozen):
     certificates: tuple[str, ...] = ()  # first is the default certificate
     default_action: Action
     tags: dict[str, str]
+    # listener attributes albctl sets (others are left as they are)
+    attributes: dict[str, str] = Field(default_factory=dict)
+    # None: left as it is (turning mTLS off takes an explicit mode "off", as in LBC)
+    mutual_authentication: MutualAuthentication | None = None
 
 
 class Rule(_Frozen):

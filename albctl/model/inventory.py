@@ -53,9 +53,12 @@ class Inventory(_Frozen):
     security_groups: tuple[SecurityGroupInfo, ...] = ()
     target_groups_by_name: dict[str, str] = Field(default_factory=dict)
     web_acls_by_name: dict[str, str] = Field(default_factory=dict)
+    trust_stores_by_name: dict[str, str] = Field(default_factory=dict)
     # subnets of the existing load balancer, kept unless the scheme changes (as LBC does)
     existing_subnets: tuple[str, ...] = ()
     existing_scheme: str | None = None
+    # the customer-owned IPv4 pool of the existing load balancer ("" none); fixed at creation
+    existing_customer_owned_ipv4_pool: str | None = None
     # False: nothing was read from AWS (admission, readiness gates). The builder then skips
     # what only AWS can answer (subnets, certificate discovery, lookups of security groups,
     # target groups and web ACLs by name) and puts placeholders in their place: such a stack

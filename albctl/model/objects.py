@@ -275,6 +275,20 @@ class ParamsAttribute(_Obj):
     value: str
 
 
+class ParamsListener(_Obj):
+    protocol: str
+    port: int
+    listener_attributes: tuple[ParamsAttribute, ...] = Field((), alias="listenerAttributes")
+
+
+class ParamsCapacity(_Obj):
+    capacity_units: int = Field(alias="capacityUnits")
+
+
+class ParamsIpam(_Obj):
+    ipv4_ipam_pool_id: str | None = Field(None, alias="ipv4IPAMPoolId")
+
+
 class IngressClassParamsSpec(_Obj):
     group: ParamsGroup | None = None
     scheme: str | None = None
@@ -297,6 +311,11 @@ class IngressClassParamsSpec(_Obj):
     wildcard_host_matching: Literal["exact", "alb"] | None = Field(
         None, alias="wildcardHostMatching"
     )
+    listeners: tuple[ParamsListener, ...] = ()
+    minimum_load_balancer_capacity: ParamsCapacity | None = Field(
+        None, alias="minimumLoadBalancerCapacity"
+    )
+    ipam_configuration: ParamsIpam | None = Field(None, alias="ipamConfiguration")
 
 
 class IngressClassParams(_Obj):

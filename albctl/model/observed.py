@@ -12,6 +12,7 @@ from albctl.model.desired import (
     Action,
     Condition,
     HealthCheck,
+    MutualAuthentication,
     SecurityGroupRule,
     Target,
     Transform,
@@ -36,6 +37,13 @@ class ObservedLoadBalancer(_Obs):
     tags: dict[str, str]
     vpc_id: str = ""
     web_acl: str | None = None  # None: not read
+    waf_classic_acl: str | None = None  # WAF Classic web ACL id, "" none; None: not read
+    # Shield Advanced protection: id ("" none) and name; None: not read
+    shield_protection_id: str | None = None
+    shield_protection_name: str = ""
+    capacity_units: int | None = None  # None: not read
+    customer_owned_ipv4_pool: str | None = None
+    ipam_ipv4_pool: str | None = None
 
 
 class ObservedSecurityGroup(_Obs):
@@ -72,6 +80,8 @@ class ObservedListener(_Obs):
     certificates: tuple[str, ...]  # default first, then the others sorted
     default_action: Action
     tags: dict[str, str]
+    attributes: dict[str, str] = Field(default_factory=dict)  # read only where albctl sets some
+    mutual_authentication: MutualAuthentication | None = None
 
 
 class ObservedRule(_Obs):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
 
 CLUSTER_TAG = "albctl.io/cluster"
 STACK_TAG = "albctl.io/stack"
@@ -20,3 +21,35 @@ def owned_by(tags: Mapping[str, str], cluster: str, stack: str | None = None) ->
     if tags.get(CLUSTER_TAG) != cluster or RESOURCE_TAG not in tags:
         return False
     return stack is None or tags.get(STACK_TAG) == stack
+
+
+# The targets albctl registered in a multi-cluster target group (multi-cluster-target-group):
+# short hashes of "id:port", space-separated, spread over tags TARGETS_RECORD_PREFIX + "0", "1",
+# ... Kept on the target group itself, so the record lives and dies with it, survives restarts
+# and needs no Kubernetes object (one-shot mode has none).
+TARGETS_RECORD_PREFIX = "albctl.io/targets-"
+_HASH_CHARS = 8
+_PER_TAG = 256 // (_HASH_CHARS + 1)
+MAX_RECORD_TAGS = 40  # of the 50 tags a target group may carry
+
+
+def target_hash(target_id: str, port: int) -> str:
+    return hashlib.sha256(f"{target_id}:{port}".encode()).hexdigest()[:_HASH_CHARS]
+
+
+def targets_record(targets: Iterable[tuple[str, int]], free_tags: int) -> dict[str, str]:
+    """The record tags for ``targets``; at most ``free_tags`` tags (a target left out of the
+    record is never deregistered by albctl: the safe side)."""
+    hashes = sorted({target_hash(i, p) for i, p in targets})
+    chunks = [hashes[i : i + _PER_TAG] for i in range(0, len(hashes), _PER_TAG)]
+    limit = max(0, min(free_tags, MAX_RECORD_TAGS))
+    return {f"{TARGETS_RECORD_PREFIX}{n}": " ".join(c) for n, c in enumerate(chunks[:limit])}
+
+
+def recorded_targets(tags: Mapping[str, str]) -> set[str]:
+    """The target hashes a record holds (empty when there is none)."""
+    out: set[str] = set()
+    for k, v in tags.items():
+        if k.startswith(TARGETS_RECORD_PREFIX):
+            out.update(v.split())
+    return out

@@ -113,6 +113,7 @@ def test_not_found_is_waited_out_only_for_what_was_just_created() -> None:
     class Clients:
         def __init__(self) -> None:
             self.elbv2 = self.ec2 = self.acm = self.wafv2 = Client()
+            self.wafregional = self.shield = Client()
 
     recent = Recent()
     raw = Clients()

@@ -44,6 +44,8 @@ def run_case(path: Path) -> dict[str, Any]:
         )
     if inv_doc.get("webAclsByName"):
         inv = inv.model_copy(update={"web_acls_by_name": inv_doc["webAclsByName"]})
+    if inv_doc.get("trustStoresByName"):
+        inv = inv.model_copy(update={"trust_stores_by_name": inv_doc["trustStoresByName"]})
     if inv_doc.get("targetGroupsByName"):
         inv = inv.model_copy(update={"target_groups_by_name": inv_doc["targetGroupsByName"]})
     settings = BuildSettings(cluster_name="golden", **settings_doc.get("settings", {}))
@@ -119,6 +121,15 @@ def test_every_annotation_is_covered_by_a_golden_case() -> None:
         "success-codes",
         "actions.",
         "conditions.",
+        "waf-acl-id",
+        "web-acl-id",
+        "shield-advanced-protection",
+        "listener-attributes.",
+        "mutual-authentication",
+        "minimum-load-balancer-capacity",
+        "customer-owned-ipv4-pool",
+        "ipam-ipv4-pool-id",
+        "multi-cluster-target-group",
     ]
     missing = [a for a in annotations if f"alb.ingress.kubernetes.io/{a}" not in text]
     assert not missing, f"annotations without a golden case: {missing}"

@@ -95,7 +95,25 @@ def test_used_operations_sees_the_adapter_calls() -> None:
     adapter_only = iam.used_operations(ROOT / "albctl" / "aws")
     for client, methods in adapter_only.items():
         assert methods <= used[client]
-    assert set(used) == {"elbv2", "ec2", "acm", "wafv2", "resourcegroupstaggingapi"}
+    assert set(used) == {
+        "elbv2",
+        "ec2",
+        "acm",
+        "wafv2",
+        "wafregional",
+        "shield",
+        "resourcegroupstaggingapi",
+    }
+    assert {"associate_web_acl", "disassociate_web_acl", "get_web_acl_for_resource"} <= used[
+        "wafregional"
+    ]
+    assert {"create_protection", "delete_protection", "describe_protection"} <= used["shield"]
+    assert {
+        "modify_listener_attributes",
+        "modify_capacity_reservation",
+        "describe_trust_stores",
+        "modify_ip_pools",
+    } <= used["elbv2"]
     assert {"associate_web_acl", "disassociate_web_acl", "get_web_acl_for_resource"} <= used[
         "wafv2"
     ]
@@ -118,7 +136,10 @@ def test_used_operations_are_real_boto3_methods() -> None:
     session = botocore.session.Session()
     for client_name, methods in iam.used_operations().items():
         client = session.create_client(
-            client_name, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+            iam.botocore_name(client_name),
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
         )
         unknown = methods - set(client.meta.method_to_api_mapping)
         assert not unknown, f"{client_name}: not API methods: {sorted(unknown)}"
@@ -162,6 +183,8 @@ def test_used_operations_scanner(tmp_path: Path) -> None:
         "ec2": {"delete_security_group"},
         "acm": {"describe_certificate"},
         "wafv2": set(),
+        "wafregional": set(),
+        "shield": set(),
         "resourcegroupstaggingapi": set(),
     }
 
@@ -193,11 +216,18 @@ KNOWN_FALSE_POSITIVES = {
     # GetWebACLForResource is asked with the load balancer's ARN, before albctl knows which
     # web ACL (if any) is associated, so no web ACL ARN can be named in the policy.
     ("RESOURCE_STAR", "wafv2:GetWebACLForResource", ""),
+    # the same for Shield: DescribeProtection is asked with the load balancer's ARN, before
+    # albctl knows whether a protection (and so its ARN) exists.
+    ("RESOURCE_STAR", "shield:DescribeProtection", ""),
+    # ModifyIpPools (IPAM pools of a load balancer) is newer than parliament's action database.
+    ("UNKNOWN_ACTION", "elasticloadbalancing:ModifyIpPools", ""),
 }
 
 # AWS checks elasticloadbalancing:SetWebAcl, which has no resource-level permissions, when a
-# WAFv2 web ACL is associated with a load balancer; albctl never calls it itself.
-MUTATING_ON_STAR = {"elasticloadbalancing:SetWebAcl"}
+# WAFv2 web ACL is associated with a load balancer; albctl never calls it itself. Shield's
+# CreateProtection has no resource-level permissions either (the protection does not exist
+# yet); it is allowed only with the cluster tag in the request (see the test below).
+MUTATING_ON_STAR = {"elasticloadbalancing:SetWebAcl", "shield:CreateProtection"}
 
 
 def _known(issue: str, detail: Any) -> bool:
@@ -414,6 +444,17 @@ def test_ingress_rules_on_any_security_group_are_arn_scoped() -> None:
     assert tag_rules["Condition"]["StringEquals"] == {
         "ec2:CreateAction": "AuthorizeSecurityGroupIngress"
     }
+
+
+def test_shield_protections_are_created_tagged_and_only_owned_ones_deleted() -> None:
+    [create] = statements_for("shield:CreateProtection")
+    assert null_condition(create, REQUEST_TAG) == "false"
+    [delete] = statements_for("shield:DeleteProtection")
+    assert null_condition(delete, RESOURCE_TAG) == "false"
+    protection = "arn:aws:shield::111122223333:protection/0a1b2c3d"
+    assert allows("shield:DeleteProtection", protection, resource_tags=OURS)
+    assert not allows("shield:DeleteProtection", protection, resource_tags={"team": "a"})
+    assert not allows("shield:CreateProtection", "*")
 
 
 def test_service_linked_role_only_for_elastic_load_balancing() -> None:

@@ -46,8 +46,18 @@ def _extras(draw: Any, i: int) -> dict[str, str]:
     return ann
 
 
+# listener attributes members may set (few keys and values, so members often conflict)
+LISTENER_ATTRIBUTES = st.dictionaries(
+    st.sampled_from(["routing.http.response.server.enabled", "routing.http.xff.mode"]),
+    st.sampled_from(["true", "false"]),
+    max_size=2,
+)
+ANN = "alb.ingress.kubernetes.io/"
+
+
 @st.composite
-def groups(draw: Any) -> list[dict[str, Any]]:
+def groups(draw: Any, extras: bool = True) -> list[dict[str, Any]]:
+    """Groups of 1-5 Ingresses; ``extras``: with authentication, JWT, transforms, HTTPS."""
     n = draw(st.integers(1, 5))
     docs: list[dict[str, Any]] = [ingress_class()]
     group = draw(DNS_LABEL)
@@ -57,13 +67,21 @@ def groups(draw: Any) -> list[dict[str, Any]]:
         paths = draw(PATHS)
         ptype = draw(st.sampled_from(["Prefix", "Exact", "ImplementationSpecific"]))
         docs.append(service(f"svc{i}", namespace=ns, node_port=30000 + i))
+        extra = {}
+        attrs = draw(LISTENER_ATTRIBUTES)
+        if attrs:
+            extra["listener-attributes.HTTP-80"] = ",".join(f"{k}={v}" for k, v in attrs.items())
+        shield = draw(st.sampled_from([None, "true", "false"]))
+        if shield:
+            extra["shield-advanced-protection"] = shield
         docs.append(
             ingress(
                 name,
                 namespace=ns,
                 group_name=group,
                 group_order=str(draw(st.integers(-3, 3))),
-                **_extras(draw, i),
+                annotations={ANN + k: v for k, v in extra.items()},
+                **(_extras(draw, i) if extras else {}),
                 rules=[
                     rule(
                         draw(st.sampled_from([None, "a.example.com", "*.b.example.com"])),
@@ -161,3 +179,35 @@ def test_adding_an_ingress_late_in_the_order_keeps_earlier_priorities() -> None:
     after = {r["id"]: r["priority"] for r in _build([*base, late])["g"][0]["rules"]}
     assert all(after[k] == v for k, v in before.items())
     assert len(after) == len(before) + 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups(extras=False))
+def test_group_wide_settings_come_from_agreeing_members_only(docs: list[dict[str, Any]]) -> None:
+    """Listener attributes merge per key and Shield is exclusive: the stack holds exactly what
+    the members left in set, none of them disagrees with it, and every member left out
+    disagrees with it (or with a member before it)."""
+    objs = objects(*docs)
+    anns = {i.key: i.metadata.annotations for i in objs.ingresses}
+    for stack, invalid in _build(docs).values():
+        if stack is None:
+            continue
+        [li] = stack["listeners"]
+        shield = stack["load_balancer"]["shield_protection"]
+        active = [k for k in anns if k not in invalid]
+        merged: dict[str, str] = {}
+        for k in active:
+            raw = anns[k].get(ANN + "listener-attributes.HTTP-80")
+            mine = dict(p.split("=", 1) for p in raw.split(",")) if raw else {}
+            assert all(merged.get(a, v) == v for a, v in mine.items())
+            merged.update(mine)
+            want = anns[k].get(ANN + "shield-advanced-protection")
+            assert want is None or want == str(shield).lower()
+        assert li["attributes"] == dict(sorted(merged.items()))
+        for k in invalid:
+            raw = anns[k].get(ANN + "listener-attributes.HTTP-80")
+            mine = dict(p.split("=", 1) for p in raw.split(",")) if raw else {}
+            shield_k = anns[k].get(ANN + "shield-advanced-protection")
+            assert any(merged.get(a, v) != v for a, v in mine.items()) or (
+                shield_k is not None and shield_k != str(shield).lower()
+            )

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from albctl.errors import InvalidInputError, QuotaExceededError
 from albctl.model.annotations import PREFIX as ANN
-from albctl.model.desired import Action, FixedResponseConfig, Listener, RedirectConfig
+from albctl.model.annotations import ci_get
+from albctl.model.desired import (
+    Action,
+    FixedResponseConfig,
+    Listener,
+    MutualAuthentication,
+    RedirectConfig,
+)
 from albctl.model.ingress.context import MemberContext
 from albctl.model.ingress.inputs import MAX_CERTS_PER_LISTENER, MAX_LISTENERS
 from albctl.model.ingress.listener_rules import with_secret_digest
@@ -81,6 +89,112 @@ def ssl_policy(ctx: MemberContext) -> str | None:
     return policy
 
 
+def listener_attributes(
+    ctx: MemberContext, ports: Mapping[int, str]
+) -> tuple[dict[int, dict[str, str]], list[tuple[str, str]]]:
+    """``listener-attributes.${Protocol}-${Port}`` per listener port of this Ingress, the
+    IngressClassParams' ``listeners[]`` winning per key; and warnings for annotations naming
+    a listener the Ingress does not have (ignored, as in LBC)."""
+    out: dict[int, dict[str, str]] = {}
+    warnings: list[tuple[str, str]] = []
+    for suffix in sorted(ctx.ann.prefixed("listener-attributes.")):
+        name = f"listener-attributes.{suffix}"
+        proto, _, port_text = suffix.partition("-")
+        port = int(port_text) if port_text.isdigit() else None
+        if port is None or ports.get(port) != proto:
+            warnings.append(
+                (
+                    ctx.obj,
+                    f"annotation {ANN}{name} is ignored: the Ingress has no {proto or '?'} "
+                    f"listener on port {port_text or '?'} (listen-ports)",
+                )
+            )
+            continue
+        out[port] = ctx.ann.string_map(name) or {}
+    if ctx.spec:
+        for li in ctx.spec.listeners:
+            if ports.get(li.port) == li.protocol:
+                attrs = out.setdefault(li.port, {})
+                attrs.update({a.key: a.value for a in li.listener_attributes})
+    return {p: a for p, a in out.items() if a}, warnings
+
+
+MTLS_MODES = ("off", "passthrough", "verify")
+_VERIFY_ONLY = ("trustStore", "ignoreClientCertificateExpiry", "advertiseTrustStoreCaNames")
+
+
+def mutual_authentication(
+    ctx: MemberContext, ports: Mapping[int, str]
+) -> dict[int, MutualAuthentication]:
+    """``mutual-authentication``: mTLS per HTTPS port of this Ingress (validated as LBC does;
+    trust store names resolved to ARNs)."""
+    got = ctx.ann.json_value("mutual-authentication")
+    if got is None:
+        return {}
+    src, data = got
+    if not isinstance(data, list) or not data or not all(isinstance(e, dict) for e in data):
+        raise ctx.ann.error(
+            src,
+            "mutual-authentication",
+            'expected a JSON list like [{"port": 443, "mode": "verify", "trustStore": "name"}]',
+        )
+    out: dict[int, MutualAuthentication] = {}
+    for entry in data:
+        got_entry = _mtls_entry(ctx, src, entry, ports)
+        port = ci_get(entry, "port")
+        if port in out:
+            raise _mtls_error(ctx, src, entry, f"port {port} is listed twice")
+        out[port] = got_entry
+    return out
+
+
+def _mtls_error(ctx: MemberContext, src: str, entry: Any, why: str) -> InvalidInputError:
+    return ctx.ann.error(src, "mutual-authentication", f"{entry!r}: {why}")
+
+
+def _mtls_entry(
+    ctx: MemberContext, src: str, entry: dict[str, Any], ports: Mapping[int, str]
+) -> MutualAuthentication:
+    port, mode = ci_get(entry, "port"), ci_get(entry, "mode")
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise _mtls_error(ctx, src, entry, "port must be a number 1-65535")
+    if ports.get(port) != "HTTPS":
+        raise _mtls_error(ctx, src, entry, f"port {port} is not an HTTPS port in listen-ports")
+    if mode not in MTLS_MODES:
+        raise _mtls_error(ctx, src, entry, f"mode must be one of {', '.join(MTLS_MODES)}")
+    given = {k: ci_get(entry, k) for k in _VERIFY_ONLY}
+    if mode != "verify":
+        extra = [k for k, v in given.items() if v is not None]
+        if extra:
+            raise _mtls_error(ctx, src, entry, f"mode {mode} does not take {', '.join(extra)}")
+        return MutualAuthentication(mode=mode)
+    store, ignore, advertise = given.values()
+    if not isinstance(store, str) or not store:
+        raise _mtls_error(ctx, src, entry, "mode verify needs a trustStore (name or ARN)")
+    if ignore is not None and not isinstance(ignore, bool):
+        raise _mtls_error(ctx, src, entry, "ignoreClientCertificateExpiry must be true or false")
+    if advertise is not None and advertise not in ("on", "off"):
+        raise _mtls_error(ctx, src, entry, "advertiseTrustStoreCaNames must be on or off")
+    return MutualAuthentication(
+        mode="verify",
+        trust_store_arn=_trust_store_arn(ctx, src, entry, store),
+        ignore_client_certificate_expiry=bool(ignore),
+        advertise_trust_store_ca_names=advertise or "off",
+    )
+
+
+def _trust_store_arn(ctx: MemberContext, src: str, entry: Any, store: str) -> str:
+    if store.startswith("arn:"):
+        return store
+    inv = ctx.inp.inventory
+    if not inv.aws_known:
+        return f"arn:unknown:trust-store:{store}"
+    arn = inv.trust_stores_by_name.get(store)
+    if arn is None:
+        raise _mtls_error(ctx, src, entry, f"no trust store named {store!r}")
+    return arn
+
+
 def check_ssl_redirect(ports: Mapping[int, tuple[str, str]], port: int | None, setter: str) -> None:
     if port is not None and ports.get(port, ("",))[0] != "HTTPS":
         raise InvalidInputError(
@@ -133,6 +247,8 @@ def build_listener(
     default: Action,
     owned: Callable[[str, Mapping[str, str]], dict[str, str]],
     base_tags: Mapping[str, str],
+    attributes: Mapping[str, str] | None = None,
+    mtls: MutualAuthentication | None = None,
 ) -> Listener:
     lid = str(port)
     return Listener(
@@ -143,4 +259,6 @@ def build_listener(
         certificates=tuple(certificates),
         default_action=default,
         tags=owned(lid, with_secret_digest(base_tags, default)),
+        attributes=dict(sorted((attributes or {}).items())),
+        mutual_authentication=mtls if proto == "HTTPS" else None,
     )

@@ -1,7 +1,9 @@
-"""The load balancer: scheme, name, address type, subnets, security groups, WAF, attributes."""
+"""The load balancer: scheme, name, address type, subnets, security groups, WAF, Shield,
+capacity reservation, address pools, attributes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from albctl.errors import InvalidInputError
@@ -42,7 +44,114 @@ def member_settings(ctx: MemberContext) -> dict[str, Any]:
     web_acl = _web_acl(ctx)
     if web_acl is not None:
         out["web_acl"] = web_acl
+    out.update(_addons(ctx))
     return out
+
+
+def _addons(ctx: MemberContext) -> dict[str, Any]:
+    """WAF Classic, Shield Advanced, capacity reservation and address pools, where set."""
+    out: dict[str, Any] = {}
+    waf = _waf_classic(ctx)
+    if waf is not None:
+        out["waf_classic_acl"] = waf
+    shield = ctx.ann.boolean("shield-advanced-protection")
+    if shield is not None:
+        out["shield_protection"] = shield
+    capacity = _capacity(ctx)
+    if capacity is not None:
+        out["capacity_units"] = capacity
+    pool = _customer_owned_pool(ctx)
+    if pool is not None:
+        out["customer_owned_ipv4_pool"] = pool
+    ipam = _ipam_pool(ctx)
+    if ipam is not None:
+        out["ipam_ipv4_pool"] = ipam
+    return out
+
+
+WAF_CLASSIC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+
+
+def _waf_classic(ctx: MemberContext) -> str | None:
+    """WAF Classic web ACL id, "" for none; ``waf-acl-id`` beats its old name ``web-acl-id``."""
+    name = "waf-acl-id" if ctx.ann.raw("waf-acl-id") is not None else "web-acl-id"
+    value = ctx.ann.string(name)
+    if value is None:
+        return None
+    if value == "none":
+        return ""
+    if not WAF_CLASSIC_ID.fullmatch(value):
+        raise ctx.ann.error(
+            ctx.obj, name, f"got {value!r}, expected a WAF Classic web ACL id (or none)"
+        )
+    return value
+
+
+def _capacity(ctx: MemberContext) -> int | None:
+    """Capacity units to reserve: ``CapacityUnits=N`` (IngressClassParams win)."""
+    ps = ctx.spec
+    if ps and ps.minimum_load_balancer_capacity is not None:
+        units = ps.minimum_load_balancer_capacity.capacity_units
+        if units < 0:
+            raise ctx.error(
+                True, "", "minimumLoadBalancerCapacity.capacityUnits", f"got {units}, expected >= 0"
+            )
+        return units
+    got = ctx.ann.string_map("minimum-load-balancer-capacity")
+    if got is None:
+        return None
+    raw = ctx.ann.string("minimum-load-balancer-capacity")
+    value = got.get("CapacityUnits", "")
+    if set(got) != {"CapacityUnits"} or not value.isdigit():
+        raise ctx.ann.error(
+            ctx.obj,
+            "minimum-load-balancer-capacity",
+            f"got {raw!r}, expected CapacityUnits=<a whole number>",
+        )
+    return int(value)
+
+
+def _customer_owned_pool(ctx: MemberContext) -> str | None:
+    """customer-owned-ipv4-pool; fixed when the load balancer is created (as in LBC)."""
+    pool = ctx.ann.string("customer-owned-ipv4-pool")
+    if pool is None:
+        return None
+    if not pool.startswith("ipv4pool-coip-"):
+        raise ctx.ann.error(
+            ctx.obj,
+            "customer-owned-ipv4-pool",
+            f"got {pool!r}, expected a customer-owned IPv4 pool id (ipv4pool-coip-...)",
+        )
+    inv = ctx.inp.inventory
+    scheme = (ctx.spec.scheme if ctx.spec else None) or ctx.ann.string("scheme")
+    scheme = scheme or ctx.inp.settings.default_scheme
+    existing = inv.existing_customer_owned_ipv4_pool
+    if inv.existing_scheme == scheme and existing is not None and existing != pool:
+        raise ctx.ann.error(
+            ctx.obj,
+            "customer-owned-ipv4-pool",
+            f"got {pool!r}, but the load balancer was created with "
+            f"{existing or 'no customer-owned pool'!r}; the pool is set only when the load "
+            "balancer is created: delete and recreate the Ingress to change it",
+        )
+    return pool
+
+
+def _ipam_pool(ctx: MemberContext) -> str | None:
+    ps = ctx.spec
+    from_params = bool(ps and ps.ipam_configuration and ps.ipam_configuration.ipv4_ipam_pool_id)
+    pool = ctx.ann.string("ipam-ipv4-pool-id")
+    if from_params:
+        assert ps is not None and ps.ipam_configuration is not None
+        pool = ps.ipam_configuration.ipv4_ipam_pool_id
+    if pool is not None and not re.fullmatch(r"ipam-pool-[0-9a-z]+", pool):
+        raise ctx.error(
+            from_params,
+            "ipam-ipv4-pool-id",
+            "ipamConfiguration.ipv4IPAMPoolId",
+            f"got {pool!r}, expected an IPAM pool id (ipam-pool-...)",
+        )
+    return pool
 
 
 def member_attributes(ctx: MemberContext) -> dict[str, str]:
@@ -174,4 +283,9 @@ def build_load_balancer(
         attributes=attributes,
         tags=tags,
         web_acl=settings.get("web_acl"),
+        waf_classic_acl=settings.get("waf_classic_acl"),
+        shield_protection=settings.get("shield_protection"),
+        capacity_units=settings.get("capacity_units"),
+        customer_owned_ipv4_pool=settings.get("customer_owned_ipv4_pool"),
+        ipam_ipv4_pool=settings.get("ipam_ipv4_pool"),
     )

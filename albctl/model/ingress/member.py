@@ -7,7 +7,7 @@ from typing import Any
 
 from albctl.errors import InvalidInputError
 from albctl.model.annotations import PREFIX as ANN
-from albctl.model.desired import Action, TargetGroup
+from albctl.model.desired import Action, MutualAuthentication, TargetGroup
 from albctl.model.groups import Member
 from albctl.model.ingress import listeners, load_balancer, security_groups
 from albctl.model.ingress.actions import backend_action
@@ -30,6 +30,8 @@ class MemberBuild:
     prefix_lists: list[str] | None
     explicit_certs: list[str] | None
     ssl_policy: str | None
+    listener_attributes: dict[int, dict[str, str]]  # per port
+    mtls: dict[int, MutualAuthentication]  # per HTTPS port
     hosts: list[str]
     tls: list[tuple[int, str, tuple[str, ...]]]  # (index, secretName, hosts) of spec.tls
     default_action: Action | None
@@ -61,6 +63,8 @@ def build_member(member: Member, inp: GroupInput) -> MemberBuild:
     ports = listeners.listen_ports(ctx, bool(certs) or bool(tls))
     cidrs = security_groups.inbound_cidrs(ctx)
     prefix_lists = security_groups.prefix_lists(ctx)
+    listener_attrs, warnings = listeners.listener_attributes(ctx, ports)
+    mtls = listeners.mutual_authentication(ctx, ports)
     default_action = None
     if ctx.ing.spec.default_backend is not None:
         _, default_action = backend_action(ctx, ctx.ing.spec.default_backend, "spec.defaultBackend")
@@ -76,12 +80,15 @@ def build_member(member: Member, inp: GroupInput) -> MemberBuild:
         prefix_lists=prefix_lists,
         explicit_certs=certs,
         ssl_policy=listeners.ssl_policy(ctx),
+        listener_attributes=listener_attrs,
+        mtls=mtls,
         hosts=_hosts(ctx),
         tls=tls,
         default_action=default_action,
         rules=rules,
         target_groups=ctx.target_groups,
         client_secrets=ctx.client_secrets,
+        warnings=warnings,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from albctl.errors import InvalidInputError, QuotaExceededError
 from albctl.model.annotations import PREFIX as ANN
-from albctl.model.desired import Action
+from albctl.model.desired import Action, MutualAuthentication
 from albctl.model.ingress.inputs import MAX_RULES_PER_LISTENER
 from albctl.model.ingress.member import MemberBuild
 
@@ -22,6 +22,11 @@ EXCLUSIVE_FIELDS = {
     "ssl_redirect": f"annotation {ANN}ssl-redirect",
     "web_acl": f"annotation {ANN}wafv2-acl-arn",
     "manage_backend_rules": f"annotation {ANN}manage-backend-security-group-rules",
+    "waf_classic_acl": f"annotation {ANN}waf-acl-id",
+    "shield_protection": f"annotation {ANN}shield-advanced-protection",
+    "capacity_units": f"annotation {ANN}minimum-load-balancer-capacity",
+    "customer_owned_ipv4_pool": f"annotation {ANN}customer-owned-ipv4-pool",
+    "ipam_ipv4_pool": f"annotation {ANN}ipam-ipv4-pool-id",
 }
 
 
@@ -37,7 +42,12 @@ class GroupState:
     prefix_lists: dict[int, tuple[list[str], str]] = field(default_factory=dict)
     ssl_policy: dict[int, tuple[str, str]] = field(default_factory=dict)
     defaults: dict[int, tuple[Action, str]] = field(default_factory=dict)
+    # listener attributes by port, then by key
+    listener_attributes: dict[int, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    mtls: dict[int, tuple[MutualAuthentication, str]] = field(default_factory=dict)
     members: list[MemberBuild] = field(default_factory=list)
+    # the group's ip-address-type, known before the merge (the first member that sets it)
+    ip_address_type: str = "ipv4"
 
     def values(self, name: str) -> dict[Any, Any]:
         """One of the merged maps without the setters."""
@@ -89,6 +99,22 @@ def _check_ports(state: GroupState, m: MemberBuild) -> None:
                 raise _conflict(
                     m, f"annotation {ANN}ssl-policy", m.ssl_policy, first_p[1], first_p[0]
                 )
+        proto_port = f"{proto}-{port}"
+        _check_map(
+            m,
+            state.listener_attributes.get(port, {}),
+            m.listener_attributes.get(port, {}),
+            f"annotation {ANN}listener-attributes.{proto_port}[{{k}}]",
+        )
+        if port in m.mtls and port in state.mtls and state.mtls[port][0] != m.mtls[port]:
+            first_m = state.mtls[port]
+            raise _conflict(
+                m,
+                f"annotation {ANN}mutual-authentication[port {port}]",
+                m.mtls[port].model_dump(exclude_defaults=True),
+                first_m[1],
+                first_m[0].model_dump(exclude_defaults=True),
+            )
         if m.default_action is not None and port in state.defaults:
             raise InvalidInputError(
                 m.obj,
@@ -132,7 +158,29 @@ def _record(state: GroupState, m: MemberBuild) -> None:
             state.ssl_policy.setdefault(port, (m.ssl_policy, m.key))
         if m.default_action is not None:
             state.defaults[port] = (m.default_action, m.key)
+        for k, v in m.listener_attributes.get(port, {}).items():
+            state.listener_attributes.setdefault(port, {}).setdefault(k, (v, m.key))
+        if port in m.mtls:
+            state.mtls.setdefault(port, (m.mtls[port], m.key))
     state.members.append(m)
+
+
+def _check_ip_family(state: GroupState, m: MemberBuild) -> None:
+    """IPv6 target groups (Services whose ipFamilies start with IPv6) need a dualstack load
+    balancer."""
+    ip_type = m.exclusive.get("ip_address_type", state.ip_address_type)
+    if ip_type != "ipv4":
+        return
+    written = repr(ip_type) if "ip_address_type" in m.exclusive else "not set (ipv4)"
+    for tg in m.target_groups.values():
+        if tg.ip_address_type == "ipv6":
+            raise InvalidInputError(
+                m.obj,
+                f"annotation {ANN}ip-address-type",
+                f"{written}: Service {tg.service} is IPv6 (its ipFamilies start with IPv6), "
+                "so its target group is ipv6 and needs a dualstack load balancer "
+                "(ip-address-type: dualstack or dualstack-without-public-ipv4)",
+            )
 
 
 def try_merge(state: GroupState, m: MemberBuild) -> None:
@@ -146,5 +194,6 @@ def try_merge(state: GroupState, m: MemberBuild) -> None:
     )
     _check_map(m, state.tags, m.tags, f"annotation {ANN}tags[{{k}}]")
     _check_ports(state, m)
+    _check_ip_family(state, m)
     _check_rule_quota(state, m)
     _record(state, m)

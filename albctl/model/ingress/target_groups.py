@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Literal
 
 from albctl.errors import InvalidInputError, QuotaExceededError
 from albctl.model.annotations import Annotations
@@ -47,12 +48,12 @@ def build_target_group(ctx: MemberContext, svc_name: str, port: int | str, where
     sobj = f"Service/{svc.key}"
     ann = ctx.ann.with_service(sobj, svc.metadata.annotations)
     target_type, protocol, version = _protocols(ctx, ann)
+    ip_type: Literal["ipv4", "ipv6"] = "ipv6" if svc.spec.ip_families[:1] == ("IPv6",) else "ipv4"
     if target_type == "instance":
         tg_port, targets = _instance_targets(ctx, ann, sobj, sp)
         waiting: list[tuple[Target, Endpoint]] = []
     else:
-        tg_port, targets, waiting = _ip_targets(ctx, svc, sp)
-    ip_type = "ipv6" if svc.spec.ip_families[:1] == ("IPv6",) else "ipv4"
+        tg_port, targets, waiting = _ip_targets(ctx, svc, sp, ip_type)
     hc = health_check(ann, svc, sp, target_type, protocol, version)
     attrs = ann.string_map("target-group-attributes", service_override=True) or {}
     tags = member_tags(ctx)
@@ -93,8 +94,16 @@ def build_target_group(ctx: MemberContext, svc_name: str, port: int | str, where
         attributes=attrs,
         tags=tags,
         targets=tuple(targets),
+        multi_cluster=_multi_cluster(ctx, ann),
     )
     return tg_id
+
+
+def _multi_cluster(ctx: MemberContext, ann: Annotations) -> bool:
+    """multi-cluster-target-group: true on the Ingress or on the Service makes it true."""
+    on_ingress = ctx.ann.boolean("multi-cluster-target-group")
+    on_service = ann.boolean("multi-cluster-target-group", service_override=True)
+    return bool(on_ingress or on_service)
 
 
 def _instance_targets(
@@ -122,10 +131,12 @@ def _instance_targets(
 
 
 def _ip_targets(
-    ctx: MemberContext, svc: Service, sp: ServicePort
+    ctx: MemberContext, svc: Service, sp: ServicePort, ip_type: str
 ) -> tuple[int, list[Target], list[tuple[Target, Endpoint]]]:
     """(target group port, targets, serving endpoints that are targets only if their pod
-    has the readiness gate of this target group)."""
+    has the readiness gate of this target group). Only addresses of the target group's family
+    (IPv6 slices for an ipv6 target group, IPv4 for ipv4) are targets."""
+    family = "IPv6" if ip_type == "ipv6" else "IPv4"
     slices = [
         s
         for s in ctx.inp.endpoint_slices
@@ -137,8 +148,8 @@ def _ip_targets(
     targets: list[Target] = []
     waiting: list[tuple[Target, Endpoint]] = []
     for s in slices:
-        if s.address_type not in ("IPv4", "IPv6"):
-            continue  # FQDN slices name no IP target
+        if s.address_type != family:
+            continue  # FQDN slices name no IP target; the other family cannot be registered
         ports = [
             p
             for p in (s.ports or ())

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from albctl.model.desired import Action
-from albctl.model.tags import INGRESS_TAG, OWNERSHIP_KEYS
+from albctl.model.tags import INGRESS_TAG, OWNERSHIP_KEYS, TARGETS_RECORD_PREFIX
 
 ChangeAction = Literal["create", "update", "replace", "delete"]
 Kind = Literal[
@@ -55,7 +55,9 @@ def tag_diff(desired: Mapping[str, str], observed: Mapping[str, str]) -> dict[st
     remove = sorted(
         k
         for k in observed
-        if k not in desired and not k.startswith("aws:") and k not in OWNERSHIP_KEYS
+        if k not in desired
+        and not k.startswith(("aws:", TARGETS_RECORD_PREFIX))
+        and k not in OWNERSHIP_KEYS
     )
     out: dict[str, Any] = {}
     if add:

@@ -1,10 +1,11 @@
-"""Listeners: create, update (protocol, policy, default action, certificates, tags)."""
+"""Listeners: create, update (protocol, policy, mTLS, default action, certificates,
+attributes, tags)."""
 
 from __future__ import annotations
 
 from albctl.model.desired import Listener
 from albctl.model.observed import ObservedListener
-from albctl.model.plan.changes import Change, Update, action_refs
+from albctl.model.plan.changes import Change, Update, action_refs, attr_diff
 
 
 def diff_listener(
@@ -21,6 +22,12 @@ def diff_listener(
                     "port": li.port,
                     "certificates": len(li.certificates),
                     "default_action": li.default_action.type,
+                    **({"attributes": li.attributes} if li.attributes else {}),
+                    **(
+                        {"mutual_authentication": li.mutual_authentication.mode}
+                        if li.mutual_authentication
+                        else {}
+                    ),
                 },
                 desired=li,
             )
@@ -32,6 +39,10 @@ def diff_listener(
         u.details["protocol"] = li.protocol
         if li.ssl_policy:
             u.details["ssl_policy"] = li.ssl_policy
+    mtls = li.mutual_authentication
+    if mtls is not None and obs.mutual_authentication != mtls:
+        u.ops.append("listener")
+        u.details["mutual_authentication"] = mtls.model_dump(exclude_defaults=True)
     if obs.default_action != li.default_action or action_refs(li.default_action) & replaced:
         u.ops.append("listener")
         u.details["default_action"] = li.default_action.type
@@ -48,5 +59,8 @@ def diff_listener(
             u.details["add_certificates"] = sorted(want_extra - have_extra)
         if have_extra - want_extra:
             u.details["remove_certificates"] = sorted(have_extra - want_extra)
+    attrs = attr_diff(li.attributes, obs.attributes)
+    if attrs:
+        u.add("attributes", "attributes", attrs)
     u.tags(li.tags, obs.tags)
     ch += u.changes()

@@ -9,6 +9,9 @@ from albctl.model.inventory import OwnedCertificate
 from albctl.model.observed import ObservedLoadBalancer, ObservedSecurityGroup, ObservedStack
 from albctl.model.plan.changes import Change, Update, attr_diff, tag_diff
 
+# the name albctl gives the Shield Advanced protections it creates; others are never deleted
+SHIELD_PROTECTION_NAME = "albctl.io managed"
+
 
 def delete_certificate(oc: OwnedCertificate) -> Change:
     return Change("delete", "Certificate", oc.resource_id, {"arn": oc.arn}, observed=oc)
@@ -92,12 +95,51 @@ def _update_load_balancer(
     if lb.web_acl is not None and obs.web_acl != lb.web_acl:
         u.ops.append("web_acl")
         u.details["web_acl"] = {"from": obs.web_acl or "none", "to": lb.web_acl or "none"}
+    _update_addons(lb, obs, u)
     u.tags(lb.tags, obs.tags)
     ch += u.changes()
 
 
+def _update_addons(lb: LoadBalancer, obs: ObservedLoadBalancer, u: Update) -> None:
+    """WAF Classic, Shield Advanced, capacity reservation and the IPAM pool: each compared
+    only when the desired state sets it (None: left as it is)."""
+    waf = lb.waf_classic_acl
+    if waf is not None and obs.waf_classic_acl is not None and obs.waf_classic_acl != waf:
+        u.add(
+            "waf_classic",
+            "waf_classic_acl",
+            {"from": obs.waf_classic_acl or "none", "to": waf or "none"},
+        )
+    shield, have = lb.shield_protection, obs.shield_protection_id
+    if shield is not None and have is not None:
+        if shield and not have:
+            u.add("shield", "shield_protection", {"from": False, "to": True})
+        elif not shield and have and obs.shield_protection_name == SHIELD_PROTECTION_NAME:
+            u.add("shield", "shield_protection", {"from": True, "to": False})
+    units = lb.capacity_units
+    if units is not None and obs.capacity_units is not None and obs.capacity_units != units:
+        u.add("capacity", "capacity_units", {"from": obs.capacity_units, "to": units})
+    if (obs.ipam_ipv4_pool or None) != lb.ipam_ipv4_pool:
+        u.add(
+            "ipam_pools",
+            "ipam_ipv4_pool",
+            {"from": obs.ipam_ipv4_pool or "none", "to": lb.ipam_ipv4_pool or "none"},
+        )
+
+
 def _details(lb: LoadBalancer) -> dict[str, Any]:
-    return {"name": lb.name, "scheme": lb.scheme, "subnets": list(lb.subnets)}
+    out: dict[str, Any] = {"name": lb.name, "scheme": lb.scheme, "subnets": list(lb.subnets)}
+    for key in (
+        "customer_owned_ipv4_pool",
+        "ipam_ipv4_pool",
+        "capacity_units",
+        "waf_classic_acl",
+        "shield_protection",
+    ):
+        value = getattr(lb, key)
+        if value not in (None, ""):
+            out[key] = value
+    return out
 
 
 def diff_load_balancer(

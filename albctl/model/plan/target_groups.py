@@ -7,8 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from albctl.model.desired import TargetGroup
+from albctl.model.ingress.inputs import MAX_TAGS
 from albctl.model.observed import ObservedTargetGroup
 from albctl.model.plan.changes import Change, Update, attr_diff, is_frozen
+from albctl.model.tags import (
+    TARGETS_RECORD_PREFIX,
+    recorded_targets,
+    target_hash,
+    targets_record,
+)
 
 # immutable target group fields: a change means a new target group
 TG_IMMUTABLE = ("port", "protocol", "protocol_version", "target_type", "ip_address_type")
@@ -56,13 +63,19 @@ def diff_target_groups(
     return out
 
 
+def _record(tg: TargetGroup) -> dict[str, str]:
+    """The record of the targets albctl registers in a multi-cluster target group."""
+    free = MAX_TAGS - len(tg.tags)
+    return targets_record(((t.id, t.port) for t in tg.targets), free)
+
+
 def _register_all(tg: TargetGroup) -> list[Change]:
     if not tg.targets:
         return []
-    register = [f"{t.id}:{t.port}" for t in tg.targets]
-    return [
-        Change("update", "Targets", tg.id, {"register": register}, desired=tg, ops=("register",))
-    ]
+    details: dict[str, Any] = {"register": [f"{t.id}:{t.port}" for t in tg.targets]}
+    if tg.multi_cluster:
+        details["record"] = _record(tg)
+    return [Change("update", "Targets", tg.id, details, desired=tg, ops=("register",))]
 
 
 def _replace(tg: TargetGroup, cur: ObservedTargetGroup, out: TargetGroupChanges) -> bool:
@@ -112,12 +125,21 @@ def _update(tg: TargetGroup, cur: ObservedTargetGroup, out: TargetGroupChanges) 
 
 
 def _target_changes(tg: TargetGroup, cur: ObservedTargetGroup) -> list[Change]:
+    """Register what is missing; deregister what is no longer wanted, which in a multi-cluster
+    target group is only what albctl registered itself (other clusters' targets stay)."""
     want = {(t.id, t.port) for t in tg.targets}
     have = {(t.id, t.port) for t in cur.targets}
     reg, dereg = sorted(want - have), sorted(have - want)
-    if not reg and not dereg:
-        return []
     d: dict[str, Any] = {}
+    if tg.multi_cluster:
+        ours = recorded_targets(cur.tags)
+        dereg = [t for t in dereg if target_hash(*t) in ours]
+        record = _record(tg)
+        have_record = {k: v for k, v in cur.tags.items() if k.startswith(TARGETS_RECORD_PREFIX)}
+        if record != have_record:
+            d["record"] = record
+    if not reg and not dereg and not d:
+        return []
     if reg:
         d["register"] = [f"{i}:{p}" for i, p in reg]
     if dereg:
