@@ -143,50 +143,60 @@ def _parse_forward(obj: str, name: str, data: dict[str, Any]) -> ParsedAction:
         raise _err(
             obj, name, f"forwardConfig.targetGroups has {len(entries)} entries; ALB allows 5"
         )
-    targets: list[ServiceRef | ArnRef] = []
-    for i, e in enumerate(entries):
-        if not isinstance(e, dict):
-            raise _err(obj, name, f"forwardConfig.targetGroups[{i}] must be an object")
-        weight_raw = ci_get(e, "weight")
-        if weight_raw is None and len(entries) > 1:
+    targets = [_forward_target(obj, name, i, e, len(entries)) for i, e in enumerate(entries)]
+    enabled, duration = _stickiness(obj, name, ci_get(cfg, "targetGroupStickinessConfig") or {})
+    return ParsedAction(
+        type="forward",
+        targets=tuple(targets),
+        stickiness_enabled=enabled,
+        stickiness_duration=duration if enabled else None,
+    )
+
+
+def _forward_target(obj: str, name: str, i: int, e: Any, count: int) -> ServiceRef | ArnRef:
+    """One entry of forwardConfig.targetGroups: a Service port or a target group."""
+    if not isinstance(e, dict):
+        raise _err(obj, name, f"forwardConfig.targetGroups[{i}] must be an object")
+    weight_raw = ci_get(e, "weight")
+    if weight_raw is None and count > 1:
+        raise _err(
+            obj,
+            name,
+            f"forwardConfig.targetGroups[{i}].weight is required with several target groups",
+        )
+    try:
+        weight = int(weight_raw) if weight_raw is not None else 1
+    except (TypeError, ValueError):
+        raise _err(
+            obj, name, f"forwardConfig.targetGroups[{i}].weight must be an integer"
+        ) from None
+    if not 0 <= weight <= 999:
+        raise _err(obj, name, f"forwardConfig.targetGroups[{i}].weight {weight} not in 0..999")
+    svc = ci_get(e, "serviceName")
+    arn, tg_name = ci_get(e, "targetGroupARN"), ci_get(e, "targetGroupName")
+    if svc and (arn or tg_name):
+        raise _err(
+            obj,
+            name,
+            f"forwardConfig.targetGroups[{i}]: serviceName and targetGroupARN/Name are exclusive",
+        )
+    if svc:
+        port = ci_get(e, "servicePort")
+        if port is None:
             raise _err(
                 obj,
                 name,
-                f"forwardConfig.targetGroups[{i}].weight is required with several target groups",
+                f"forwardConfig.targetGroups[{i}].servicePort is required with serviceName",
             )
-        try:
-            weight = int(weight_raw) if weight_raw is not None else 1
-        except (TypeError, ValueError):
-            raise _err(
-                obj, name, f"forwardConfig.targetGroups[{i}].weight must be an integer"
-            ) from None
-        if not 0 <= weight <= 999:
-            raise _err(obj, name, f"forwardConfig.targetGroups[{i}].weight {weight} not in 0..999")
-        svc = ci_get(e, "serviceName")
-        arn, tg_name = ci_get(e, "targetGroupARN"), ci_get(e, "targetGroupName")
-        if svc and (arn or tg_name):
-            raise _err(
-                obj,
-                name,
-                f"forwardConfig.targetGroups[{i}]: serviceName and targetGroupARN/Name are exclusive",
-            )
-        if svc:
-            port = ci_get(e, "servicePort")
-            if port is None:
-                raise _err(
-                    obj,
-                    name,
-                    f"forwardConfig.targetGroups[{i}].servicePort is required with serviceName",
-                )
-            port_v: int | str = int(port) if str(port).isdigit() else str(port)
-            targets.append(ServiceRef(str(svc), port_v, weight))
-        elif arn or tg_name:
-            targets.append(ArnRef(_str(arn), _str(tg_name), weight))
-        else:
-            raise _err(
-                obj, name, f"forwardConfig.targetGroups[{i}] needs serviceName or targetGroupARN"
-            )
-    sticky = ci_get(cfg, "targetGroupStickinessConfig") or {}
+        port_v: int | str = int(port) if str(port).isdigit() else str(port)
+        return ServiceRef(str(svc), port_v, weight)
+    if arn or tg_name:
+        return ArnRef(_str(arn), _str(tg_name), weight)
+    raise _err(obj, name, f"forwardConfig.targetGroups[{i}] needs serviceName or targetGroupARN")
+
+
+def _stickiness(obj: str, name: str, sticky: Any) -> tuple[bool, int | None]:
+    """(enabled, duration) of targetGroupStickinessConfig (1 hour by default when enabled)."""
     enabled = bool(ci_get(sticky, "enabled")) if isinstance(sticky, dict) else False
     duration = ci_get(sticky, "durationSeconds") if isinstance(sticky, dict) else None
     if duration is not None:
@@ -200,12 +210,7 @@ def _parse_forward(obj: str, name: str, data: dict[str, Any]) -> ParsedAction:
             raise _err(obj, name, "targetGroupStickinessConfig.durationSeconds must be 1..604800")
     if enabled and duration is None:
         duration = 3600
-    return ParsedAction(
-        type="forward",
-        targets=tuple(targets),
-        stickiness_enabled=enabled,
-        stickiness_duration=duration if enabled else None,
-    )
+    return enabled, duration
 
 
 _COND_CFG = {
