@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -483,7 +483,8 @@ class Reconciler:
     ) -> tuple[Inventory, ObservedStack, BuildResult]:
         """Discover, then build; a host that found no certificate in a cached list rebuilds
         once with a fresh list (a certificate issued a moment ago is then used at once)."""
-        secrets = self._read_secrets(group)
+        services = {s.key: s for s in objs.services}
+        secrets = self._read_secrets(group, services)
         self._mem(gid).secrets = secrets
         needs_certs = needs_of(objs).certificates
         for fresh in (False, True):
@@ -494,7 +495,7 @@ class Reconciler:
             build = build_group(
                 GroupInput(
                     group,
-                    {s.key: s for s in objs.services},
+                    services,
                     objs.endpoint_slices,
                     objs.nodes,
                     inventory,
@@ -542,7 +543,7 @@ class Reconciler:
         self.recent.forget_deleted(missing)
         return observed
 
-    def _read_secrets(self, group: Group) -> dict[str, Secret]:
+    def _read_secrets(self, group: Group, services: Mapping[str, Service]) -> dict[str, Secret]:
         """GET the Secrets the group's Ingresses name: TLS Secrets and OIDC client Secrets
         (no list or watch of Secrets)."""
         ingresses = [m.ingress for m in group.members]
@@ -552,12 +553,8 @@ class Reconciler:
                 ingresses.append(Ingress.model_validate(raw))
         out: dict[str, Secret] = {}
         for ing in ingresses:
-            services = {
-                key: Service.model_validate(raw)
-                for key in service_keys(ing)
-                if (raw := self.snapshots.raw("Service", key)) is not None
-            }
-            names = secrets_named(ing, services, self.settings.import_tls_secrets)
+            backends = {k: services[k] for k in service_keys(ing) if k in services}
+            names = secrets_named(ing, backends, self.settings.import_tls_secrets)
             for key in names:
                 ns, _, name = key.partition("/")
                 if key not in out and (raw := self.secret_reader.get(ns, name)) is not None:
