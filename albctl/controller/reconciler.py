@@ -139,6 +139,9 @@ class Reconciler:
             settings, clients, self.tag_cache, all_groups=self.group_ids
         )
         self.discovery = DiscoveryCache()  # subnets and ACM certificates between reconciles
+        # the cluster's backend security group once seen (forgotten when a reconcile fails:
+        # it may have been deleted by hand)
+        self.backend_sg: str | None = None
         self.secret_reader = SecretReader(writer.api)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -211,11 +214,13 @@ class Reconciler:
             raise
         except AlbctlError as exc:
             error = str(exc)
+            self.backend_sg = None
             self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
             log_event(log, "reconcile failed", logging.WARNING, group=gid, error=error)
             raise
         except Exception as exc:
             error = repr(exc)
+            self.backend_sg = None
             self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
             log.exception("reconcile crashed", extra={"group": gid})
             raise
@@ -252,7 +257,11 @@ class Reconciler:
         members = [m.ingress for m in group.members] if group else []
         invalid_keys = set(group.invalid) if group else set()
         observer = Observer(
-            self.clients, self.settings.cluster_name, self.tag_cache, read_attributes=False
+            self.clients,
+            self.settings.cluster_name,
+            self.tag_cache,
+            read_attributes=False,
+            backend_security_group=self.backend_sg,
         )
         observed = self._fresh(gid, observer)
         tagged = {r.tags.get(INGRESS_TAG) for r in observed.rules} | {
@@ -316,6 +325,7 @@ class Reconciler:
             if build.stack is not None:
                 vpc = self.settings.vpc_id or inventory.vpc_id
                 observed = self.networking.prepare(build.stack, observed, None, vpc)
+                self.backend_sg = observed.backend_security_group or self.backend_sg
                 observed = observer.with_attributes(
                     observed,
                     bool(build.stack.load_balancer.attributes),

@@ -35,6 +35,7 @@ from albctl.controller.readiness import PREFIX as READINESS_PREFIX
 from albctl.controller.readiness import ReadinessGates, Registered, trim_pod
 from albctl.controller.reconciler import NotLeaderError, Reconciler
 from albctl.controller.snapshot import Snapshotter
+from albctl.controller.trim import TRIMS
 from albctl.errors import AlbctlError, ConfigError
 from albctl.kube.api import (
     ENDPOINT_SLICE,
@@ -146,7 +147,11 @@ class Controller:
             "Node": NODE,
             "TargetGroupBinding": TARGET_GROUP_BINDING,
         }
-        self.informers = {name: Informer(self.api, kind, ns) for name, kind in kinds.items()}
+        # cached objects keep only what the model reads (memory follows albctl's use)
+        self.informers = {
+            name: Informer(self.api, kind, ns, transform=TRIMS[name])
+            for name, kind in kinds.items()
+        }
         # only pods with albctl's readiness gates are kept, trimmed to what the gates need
         self.informers["Pod"] = Informer(self.api, POD, ns, transform=trim_pod)
         self.snapshots = Snapshotter(self.informers)
