@@ -237,3 +237,29 @@ def test_plan_shows_rule_changes_without_making_them(aws: AwsEnv) -> None:
     assert (9000, bsg, DESC) not in rules_from(aws, s.node_security_group)
     assert run(aws, docs).ok  # drift put back
     assert (9000, bsg, DESC) in rules_from(aws, s.node_security_group)
+
+
+def test_one_apply_of_several_groups_reads_the_other_stacks_once(aws: AwsEnv) -> None:
+    s = seeded(aws)
+    c = clients(aws)
+    add_pod_ips(c, s.instances[0], ["10.0.200.50"])  # type: ignore[arg-type]
+    names = ["a", "b", "c", "d"]
+
+    def apps(health: int) -> list[dict[str, Any]]:
+        docs: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for i, n in enumerate(names):
+            for d in app(aws, n, ["10.0.200.50"], healthcheck_port=str(health + i)):
+                meta = d["metadata"]
+                docs[(d["kind"], meta.get("namespace", ""), meta["name"])] = d
+        return list(docs.values())
+
+    assert run(aws, apps(9100)).ok
+    [bsg] = backend_sgs(aws)
+    # every group moves its health-check port in one run: each revokes its old port only
+    # when no other group (applied before it in the run, or not yet) still needs it
+    report = run(aws, apps(9200))
+    assert report.ok
+    ports = {p for p, src, _ in rules_from(aws, s.node_security_group) if src == bsg}
+    assert ports == {9000, 30080, 9200, 9201, 9202, 9203}
+    # the cluster's stacks were read once for the revocations, not once per group
+    assert c.calls[("elbv2", "DescribeListeners")] <= 2 * len(names)
