@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from albctl import __version__
 from albctl.errors import AlbctlError
@@ -69,6 +68,8 @@ DefaultTagsOpt = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> None:
+    from rich.console import Console
+
     Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 

@@ -29,6 +29,9 @@ from albctl.model.objects import (
     TargetGroupBinding,
 )
 
+# libyaml where the wheel has it (several times faster), the same safe constructors
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 KINDS: dict[str, type[BaseModel]] = {
     "Ingress": Ingress,
     "IngressClass": IngressClass,
@@ -128,7 +131,7 @@ def read_documents(paths: Iterable[str | Path]) -> list[tuple[str, list[Any]]]:
             continue
         try:
             text = sys.stdin.read() if is_stdin else f.read_text()
-            docs = list(yaml.safe_load_all(text))
+            docs = list(yaml.load_all(text, Loader=_LOADER))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise ManifestError(
                 f"{'<stdin>' if is_stdin else f}: cannot read YAML: {exc}"

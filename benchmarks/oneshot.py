@@ -193,9 +193,9 @@ def profile(aws: Aws, n: int, work: Path, env: dict[str, str]) -> None:
         print(f"{us:>10} {name}")
     aws.fresh(n, work)
     out = work / "apply.prof"
+    profiled = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "albctl.cli"]
     subprocess.run(
-        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "albctl.cli", "apply", "-f"]
-        + [str(work / "app.yaml")],
+        [*profiled, "apply", "-f", str(work / "app.yaml")],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -231,6 +231,9 @@ def main() -> None:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         os.environ["ALBCTL_CLUSTER_NAME"] = CLUSTER
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # as installed: pip compiles the bytecode (a checkout run with PYTHONDONTWRITEBYTECODE
+        # would compile albctl's modules again at every start)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "albctl")], check=True)
         aws = Aws(endpoint)
         with tempfile.TemporaryDirectory(prefix="albctl-oneshot-") as tmp:
             work = Path(tmp)
