@@ -404,7 +404,7 @@ def main() -> None:
                     "samples": len(lat),
                 }
                 result["rss_mib_after_endpoint_changes"] = memory(pid)
-            period = max(20.0, seconds * 1.5 + 10)
+            period = max(20.0, seconds + 10)
             with ctl.run(f"{int(period)}s", args.workers) as (pid, metrics):
                 restarted = time.time()
                 _until("restart reconciles", lambda: metrics.reconciles() >= groups, args.timeout)
