@@ -668,7 +668,12 @@ def run(
 ) -> None:
     """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
     from albctl.config import Settings
-    from albctl.controller.run import Controller, RunOptions, default_namespace
+    from albctl.controller.run import (
+        Controller,
+        RunOptions,
+        default_namespace,
+        limit_malloc_arenas,
+    )
     from albctl.logs import log_event
     from albctl.version import build_info
 
@@ -678,6 +683,7 @@ def run(
     if missing:
         _fail("albctl run cannot start:\n" + "\n".join(f"  - {m}" for m in missing), 2)
     setup_logging(log_level, log_format)
+    limit_malloc_arenas()
     info = build_info()
     log_event(
         logging.getLogger("albctl.run"),

@@ -7,11 +7,13 @@ Two things differ from ``moto_server``, both about moto, not about albctl:
 - Requests are served one at a time. moto's backends are not thread-safe: a GetResources
   iterating the load balancers while another thread creates one fails with a 500
   ("OrderedDict mutated during iteration"). AWS has no such failure to measure.
+- ``addresses.private-ip-address`` matches secondary addresses too, as in AWS (moto: the
+  primary address only).
 - EC2 tags are looked up by resource id. moto's ``TaggedEC2Resource.get_tags`` scans every
   EC2 tag of the account for each resource it describes, so a DescribeSecurityGroups or a
   GetResources costs (resources x tags): with 1,000 groups (1,000 security groups) one call
   takes seconds, whatever the client asks. The index returns the same tags in the same order.
-  ``--moto-as-is`` turns it off.
+  ``--moto-as-is`` turns both off.
 
 ``GET /_bench/calls?since=T`` answers ``[[time, action, user agent], ...]`` for the calls that
 arrived after T (``time.time()``), so a benchmark can time an event against the AWS call it
@@ -47,6 +49,29 @@ def index_ec2_tags() -> None:
         ]
 
     TaggedEC2Resource.get_tags = get_tags  # type: ignore[method-assign]
+
+
+def match_secondary_addresses() -> None:
+    """AWS's ``addresses.private-ip-address`` filter matches every private address of an
+    interface; moto's only the primary one, so each pod IP lookup misses and albctl reads the
+    node's interfaces instead (every pod IP of the node, in each answer)."""
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
+
+    original = NetworkInterfaceBackend.get_all_network_interfaces
+    key = "addresses.private-ip-address"
+
+    def get_all(self: Any, eni_ids: Any = None, filters: Any = None) -> Any:
+        wanted = set((filters or {}).get(key) or [])
+        if not wanted:
+            return original(self, eni_ids, filters)
+        rest = {k: v for k, v in filters.items() if k != key}
+        return [
+            eni
+            for eni in original(self, eni_ids, rest)
+            if wanted & {a["PrivateIpAddress"] for a in eni.private_ip_addresses}
+        ]
+
+    NetworkInterfaceBackend.get_all_network_interfaces = get_all  # type: ignore[method-assign]
 
 
 class Recorder:
@@ -92,6 +117,7 @@ def main() -> None:
 
     if not args.moto_as_is:
         index_ec2_tags()
+        match_secondary_addresses()
     app = Recorder(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
     print(f"listening on {args.port}", flush=True)

@@ -350,6 +350,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--moto-as-is", action="store_true")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the three processes too
     _fake_credentials()
     lay = layout(args.ingresses, args.endpoints, args.explicit_share)
     groups = len(lay.groups)
