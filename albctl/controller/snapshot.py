@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from albctl.controller.trim import PARSED
 from albctl.kube.informer import Informer
 from albctl.logs import log_event
 from albctl.manifests import KINDS, ObjectSet
@@ -44,7 +45,8 @@ class Snapshotter:
             if hit and hit[0] == rv:
                 return hit[1]
         try:
-            model = KINDS[kind].model_validate(obj)
+            parsed = obj.get(PARSED)  # parsed when it entered the cache (trim)
+            model = parsed if isinstance(parsed, BaseModel) else KINDS[kind].model_validate(obj)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first["loc"])

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
+from albctl.model.objects import EndpointSlice
+
 Obj = dict[str, Any]
+# the key under which a cached object carries its parsed model (see Snapshotter)
+PARSED = "albctl.io/parsed"
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _META = (
@@ -73,6 +79,8 @@ def trim_service(obj: Obj) -> Obj:
 
 
 def trim_endpoint_slice(obj: Obj) -> Obj:
+    """The slice's metadata and its parsed model (:data:`PARSED`): the endpoints, the bulk of
+    a cluster's objects, are held once, as the model reads them, not also as JSON."""
     out = _head(obj)
     for k in ("addressType", "ports"):
         if k in obj:
@@ -84,6 +92,11 @@ def trim_endpoint_slice(obj: Obj) -> Obj:
             kept["targetRef"] = _pick(e["targetRef"], _TARGET_REF)
         endpoints.append(kept)
     out["endpoints"] = endpoints
+    try:
+        out[PARSED] = EndpointSlice.model_validate(out)
+    except ValidationError:
+        return out  # kept as JSON: the snapshot reports what does not parse
+    del out["endpoints"]
     return out
 
 
