@@ -7,8 +7,9 @@ interpreter. AWS calls are counted by the controller's own metrics (``/metrics``
 
 The cluster: ``--ingresses`` Ingresses, a share of them (``--explicit-share``) in explicit
 groups of 10 to 50 members, every other one its own implicit group; one Service each, ip
-targets, ``--endpoints`` endpoints spread over the Services' EndpointSlices (pod IPs are
-secondary addresses of the nodes' interfaces, as the VPC CNI gives them).
+targets, ``--endpoints`` endpoints spread over the Services' EndpointSlices and over nodes
+(``--pods-per-node``, 30 by default: pod IPs are secondary addresses of the nodes' interfaces,
+as the VPC CNI gives them).
 
 Measured: time from the first object created to every Ingress having its hostname, AWS calls
 per group until converged; 50 EndpointSlice changes one after the other, each timed from the
@@ -345,6 +346,7 @@ def main() -> None:
     parser.add_argument("--explicit-share", type=float, default=0.3)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--pods-per-node", type=int, default=30)
     parser.add_argument("--tagging", default=None, help="ALBCTL_AWS_TAGGING_API for albctl run")
     parser.add_argument("--src", type=Path, default=ROOT, help="checkout albctl run comes from")
     parser.add_argument("--timeout", type=float, default=1800)
@@ -361,6 +363,7 @@ def main() -> None:
         "explicit_groups": sum(1 for g in lay.groups if "/" not in g),
         "endpoints": args.endpoints,
         "workers": args.workers,
+        "nodes": max(3, -(-args.endpoints // args.pods_per_node)),
         "tagging_api": args.tagging or "default",
     }
     with tempfile.TemporaryDirectory(prefix="albctl-scale-") as tmp:
@@ -384,7 +387,8 @@ def main() -> None:
             os.environ["AWS_ENDPOINT_URL"] = moto
             clients = AwsClients(region=REGION, user_agent=AGENT)
             ips = {pod_ip(n): n for n in range(args.endpoints)} | {ip: 0 for ip in extra}
-            seeded = seed(clients, CLUSTER, instances=3, pod_ips=ips)
+            nodes = max(3, -(-args.endpoints // args.pods_per_node))
+            seeded = seed(clients, CLUSTER, instances=nodes, pod_ips=ips)
             api = KubeApi(str(kubeconfig), user_agent=AGENT)
             _until("the sandbox API", lambda: api.list(INGRESS) is not None, 60)
             docs = documents(lay, seeded.instances)
