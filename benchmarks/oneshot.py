@@ -1,9 +1,10 @@
 """Benchmark: ``albctl apply`` of N Ingresses against a minimal boto3 script making the same calls.
 
 One moto server (``benchmarks/motoserver.py``) for everything. For each N: AWS is reset and
-seeded, ``albctl apply`` runs once in this process with every AWS call recorded (operation,
-parameters, answer); then, alternately and each on a freshly reset and seeded AWS, the two
-timed commands run as new processes, start-up included:
+seeded, ``albctl apply`` runs once with every AWS call recorded (operation, parameters,
+answer); then, alternately and each on a freshly reset and seeded AWS, the two timed commands
+run as new processes, start-up included (albctl's bytecode compiled first, as an install
+does):
 
 - ``albctl apply -f DIR`` (``python -m albctl.cli``);
 - ``benchmarks/boto3_replay.py``: the recorded calls, in order, with this run's identifiers.
@@ -13,6 +14,7 @@ imports, manifests, model, diff).
 
     python benchmarks/oneshot.py --sizes 10 50 --runs 5
     python benchmarks/oneshot.py --sizes 10 --profile   # cProfile and -X importtime of apply
+    python benchmarks/oneshot.py --src DIR              # albctl from another checkout
 """
 
 from __future__ import annotations
@@ -106,32 +108,41 @@ class Aws:
         return seeded
 
 
-def record(work: Path) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
-    """Run ``albctl apply`` in this process; every AWS call with its parameters and answer."""
-    import botocore.client
-    from botocore import xform_name
-    from botocore.exceptions import ClientError
+RECORD = """
+import pickle, sys
+import botocore.client
+from botocore import xform_name
+from botocore.exceptions import ClientError
+from albctl.cli import app
 
-    from albctl.cli import app
+calls = []
+real = botocore.client.BaseClient._make_api_call
 
-    calls: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
-    real = botocore.client.BaseClient._make_api_call
-
-    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        service = self.meta.service_model.service_name
-        try:
-            got = real(self, operation, params)
-        except ClientError as exc:
-            calls.append((service, xform_name(operation), params, exc.response))
-            raise
-        calls.append((service, xform_name(operation), params, got))
-        return got
-
-    botocore.client.BaseClient._make_api_call = recording  # type: ignore[method-assign]
+def recording(self, operation, params):
+    service = self.meta.service_model.service_name
     try:
-        app(["apply", "-f", str(work / "app.yaml")], standalone_mode=False)
-    finally:
-        botocore.client.BaseClient._make_api_call = real  # type: ignore[method-assign]
+        got = real(self, operation, params)
+    except ClientError as exc:
+        calls.append((service, xform_name(operation), params, exc.response))
+        raise
+    calls.append((service, xform_name(operation), params, got))
+    return got
+
+botocore.client.BaseClient._make_api_call = recording
+try:
+    app(["apply", "-f", sys.argv[1]], standalone_mode=False)
+finally:
+    with open(sys.argv[2], "wb") as f:
+        pickle.dump(calls, f)
+"""
+
+
+def record(work: Path, env: dict[str, str]) -> list[tuple[str, str, dict[str, Any], Any]]:
+    """Run ``albctl apply`` once with every AWS call recorded: operation, parameters, answer."""
+    out = work / "recorded"
+    args = [sys.executable, "-c", RECORD, str(work / "app.yaml"), str(out)]
+    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    calls: list[tuple[str, str, dict[str, Any], Any]] = pickle.loads(out.read_bytes())
     return calls
 
 
@@ -143,7 +154,7 @@ def timed(args: list[str], env: dict[str, str]) -> float:
 
 def measure(aws: Aws, n: int, runs: int, work: Path, env: dict[str, str]) -> dict[str, Any]:
     recorded_seed = aws.fresh(n, work)
-    calls = record(work)
+    calls = record(work, env)
     apply_args = [sys.executable, "-m", "albctl.cli", "apply", "-f", str(work / "app.yaml")]
     replay_args = [sys.executable, str(ROOT / "benchmarks/boto3_replay.py"), str(work / "calls")]
     albctl_s, boto3_s = [], []
@@ -212,6 +223,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--src", type=Path, default=ROOT, help="checkout albctl comes from")
     args = parser.parse_args()
     _fake_credentials()
     port = _free_port()
@@ -230,10 +242,11 @@ def main() -> None:
                 time.sleep(0.1)
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         os.environ["ALBCTL_CLUSTER_NAME"] = CLUSTER
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(args.src)}
         # as installed: pip compiles the bytecode (a checkout run with PYTHONDONTWRITEBYTECODE
         # would compile albctl's modules again at every start)
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "albctl")], check=True)
+        compile_all = [sys.executable, "-m", "compileall", "-q", str(args.src / "albctl")]
+        subprocess.run(compile_all, check=True)
         aws = Aws(endpoint)
         with tempfile.TemporaryDirectory(prefix="albctl-oneshot-") as tmp:
             work = Path(tmp)
@@ -241,7 +254,7 @@ def main() -> None:
                 profile(aws, args.sizes[0], work, env)
                 return
             results = [measure(aws, n, args.runs, work, env) for n in args.sizes]
-        print(json.dumps({"runs": args.runs, "results": results}, indent=2))
+        print(json.dumps({"src": str(args.src), "runs": args.runs, "results": results}, indent=2))
     finally:
         moto.terminate()
         moto.wait()
