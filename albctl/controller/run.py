@@ -52,7 +52,7 @@ from albctl.kube.api import (
 from albctl.kube.events import EventRecorder
 from albctl.kube.informer import Informer, Obj
 from albctl.kube.leader import LeaderElector
-from albctl.kube.writer import KubeWriter
+from albctl.kube.writer import FINALIZER, KubeWriter
 from albctl.logs import log_event
 from albctl.model.groups import services_of
 from albctl.model.objects import Ingress
@@ -103,10 +103,18 @@ def _services_of(ing: Obj) -> set[str]:
 
 
 def _same_inputs(old: Obj, new: Obj) -> bool:
-    """An Ingress update that changes nothing albctl reads (status, managedFields...)."""
-    fields = ("generation", "annotations", "labels", "finalizers", "deletionTimestamp")
+    """An Ingress update that changes nothing albctl reads (status, managedFields...), or only
+    adds albctl's finalizer (written by the reconcile that is creating the group's load
+    balancer: reconciling again would only read it back)."""
+    fields = ("generation", "annotations", "labels", "deletionTimestamp")
     om, nm = old.get("metadata", {}), new.get("metadata", {})
-    return all(om.get(f) == nm.get(f) for f in fields) and old.get("spec") == new.get("spec")
+    before, after = om.get("finalizers") or [], nm.get("finalizers") or []
+    only_ours_added = [f for f in after if f != FINALIZER] == before and FINALIZER in after
+    return (
+        all(om.get(f) == nm.get(f) for f in fields)
+        and (before == after or only_ours_added)
+        and old.get("spec") == new.get("spec")
+    )
 
 
 def _node_fingerprint(node: Obj | None) -> Any:
