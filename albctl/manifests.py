@@ -59,6 +59,9 @@ class ObjectSet:
     target_group_bindings: list[TargetGroupBinding] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # values computed from this set (groups, instance hints...), kept with it: the controller
+    # hands the same set to every reconcile until an object changes
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, kind: str, obj: Any) -> None:
         attr = {

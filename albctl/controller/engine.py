@@ -105,7 +105,15 @@ class Needs:
 
 
 def needs_of(objects: ObjectSet) -> Needs:
-    """The certificates, security group, target group and web ACL names to discover."""
+    """The certificates, security group, target group and web ACL names to discover (once
+    per object set)."""
+    hit: Needs | None = objects.derived.get("needs")
+    if hit is None:
+        hit = objects.derived["needs"] = _needs_of(objects)
+    return hit
+
+
+def _needs_of(objects: ObjectSet) -> Needs:
     certs = False
     sg_names: set[str] = set()
     tg_names: set[str] = set()

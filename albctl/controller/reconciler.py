@@ -175,7 +175,13 @@ class Reconciler:
 
     def _groups(self, objs: ObjectSet) -> tuple[dict[str, Group], dict[str, str]]:
         """Groups of the Ingresses that are not being deleted, and the group of every Ingress
-        of ours (deleting ones included)."""
+        of ours (deleting ones included); computed once per snapshot."""
+        hit: tuple[dict[str, Group], dict[str, str]] | None = objs.derived.get("groups")
+        if hit is None:
+            hit = objs.derived["groups"] = self._grouping(objs)
+        return hit
+
+    def _grouping(self, objs: ObjectSet) -> tuple[dict[str, Group], dict[str, str]]:
         bs = self.settings.build_settings()
         live = [i for i in objs.ingresses if not i.metadata.deletion_timestamp]
         grouping = group_ingresses(live, objs.ingress_classes, objs.ingress_class_params, bs)

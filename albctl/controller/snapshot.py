@@ -35,6 +35,7 @@ class Snapshotter:
     _memo: dict[tuple[str, str], tuple[str, BaseModel]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     failures: dict[tuple[str, str], ParseFailure] = field(default_factory=dict)
+    _last: tuple[tuple[int, ...], ObjectSet] | None = None
 
     def _parse(self, kind: str, obj: dict[str, Any]) -> BaseModel | None:
         meta = obj.get("metadata", {})
@@ -69,6 +70,17 @@ class Snapshotter:
         return model
 
     def objects(self) -> ObjectSet:
+        """Every cached object, parsed; the same set (read-only) until an object changes."""
+        revisions = tuple(inf.revision for inf in self.informers.values())
+        with self._lock:
+            if self._last is not None and self._last[0] == revisions:
+                return self._last[1]
+        out = self._objects()
+        with self._lock:
+            self._last = (revisions, out)
+        return out
+
+    def _objects(self) -> ObjectSet:
         out = ObjectSet()
         for kind, informer in self.informers.items():
             if kind not in KINDS:
