@@ -131,6 +131,7 @@ class Reconciler:
         self.is_leader = is_leader
         self.memory: dict[str, GroupMemory] = {}
         self.member_of: dict[str, str] = {}
+        self._grouped: tuple[tuple[Any, ...], tuple[dict[str, Group], dict[str, str]]] | None = None
         self.cert_count = 0
         self.tag_cache = TagCache(ttl=tag_ttl)
         # what this process created lately: a read that does not list it yet is stale
@@ -177,8 +178,22 @@ class Reconciler:
         """Groups of the Ingresses that are not being deleted, and the group of every Ingress
         of ours (deleting ones included); computed once per snapshot."""
         hit: tuple[dict[str, Group], dict[str, str]] | None = objs.derived.get("groups")
-        if hit is None:
-            hit = objs.derived["groups"] = self._grouping(objs)
+        if hit is not None:
+            return hit
+        # the grouping depends on the Ingresses and classes only: an EndpointSlice change (a
+        # new object set) does not regroup the cluster
+        revisions = objs.derived.get("revisions") or {}
+        key = tuple(revisions.get(k) for k in ("Ingress", "IngressClass", "IngressClassParams"))
+        with self._lock:
+            last = self._grouped
+        if revisions and last is not None and last[0] == key:
+            hit = last[1]
+        else:
+            hit = self._grouping(objs)
+            if revisions:
+                with self._lock:
+                    self._grouped = (key, hit)
+        objs.derived["groups"] = hit
         return hit
 
     def _grouping(self, objs: ObjectSet) -> tuple[dict[str, Group], dict[str, str]]:

@@ -76,6 +76,8 @@ class Snapshotter:
             if self._last is not None and self._last[0] == revisions:
                 return self._last[1]
         out = self._objects()
+        # as read before the objects: they may be newer, never older
+        out.derived["revisions"] = dict(zip(self.informers, revisions, strict=True))
         with self._lock:
             self._last = (revisions, out)
         return out
