@@ -141,14 +141,22 @@ def record(work: Path, env: dict[str, str]) -> list[tuple[str, str, dict[str, An
     """Run ``albctl apply`` once with every AWS call recorded: operation, parameters, answer."""
     out = work / "recorded"
     args = [sys.executable, "-c", RECORD, str(work / "app.yaml"), str(out)]
-    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        args,
+        env=env,
+        cwd=env["PYTHONPATH"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     calls: list[tuple[str, str, dict[str, Any], Any]] = pickle.loads(out.read_bytes())
     return calls
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
+    # from the checkout measured: "-m" and "-c" put the working directory first on sys.path
+    subprocess.run(args, env=env, cwd=env["PYTHONPATH"], check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -195,7 +203,12 @@ def profile(aws: Aws, n: int, work: Path, env: dict[str, str]) -> None:
     aws.fresh(n, work)
     args = [sys.executable, "-X", "importtime", "-m", "albctl.cli", "apply", "-f"]
     done = subprocess.run(
-        [*args, str(work / "app.yaml")], env=env, capture_output=True, text=True, check=True
+        [*args, str(work / "app.yaml")],
+        env=env,
+        cwd=env["PYTHONPATH"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = [line.split("|") for line in done.stderr.splitlines() if line.startswith("import time")]
     top = sorted(((int(r[1]), r[2].rstrip()) for r in rows[1:]), reverse=True)[:25]
@@ -208,6 +221,7 @@ def profile(aws: Aws, n: int, work: Path, env: dict[str, str]) -> None:
     subprocess.run(
         [*profiled, "apply", "-f", str(work / "app.yaml")],
         env=env,
+        cwd=env["PYTHONPATH"],
         check=True,
         stdout=subprocess.DEVNULL,
     )

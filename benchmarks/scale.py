@@ -186,9 +186,12 @@ def _get(url: str) -> bytes:
 
 
 @contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``cwd``: the checkout ``-m albctl.cli`` runs from (it comes first on sys.path)."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         try:
             yield proc
         finally:
@@ -274,7 +277,7 @@ class Controller:
         ]
         env = {**self.env, "PYTHONPATH": str(self.src)}
         self.runs += 1
-        with process(args, env, self.workdir / f"controller-{self.runs}.log") as proc:
+        with process(args, env, self.workdir / f"controller-{self.runs}.log", self.src) as proc:
             metrics = Metrics(port)
             _until("the controller's metrics", lambda: metrics.read() is not None, 60)
             yield proc.pid, metrics
