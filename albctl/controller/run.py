@@ -232,6 +232,7 @@ class Controller:
         self._workers: list[threading.Thread] = []
         self._inflight = 0
         self._inflight_lock = threading.Lock()
+        self._worked = False  # since memory was last handed back
         self._wire_handlers()
 
     # --- leadership ------------------------------------------------------------------------
@@ -405,7 +406,9 @@ class Controller:
             key = self.queue.get(timeout=0.5)
             self.metrics.queue_depth.set(len(self.queue))
             if key is None:
+                self._trim_when_idle()
                 continue
+            self._worked = True
             if not self.is_leader():
                 self.queue.done(key)
                 continue
@@ -452,6 +455,15 @@ class Controller:
                 with self._inflight_lock:
                     self._inflight -= 1
                 self.queue.done(key)
+
+    def _trim_when_idle(self) -> None:
+        """Once the queue has drained after some work, hand the heap's free pages back to the
+        system (a resync's answers are garbage by then, and glibc keeps their pages)."""
+        with self._inflight_lock:
+            if not self._worked or self._inflight:
+                return
+            self._worked = False
+        release_free_memory()
 
     def _resync(self) -> None:
         while not self._stop.wait(self.options.resync_period):
@@ -587,6 +599,16 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
 
         ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to limit
+        pass
+
+
+def release_free_memory() -> None:
+    """malloc_trim(0): free heap pages back to the system (glibc only; elsewhere nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
         pass
 
 
