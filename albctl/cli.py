@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from albctl import __version__
 from albctl.errors import AlbctlError
@@ -69,6 +68,8 @@ DefaultTagsOpt = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> None:
+    from rich.console import Console
+
     Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -686,7 +687,12 @@ def run(
 ) -> None:
     """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
     from albctl.config import Settings, wildcard_matching
-    from albctl.controller.run import Controller, RunOptions, default_namespace
+    from albctl.controller.run import (
+        Controller,
+        RunOptions,
+        default_namespace,
+        limit_malloc_arenas,
+    )
     from albctl.logs import log_event
     from albctl.version import build_info
 
@@ -696,6 +702,7 @@ def run(
     if missing:
         _fail("albctl run cannot start:\n" + "\n".join(f"  - {m}" for m in missing), 2)
     setup_logging(log_level, log_format)
+    limit_malloc_arenas()
     info = build_info()
     log_event(
         logging.getLogger("albctl.run"),

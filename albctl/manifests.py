@@ -29,6 +29,9 @@ from albctl.model.objects import (
     TargetGroupBinding,
 )
 
+# libyaml where the wheel has it (several times faster), the same safe constructors
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 KINDS: dict[str, type[BaseModel]] = {
     "Ingress": Ingress,
     "IngressClass": IngressClass,
@@ -56,6 +59,9 @@ class ObjectSet:
     target_group_bindings: list[TargetGroupBinding] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # values computed from this set (groups, instance hints...), kept with it: the controller
+    # hands the same set to every reconcile until an object changes
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, kind: str, obj: Any) -> None:
         attr = {
@@ -128,7 +134,7 @@ def read_documents(paths: Iterable[str | Path]) -> list[tuple[str, list[Any]]]:
             continue
         try:
             text = sys.stdin.read() if is_stdin else f.read_text()
-            docs = list(yaml.safe_load_all(text))
+            docs = list(yaml.load_all(text, Loader=_LOADER))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise ManifestError(
                 f"{'<stdin>' if is_stdin else f}: cannot read YAML: {exc}"

@@ -45,6 +45,15 @@ def is_mutating(operation: str) -> bool:
 
 
 CallHook = Callable[[str, str], None]
+_SERVICES = (
+    "elbv2",
+    "ec2",
+    "acm",
+    "wafv2",
+    "waf-regional",
+    "shield",
+    "resourcegroupstaggingapi",
+)
 
 
 NO_REGION = "no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)"
@@ -65,8 +74,41 @@ def resolve_region(region: str | None, session: boto3.Session | None = None) -> 
     )
 
 
+class _LazyClient:
+    """An AwsClients attribute: the service's client, made on first use (an unused service's
+    model is never loaded: a one-shot apply needs ELBv2 and EC2 only)."""
+
+    def __init__(self, service: str | None = None) -> None:
+        self.service = service  # botocore's name, when it is not the attribute's
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.service = self.service or name
+
+    def __get__(self, obj: AwsClients | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        assert self.service is not None
+        return obj.client(self.service)
+
+    def __set__(self, obj: AwsClients, value: Any) -> None:
+        assert self.service is not None
+        obj.__dict__[self.service] = value
+
+
 class AwsClients:
-    """ELBv2, EC2 and ACM clients sharing one session, counting every API call."""
+    """ELBv2, EC2, ACM, WAF, Shield and tagging clients sharing one session, counting every
+    call."""
+
+    elbv2 = _LazyClient()
+    ec2 = _LazyClient()
+    acm = _LazyClient()
+    wafv2 = _LazyClient()
+    # WAF Classic (regional) and Shield Advanced (a global API; botocore resolves its one
+    # endpoint from any region)
+    wafregional = _LazyClient("waf-regional")
+    shield = _LazyClient()
+    resourcegroupstaggingapi = _LazyClient()
 
     def __init__(
         self,
@@ -79,7 +121,7 @@ class AwsClients:
         if not region:
             raise ConfigError(NO_REGION)
         self.region = region
-        config = Config(
+        self._config = Config(
             region_name=region,
             retries={"mode": "adaptive", "max_attempts": 8},
             user_agent_extra=user_agent,
@@ -88,36 +130,35 @@ class AwsClients:
         )
         self.calls: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
+        self._make_lock = threading.Lock()
         self.hooks: list[CallHook] = []
         self.throttle_hooks: list[CallHook] = []
-        self.elbv2 = self.session.client("elbv2", config=config)
-        self.ec2 = self.session.client("ec2", config=config)
-        self.acm = self.session.client("acm", config=config)
-        self.wafv2 = self.session.client("wafv2", config=config)
-        # WAF Classic (regional) and Shield Advanced (a global API; botocore resolves its
-        # one endpoint from any region)
-        self.wafregional = self.session.client("waf-regional", config=config)
-        self.shield = self.session.client("shield", config=config)
-        self._config = config
         self._credentials_lock = threading.Lock()
         self._reloaded_at = -1e9
-        self._tagging: Any = None
-        for client in (self.elbv2, self.ec2, self.acm, self.wafv2, self.wafregional, self.shield):
-            self._hook(client)
+        self._credentials: Any = None  # reloaded ones, for clients made after the reload
+
+    def client(self, service: str) -> Any:
+        """The client of ``service``, made on first use."""
+        made = self.__dict__.get(service)
+        if made is not None:
+            return made
+        with self._make_lock:
+            made = self.__dict__.get(service)
+            if made is None:
+                made = self.session.client(service, config=self._config)
+                if self._credentials is not None:
+                    made._request_signer._credentials = self._credentials
+                self._hook(made)
+                self.__dict__[service] = made
+            return made
+
+    def _made(self) -> list[Any]:
+        return [c for c in (self.__dict__.get(s) for s in _SERVICES) if c is not None]
 
     def _hook(self, client: Any) -> None:
         client.meta.events.register("before-call.*.*", self._count)
         client.meta.events.register("needs-retry.*.*", self._throttled)
         client.meta.events.register("needs-retry.*.*", self._expired)
-
-    @property
-    def resourcegroupstaggingapi(self) -> Any:
-        """The Resource Groups Tagging API client, made on first use."""
-        with self._lock:
-            if self._tagging is None:
-                self._tagging = self.session.client("resourcegroupstaggingapi", config=self._config)
-                self._hook(self._tagging)
-            return self._tagging
 
     def _count(self, model: Any, **_: Any) -> None:
         service = model.service_model.service_name
@@ -159,11 +200,8 @@ class AwsClients:
             fresh = botocore.session.Session(profile=self.session.profile_name).get_credentials()
             if fresh is None:
                 return False
-            signers = [
-                getattr(c, "_request_signer", None)
-                for c in (self.elbv2, self.ec2, self.acm, self.wafv2)
-            ]
-            current = getattr(signers[0], "_credentials", None)
+            signers = [getattr(c, "_request_signer", None) for c in self._made()]
+            current = getattr(signers[0], "_credentials", None) if signers else None
             if current is not None and (
                 current.get_frozen_credentials() == fresh.get_frozen_credentials()
             ):
@@ -171,6 +209,7 @@ class AwsClients:
             for signer in signers:
                 if signer is not None:
                     signer._credentials = fresh
+            self._credentials = fresh
             self._reloaded_at = time.monotonic()
         log_event(
             log,

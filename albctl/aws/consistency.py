@@ -198,12 +198,17 @@ class ConsistentClients(AwsClients):
         self.recent = recent if recent is not None else Recent()
         self.wait = wait
         self.created: set[str] = set()
-        self.elbv2 = _Client(clients.elbv2, self)
-        self.ec2 = _Client(clients.ec2, self)
-        self.acm = _Client(clients.acm, self)
-        self.wafv2 = _Client(clients.wafv2, self)
-        self.wafregional = _Client(clients.wafregional, self)
-        self.shield = _Client(clients.shield, self)
+        self._wrapped: dict[str, _Client] = {}
+
+    def client(self, service: str) -> Any:
+        """The wrapped client of ``service``, made on first use like the clients themselves."""
+        raw = getattr(self._clients, service.replace("-", ""))
+        if service not in ("elbv2", "ec2", "acm", "wafv2", "waf-regional", "shield"):
+            return raw
+        wrapped = self._wrapped.get(service)
+        if wrapped is None:
+            wrapped = self._wrapped[service] = _Client(raw, self)
+        return wrapped
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._clients, name)

@@ -37,9 +37,16 @@ def _addresses(eni: dict[str, Any]) -> set[str]:
     return out
 
 
-def _interface(eni: dict[str, Any]) -> NetworkInterface:
-    groups = tuple(sorted(g["GroupId"] for g in eni.get("Groups", [])))
-    return NetworkInterface(id=eni["NetworkInterfaceId"], security_groups=groups)
+def _interface(eni: dict[str, Any], seen: dict[str, NetworkInterface]) -> NetworkInterface:
+    """The interface of ``eni``: one object per interface and answer, shared by all of its
+    addresses (a node's interface holds the IPs of many pods, each cached)."""
+    got = seen.get(eni["NetworkInterfaceId"])
+    if got is None:
+        groups = tuple(sorted(g["GroupId"] for g in eni.get("Groups", [])))
+        got = seen[eni["NetworkInterfaceId"]] = NetworkInterface(
+            id=eni["NetworkInterfaceId"], security_groups=groups
+        )
+    return got
 
 
 def _in_prefixes(ip: str, eni: dict[str, Any]) -> bool:
@@ -99,20 +106,21 @@ class EniResolver:
         ips = [t for t in todo if not _is_instance(t)]
         instances = sorted({t for t in todo if _is_instance(t)})
         found: dict[str, NetworkInterface] = {}
+        seen: dict[str, NetworkInterface] = {}
         for i in range(0, len(ips), BATCH):
             batch = ips[i : i + BATCH]
             for eni in self._describe("addresses.private-ip-address", batch):
                 for ip in _addresses(eni) & set(batch):
-                    found[ip] = _interface(eni)
+                    found[ip] = _interface(eni, seen)
         missing = [ip for ip in ips if ip not in found and ip in instance_of]
         nodes = sorted({instance_of[ip] for ip in missing})
         for eni in self._by_instances(sorted(set(nodes) | set(instances))):
             attached = (eni.get("Attachment") or {}).get("InstanceId")
             for ip in missing:
                 if instance_of[ip] == attached and (ip in _addresses(eni) or _in_prefixes(ip, eni)):
-                    found[ip] = _interface(eni)
+                    found[ip] = _interface(eni, seen)
             if attached in instances and (eni.get("Attachment") or {}).get("DeviceIndex") == 0:
-                found[attached] = _interface(eni)
+                found[attached] = _interface(eni, seen)
         return found
 
     def _by_instances(self, instance_ids: list[str]) -> list[dict[str, Any]]:

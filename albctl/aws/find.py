@@ -5,8 +5,8 @@ By tag, with the Resource Groups Tagging API (``tag:GetResources`` filtered on
 of exactly those ARNs: the cost of one group does not grow with the account. Endpoints without
 the tagging API (or a policy without ``tag:GetResources``) fall back, automatically and for the
 life of the process, to listing every load balancer and target group and reading their tags
-(cached). ``ALBCTL_AWS_TAGGING_API`` chooses: ``off`` (the default for now: listing),
-``auto`` (by tag, falling back to listing) or ``on`` (by tag only).
+(cached). ``ALBCTL_AWS_TAGGING_API`` chooses: ``auto`` (the default: by tag, falling back to
+listing), ``on`` (by tag only) or ``off`` (listing only).
 
 The tagging API is eventually consistent: a resource created moments ago may be missing from
 it. Callers pass the ARNs they know of (what they created or saw last) as ``known``; those are
@@ -51,9 +51,9 @@ class Found:
 
 
 def tagging_mode() -> str:
-    """``off`` (the default until measured at scale), ``auto`` or ``on``."""
-    mode = os.environ.get("ALBCTL_AWS_TAGGING_API", "off").strip().lower()
-    return mode if mode in ("auto", "on", "off") else "off"
+    """``auto`` (the default), ``on`` or ``off``."""
+    mode = os.environ.get("ALBCTL_AWS_TAGGING_API", "auto").strip().lower()
+    return mode if mode in ("auto", "on", "off") else "auto"
 
 
 def tagged_resources(

@@ -134,3 +134,42 @@ class TargetNetworking:
             return memo[0]
 
         return compute
+
+
+class StackNeeds:
+    """What each stack of the cluster needs from the backend group, for one one-shot run.
+
+    Read from AWS once, the first time a group's revocations need it (every stack of the
+    cluster observed), then kept up to date with what the run applied: a run over N groups
+    observes the cluster once, not once a group.
+    """
+
+    def __init__(
+        self, networking: TargetNetworking, observer: Observer, instance_of: Mapping[str, str]
+    ) -> None:
+        self.networking = networking
+        self.observer = observer
+        self.instance_of = instance_of
+        self._read: dict[str, PortsBySG] | None = None
+        self._applied: dict[str, PortsBySG] = {}
+
+    def applied(self, group_id: str, report: RulesReport, backend: str | None) -> None:
+        """What ``group_id`` needs from ``backend`` now that the run has applied it."""
+        self._applied[group_id] = report.desired if backend and report.source == backend else {}
+
+    def others(self, group_id: str, backend: str | None) -> Callable[[], PortsBySG | None]:
+        """What every other stack whose ALB uses ``backend`` needs."""
+
+        def compute() -> PortsBySG | None:
+            if backend is None:
+                return {}
+            if self._read is None:
+                self._read = {
+                    gid: needs_of(self.networking.rules, obs.target_groups, self.instance_of)
+                    for gid, obs in self.observer.observe(None).items()
+                    if any(backend in lb.security_groups for lb in obs.load_balancers)
+                }
+            parts = {**self._read, **self._applied}
+            return merge(*(p for gid, p in parts.items() if gid != group_id))
+
+        return compute

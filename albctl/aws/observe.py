@@ -1,7 +1,9 @@
 """Read what albctl owns in AWS, by ownership tags, into :class:`ObservedStack` shapes.
 
-Load balancers and target groups are listed with paginated describes and their tags read
-with DescribeTags, 20 ARNs a call; only resources carrying our cluster tag are kept. Rules on
+Load balancers and target groups are found by tag (:mod:`albctl.aws.find`) or listed with
+paginated describes and their tags read with DescribeTags, 20 ARNs a call; only resources
+carrying our cluster tag are kept. Security groups are filtered by the stack tag in the call, so
+observing one group costs the same whatever the number of groups. Rules on
 our listeners that lack our tags are kept as foreign (their priorities are respected, they are
 never changed).
 """
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 BACKEND_SG_RESOURCE = "backend-sg"
 
 TAG_BATCH = 20
+SG_FILTER_VALUES = 200  # values of one EC2 filter
 
 
 class TagCache:
@@ -123,6 +126,7 @@ class Observer:
         cluster: str,
         tag_cache: TagCache | None = None,
         read_attributes: bool = True,
+        backend_security_group: str | None = None,
     ) -> None:
         self.c = clients
         self.cluster = cluster
@@ -130,8 +134,9 @@ class Observer:
         # False: attributes are read later, only where the desired state sets some
         # (with_attributes), since albctl compares only the keys it sets
         self.read_attributes = read_attributes
-        # the cluster's backend security group, seen in the last observe (no extra call)
-        self.backend_security_group: str | None = None
+        # the cluster's backend security group, seen in the last observe (no extra call);
+        # when given, it is not looked up (a caller that remembers it saves a call a group)
+        self.backend_security_group = backend_security_group
 
     def stack_ids(self) -> set[str]:
         """The stacks of this cluster that have a load balancer or target group in AWS."""
@@ -192,15 +197,7 @@ class Observer:
     def _observe(self, stacks: set[str] | None, known: set[str]) -> dict[str, ObservedStack]:
         elb = self.c.elbv2
         lbs, lb_tags, tgs, tg_tags = self._find(stacks, known)
-        sgs = list(
-            paginate(
-                self.c.ec2.describe_security_groups,
-                "SecurityGroups",
-                marker_in="NextToken",
-                marker_out="NextToken",
-                Filters=[{"Name": f"tag:{CLUSTER_TAG}", "Values": [self.cluster]}],
-            )
-        )
+        sgs = self._security_groups(stacks)
 
         def wanted(tags: dict[str, str]) -> str | None:
             if not owned_by(tags, self.cluster):
@@ -317,6 +314,32 @@ class Observer:
             )
             for stack, v in sorted(by_stack.items())
         }
+
+    def _security_groups(self, stacks: set[str] | None) -> list[dict[str, Any]]:
+        """The cluster's security groups: of ``stacks`` only (by the stack tag) and the
+        backend group (unless already known), or all of them when ``stacks`` is None."""
+        cluster = {"Name": f"tag:{CLUSTER_TAG}", "Values": [self.cluster]}
+
+        def read(*filters: dict[str, Any]) -> list[dict[str, Any]]:
+            return list(
+                paginate(
+                    self.c.ec2.describe_security_groups,
+                    "SecurityGroups",
+                    marker_in="NextToken",
+                    marker_out="NextToken",
+                    Filters=[cluster, *filters],
+                )
+            )
+
+        if stacks is None:
+            return read()
+        wanted = sorted(stacks)
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(wanted), SG_FILTER_VALUES):
+            out += read({"Name": f"tag:{STACK_TAG}", "Values": wanted[i : i + SG_FILTER_VALUES]})
+        if self.backend_security_group is None:
+            out += read({"Name": f"tag:{RESOURCE_TAG}", "Values": [BACKEND_SG_RESOURCE]})
+        return out
 
     def _lb_attributes(self, arn: str) -> dict[str, str]:
         resp = self.c.elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)

@@ -25,7 +25,7 @@ from albctl.aws.certificates import with_certificates
 from albctl.aws.clients import AwsClients
 from albctl.aws.discover import discover_inventory
 from albctl.aws.enis import EniResolver
-from albctl.aws.networking import NetworkingSettings, TargetNetworking
+from albctl.aws.networking import NetworkingSettings, StackNeeds, TargetNetworking
 from albctl.aws.observe import Observer
 from albctl.config import Settings
 from albctl.controller.oneshot_bindings import BindingOutcome, run_bindings
@@ -120,7 +120,15 @@ def _trust_store_names(value: str) -> set[str]:
 
 
 def needs_of(objects: ObjectSet) -> Needs:
-    """The certificates, security group, target group and web ACL names to discover."""
+    """The certificates, security group, target group and web ACL names to discover (once
+    per object set)."""
+    hit: Needs | None = objects.derived.get("needs")
+    if hit is None:
+        hit = objects.derived["needs"] = _needs_of(objects)
+    return hit
+
+
+def _needs_of(objects: ObjectSet) -> Needs:
     certs = False
     sg_names: set[str] = set()
     tg_names: set[str] = set()
@@ -292,6 +300,8 @@ class _Run:
         )
         self.hints = instance_hints(objects.endpoint_slices, objects.nodes)
         self.services = {s.key: s for s in objects.services}
+        # what the cluster's stacks need from the backend group (revocations): read once
+        self.needs = StackNeeds(self.net, observer, self.hints)
 
     def group(self, gid: str, group: Group, obs: ObservedStack) -> GroupOutcome:
         if self.mode == "delete":
@@ -368,11 +378,12 @@ class _Run:
             )
         if not networking:
             return
-        others = self.net.others_from_aws(
-            self.observer, gid, obs.backend_security_group, self.hints
-        )
+        backend = obs.backend_security_group
         dry = self.mode == "plan"
+        others = self.needs.others(gid, backend)
         rules = self.net.finish(stack, obs, managed_sg, self.hints, others, dry_run=dry)
+        if not dry:
+            self.needs.applied(gid, rules, backend)
         outcome.networking = rules
         if dry:
             outcome.plan.changes += rule_changes(rules)

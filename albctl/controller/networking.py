@@ -45,6 +45,14 @@ class _Source:
     group_id: str | None  # the security group id the rules come from
 
 
+def _hints(objs: ObjectSet) -> dict[str, str]:
+    """Pod IP -> instance of its node, once per object set."""
+    hit: dict[str, str] | None = objs.derived.get("instance_hints")
+    if hit is None:
+        hit = objs.derived["instance_hints"] = instance_hints(objs.endpoint_slices, objs.nodes)
+    return hit
+
+
 class ControllerNetworking:
     def __init__(
         self,
@@ -94,7 +102,7 @@ class ControllerNetworking:
         vpc_id: str | None,
     ) -> RulesReport:
         net = self._net(vpc_id)
-        hints = instance_hints(objs.endpoint_slices, objs.nodes)
+        hints = _hints(objs)
         backend = observed.backend_security_group
         others = self._others(gid, backend, hints)
         report = net.finish(stack, observed, managed_sg, hints, others)
@@ -112,7 +120,7 @@ class ControllerNetworking:
         if src is None or src.group_id is None or src.rules_source != stack.backend_rules_source:
             return None
         net = self._net(None)
-        hints = instance_hints(objs.endpoint_slices, objs.nodes)
+        hints = _hints(objs)
         want = net.rules.desired(stack.target_groups, hints)
         if src.rules_source == MANAGED_SG_ID:
             report = net.rules.sync(src.group_id, want.ports, lambda: {})

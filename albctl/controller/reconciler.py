@@ -132,6 +132,7 @@ class Reconciler:
         self.is_leader = is_leader
         self.memory: dict[str, GroupMemory] = {}
         self.member_of: dict[str, str] = {}
+        self._grouped: tuple[tuple[Any, ...], tuple[dict[str, Group], dict[str, str]]] | None = None
         self.cert_count = 0
         self.tag_cache = TagCache(ttl=tag_ttl)
         # what this process created lately: a read that does not list it yet is stale
@@ -140,6 +141,9 @@ class Reconciler:
             settings, clients, self.tag_cache, all_groups=self.group_ids
         )
         self.discovery = DiscoveryCache()  # subnets and ACM certificates between reconciles
+        # the cluster's backend security group once seen (forgotten when a reconcile fails:
+        # it may have been deleted by hand)
+        self.backend_sg: str | None = None
         self.secret_reader = SecretReader(writer.api)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -173,7 +177,27 @@ class Reconciler:
 
     def _groups(self, objs: ObjectSet) -> tuple[dict[str, Group], dict[str, str]]:
         """Groups of the Ingresses that are not being deleted, and the group of every Ingress
-        of ours (deleting ones included)."""
+        of ours (deleting ones included); computed once per snapshot."""
+        hit: tuple[dict[str, Group], dict[str, str]] | None = objs.derived.get("groups")
+        if hit is not None:
+            return hit
+        # the grouping depends on the Ingresses and classes only: an EndpointSlice change (a
+        # new object set) does not regroup the cluster
+        revisions = objs.derived.get("revisions") or {}
+        key = tuple(revisions.get(k) for k in ("Ingress", "IngressClass", "IngressClassParams"))
+        with self._lock:
+            last = self._grouped
+        if revisions and last is not None and last[0] == key:
+            hit = last[1]
+        else:
+            hit = self._grouping(objs)
+            if revisions:
+                with self._lock:
+                    self._grouped = (key, hit)
+        objs.derived["groups"] = hit
+        return hit
+
+    def _grouping(self, objs: ObjectSet) -> tuple[dict[str, Group], dict[str, str]]:
         bs = self.settings.build_settings()
         live = [i for i in objs.ingresses if not i.metadata.deletion_timestamp]
         grouping = group_ingresses(live, objs.ingress_classes, objs.ingress_class_params, bs)
@@ -212,11 +236,13 @@ class Reconciler:
             raise
         except AlbctlError as exc:
             error = str(exc)
+            self.backend_sg = None
             self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
             log_event(log, "reconcile failed", logging.WARNING, group=gid, error=error)
             raise
         except Exception as exc:
             error = repr(exc)
+            self.backend_sg = None
             self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
             log.exception("reconcile crashed", extra={"group": gid})
             raise
@@ -253,7 +279,11 @@ class Reconciler:
         members = [m.ingress for m in group.members] if group else []
         invalid_keys = set(group.invalid) if group else set()
         observer = Observer(
-            self.clients, self.settings.cluster_name, self.tag_cache, read_attributes=False
+            self.clients,
+            self.settings.cluster_name,
+            self.tag_cache,
+            read_attributes=False,
+            backend_security_group=self.backend_sg,
         )
         observed = self._fresh(gid, observer)
         tagged = {r.tags.get(INGRESS_TAG) for r in observed.rules} | {
@@ -317,6 +347,7 @@ class Reconciler:
             if build.stack is not None:
                 vpc = self.settings.vpc_id or inventory.vpc_id
                 observed = self.networking.prepare(build.stack, observed, None, vpc)
+                self.backend_sg = observed.backend_security_group or self.backend_sg
                 observed = observer.for_desired(observed, build.stack)
             frozen = set(build.invalid)
             if build.group_error is not None:

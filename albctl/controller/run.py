@@ -42,6 +42,7 @@ from albctl.controller.readiness import PREFIX as READINESS_PREFIX
 from albctl.controller.readiness import ReadinessGates, Registered, trim_pod
 from albctl.controller.reconciler import NotLeaderError, Reconciler
 from albctl.controller.snapshot import Snapshotter
+from albctl.controller.trim import TRIMS
 from albctl.errors import AlbctlError, ConfigError
 from albctl.kube.api import (
     ENDPOINT_SLICE,
@@ -59,7 +60,7 @@ from albctl.kube.events import EventRecorder
 from albctl.kube.informer import Informer, Obj
 from albctl.kube.leader import LeaderElector
 from albctl.kube.shards import Callbacks, ShardElector, sharded_holder
-from albctl.kube.writer import KubeWriter
+from albctl.kube.writer import FINALIZER, KubeWriter
 from albctl.logs import log_event
 from albctl.model.groups import services_of
 from albctl.model.objects import Ingress
@@ -114,10 +115,18 @@ def _services_of(ing: Obj) -> set[str]:
 
 
 def _same_inputs(old: Obj, new: Obj) -> bool:
-    """An Ingress update that changes nothing albctl reads (status, managedFields...)."""
-    fields = ("generation", "annotations", "labels", "finalizers", "deletionTimestamp")
+    """An Ingress update that changes nothing albctl reads (status, managedFields...), or only
+    adds albctl's finalizer (written by the reconcile that is creating the group's load
+    balancer: reconciling again would only read it back)."""
+    fields = ("generation", "annotations", "labels", "deletionTimestamp")
     om, nm = old.get("metadata", {}), new.get("metadata", {})
-    return all(om.get(f) == nm.get(f) for f in fields) and old.get("spec") == new.get("spec")
+    before, after = om.get("finalizers") or [], nm.get("finalizers") or []
+    only_ours_added = [f for f in after if f != FINALIZER] == before and FINALIZER in after
+    return (
+        all(om.get(f) == nm.get(f) for f in fields)
+        and (before == after or only_ours_added)
+        and old.get("spec") == new.get("spec")
+    )
 
 
 def _node_fingerprint(node: Obj | None) -> Any:
@@ -158,7 +167,11 @@ class Controller:
             "Node": NODE,
             "TargetGroupBinding": TARGET_GROUP_BINDING,
         }
-        self.informers = {name: Informer(self.api, kind, ns) for name, kind in kinds.items()}
+        # cached objects keep only what the model reads (memory follows albctl's use)
+        self.informers = {
+            name: Informer(self.api, kind, ns, transform=TRIMS[name])
+            for name, kind in kinds.items()
+        }
         # only pods with albctl's readiness gates are kept, trimmed to what the gates need
         self.informers["Pod"] = Informer(self.api, POD, ns, transform=trim_pod)
         self.snapshots = Snapshotter(self.informers)
@@ -228,6 +241,7 @@ class Controller:
         self._inflight = 0
         self._busy: dict[int, int] = {}  # shard -> keys of it in flight
         self._inflight_lock = threading.Lock()
+        self._worked = False  # since memory was last handed back
         self._wire_handlers()
 
     # --- leadership and shards -------------------------------------------------------------
@@ -496,7 +510,9 @@ class Controller:
             key = self.queue.get(timeout=0.5)
             self.metrics.queue_depth.set(len(self.queue))
             if key is None:
+                self._trim_when_idle()
                 continue
+            self._worked = True
             check, shard = self._check_for(key)
             if not check():
                 self.queue.done(key)
@@ -554,6 +570,15 @@ class Controller:
                 retry_in=round(delay, 2),
                 error=str(exc)[:500],
             )
+
+    def _trim_when_idle(self) -> None:
+        """Once the queue has drained after some work, hand the heap's free pages back to the
+        system (a resync's answers are garbage by then, and glibc keeps their pages)."""
+        with self._inflight_lock:
+            if not self._worked or self._inflight:
+                return
+            self._worked = False
+        release_free_memory()
 
     def _resync(self) -> None:
         while not self._stop.wait(self.options.resync_period):
@@ -678,6 +703,33 @@ class Controller:
         self.start()
         done.wait()
         self.stop()
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Two malloc arenas instead of glibc's default of eight per core: the controller's threads
+    (workers, informers, servers) otherwise each grow an arena of their own, and the process
+    keeps the memory of all of them. A MALLOC_ARENA_MAX in the environment wins."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to limit
+        pass
+
+
+def release_free_memory() -> None:
+    """malloc_trim(0): free heap pages back to the system (glibc only; elsewhere nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def default_namespace() -> str:

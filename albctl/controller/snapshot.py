@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from albctl.controller.trim import PARSED
 from albctl.kube.informer import Informer
 from albctl.logs import log_event
 from albctl.manifests import KINDS, ObjectSet
@@ -34,6 +35,7 @@ class Snapshotter:
     _memo: dict[tuple[str, str], tuple[str, BaseModel]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     failures: dict[tuple[str, str], ParseFailure] = field(default_factory=dict)
+    _last: tuple[tuple[int, ...], ObjectSet] | None = None
 
     def _parse(self, kind: str, obj: dict[str, Any]) -> BaseModel | None:
         meta = obj.get("metadata", {})
@@ -44,7 +46,8 @@ class Snapshotter:
             if hit and hit[0] == rv:
                 return hit[1]
         try:
-            model = KINDS[kind].model_validate(obj)
+            parsed = obj.get(PARSED)  # parsed when it entered the cache (trim)
+            model = parsed if isinstance(parsed, BaseModel) else KINDS[kind].model_validate(obj)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first["loc"])
@@ -67,6 +70,19 @@ class Snapshotter:
         return model
 
     def objects(self) -> ObjectSet:
+        """Every cached object, parsed; the same set (read-only) until an object changes."""
+        revisions = tuple(inf.revision for inf in self.informers.values())
+        with self._lock:
+            if self._last is not None and self._last[0] == revisions:
+                return self._last[1]
+        out = self._objects()
+        # as read before the objects: they may be newer, never older
+        out.derived["revisions"] = dict(zip(self.informers, revisions, strict=True))
+        with self._lock:
+            self._last = (revisions, out)
+        return out
+
+    def _objects(self) -> ObjectSet:
         out = ObjectSet()
         for kind, informer in self.informers.items():
             if kind not in KINDS:

@@ -60,6 +60,8 @@ class Informer:
         self._threads: list[threading.Thread] = []
         self.relists = 0
         self.stream_errors = 0
+        # goes up with every change of the cache: a reader can tell nothing changed since
+        self.revision = 0
 
     # --- cache access -------------------------------------------------------------------
 
@@ -122,6 +124,7 @@ class Informer:
                 self._cache[k] = fresh[k]
             for k in set(scope) - set(fresh):
                 del self._cache[k]
+            self.revision += 1
         for k, o in fresh.items():
             old = scope.get(k)
             if old is None or old["metadata"].get("resourceVersion") != o["metadata"].get(
@@ -206,6 +209,7 @@ class Informer:
                     self._cache.pop(key, None)
                 else:
                     self._cache[key] = kept
+                self.revision += 1
             if etype == "DELETED" or kept is None:
                 if old is not None:
                     self._emit(old, None)

@@ -283,3 +283,29 @@ def test_sharded_revocations_are_one_pass_over_every_stack_in_aws(aws: AwsEnv) -
     assert report is not None
     assert report.revoked == {node_sg: frozenset({31999})}
     assert {p for p, src, _ in rules_from(aws, node_sg) if src == bsg} == {9000, 9100, 30080}
+
+
+def test_one_apply_of_several_groups_reads_the_other_stacks_once(aws: AwsEnv) -> None:
+    s = seeded(aws)
+    c = clients(aws)
+    add_pod_ips(c, s.instances[0], ["10.0.200.50"])  # type: ignore[arg-type]
+    names = ["a", "b", "c", "d"]
+
+    def apps(health: int) -> list[dict[str, Any]]:
+        docs: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for i, n in enumerate(names):
+            for d in app(aws, n, ["10.0.200.50"], healthcheck_port=str(health + i)):
+                meta = d["metadata"]
+                docs[(d["kind"], meta.get("namespace", ""), meta["name"])] = d
+        return list(docs.values())
+
+    assert run(aws, apps(9100)).ok
+    [bsg] = backend_sgs(aws)
+    # every group moves its health-check port in one run: each revokes its old port only
+    # when no other group (applied before it in the run, or not yet) still needs it
+    report = run(aws, apps(9200))
+    assert report.ok
+    ports = {p for p, src, _ in rules_from(aws, s.node_security_group) if src == bsg}
+    assert ports == {9000, 30080, 9200, 9201, 9202, 9203}
+    # the cluster's stacks were read once for the revocations, not once per group
+    assert c.calls[("elbv2", "DescribeListeners")] <= 2 * len(names)

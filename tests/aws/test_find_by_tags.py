@@ -97,3 +97,39 @@ def mutations_free(env: AwsEnv) -> bool:
     from tests.aws.test_engine import mutations
 
     return mutations(env) == Counter()
+
+
+def test_a_groups_security_groups_are_read_by_its_stack_tag(aws: AwsEnv) -> None:
+    assert run(aws, app(5)).ok
+    c = clients(aws)
+    every = Observer(c, aws.cluster, read_attributes=False).observe(None)
+    c.reset_counts()
+    observer = Observer(c, aws.cluster, read_attributes=False)
+    one = observer.observe({"ns0/i0"})["ns0/i0"]
+    assert one == every["ns0/i0"]
+    assert one.backend_security_group is not None  # looked up on its own
+    assert c.calls[("ec2", "DescribeSecurityGroups")] == 2
+    # a caller that remembers the backend group saves that call
+    c.reset_counts()
+    known = Observer(
+        c, aws.cluster, read_attributes=False, backend_security_group=one.backend_security_group
+    ).observe({"ns0/i0"})["ns0/i0"]
+    assert known == one
+    assert c.calls[("ec2", "DescribeSecurityGroups")] == 1
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_the_security_groups_of_many_stacks_are_read_in_chunks(
+    aws: AwsEnv, monkeypatch: Any, mode: str
+) -> None:
+    import albctl.aws.observe as observe
+
+    monkeypatch.setenv("ALBCTL_AWS_TAGGING_API", mode)
+    monkeypatch.setattr(observe, "SG_FILTER_VALUES", 2)
+    assert run(aws, app(5)).ok
+    c = clients(aws)
+    stacks = {f"ns{i}/i{i}" for i in range(5)}
+    c.reset_counts()
+    got = Observer(c, aws.cluster, read_attributes=False).observe(stacks)
+    assert set(got) == stacks and all(len(s.security_groups) == 1 for s in got.values())
+    assert c.calls[("ec2", "DescribeSecurityGroups")] == 3 + 1  # 3 chunks, the backend group
