@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import pickle
+import signal
 import statistics
 import subprocess
 import sys
@@ -239,6 +240,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--src", type=Path, default=ROOT, help="checkout albctl comes from")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the moto server too
     _fake_credentials()
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
