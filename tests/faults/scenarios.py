@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
+
 from albctl.aws.clients import AwsClients
 from albctl.config import Settings
 from albctl.controller.engine import Engine
@@ -197,7 +199,14 @@ def converges(
     start = time.monotonic()
 
     def ok() -> bool:
-        assert_exact(e2e, api, stacks, check_plan=check_plan)
+        try:
+            assert_exact(e2e, api, stacks, check_plan=check_plan)
+        except ClientError as exc:
+            # a load balancer or listener deleted between the list and the describe of its
+            # parts: AWS is still changing, read again
+            if not exc.response.get("Error", {}).get("Code", "").endswith("NotFound"):
+                raise
+            return False
         return True
 
     wait_for("AWS to hold exactly the desired state", ok, timeout=timeout, interval=0.5)
