@@ -277,7 +277,6 @@ class Reconciler:
         groups, where = self._groups(objs)
         group = groups.get(gid)
         members = [m.ingress for m in group.members] if group else []
-        invalid_keys = set(group.invalid) if group else set()
         observer = Observer(
             self.clients,
             self.settings.cluster_name,
@@ -286,6 +285,50 @@ class Reconciler:
             backend_security_group=self.backend_sg,
         )
         observed = self._fresh(gid, observer)
+        leaving = self._leaving(gid, objs, where, group, observed)
+        # finalizers before anything is created in AWS
+        self._add_finalizers(members, set(group.invalid) if group else set())
+        plan, build, observed = self._plan(gid, group, objs, observed, observer, leaving)
+        mem = self._mem(gid)
+        fp = _fingerprint(build.stack if build else None, sorted(build.invalid) if build else [])
+        drift = bool(plan.changes) and mem.fingerprint == fp
+        lb_info, arns, managed_sg = self._apply(plan, build, observed)
+        if build is None or build.stack is not None:
+            stack = build.stack if build else None
+            vpc = self.settings.vpc_id or (mem.inventory.vpc_id if mem.inventory else None)
+            rules = self.networking.finish(gid, stack, observed, managed_sg, objs, vpc)
+            self._report_rules(rules.warnings, members)
+        if drift:
+            self._report_drift(gid, plan, members)
+        mem.fingerprint = fp
+        mem.lb_arn = lb_info["arn"] if lb_info else None
+        self._remember(gid, build.stack if build else None, arns)
+        for ing in members:
+            self.member_of[ing.key] = gid
+        # after AWS: status, then finalizers of members that left
+        self._publish(gid, members, leaving, where, lb_info)
+        res = "PartiallyApplied" if build and (build.invalid or build.group_error) else "Succeeded"
+        log_event(
+            log,
+            "reconciled",
+            group=gid,
+            changes=len(plan.changes),
+            result=res,
+            members=len(members),
+            leaving=len(leaving),
+        )
+        return plan, build, lb_info, members, leaving, res
+
+    def _leaving(
+        self,
+        gid: str,
+        objs: ObjectSet,
+        where: Mapping[str, str],
+        group: Group | None,
+        observed: ObservedStack,
+    ) -> list[Ingress]:
+        """Ingresses under our finalizer that leave the group: deleted, or moved out while
+        readable. Raises when every Ingress left its class at once (a class mistake)."""
         tagged = {r.tags.get(INGRESS_TAG) for r in observed.rules} | {
             t.tags.get(INGRESS_TAG) for t in observed.target_groups
         }
@@ -327,7 +370,9 @@ class Reconciler:
                     "IngressClass or --ingress-class mistake is more likely than all of them "
                     "leaving together); delete the Ingresses to release their load balancers"
                 )
-        # finalizers before anything is created in AWS
+        return leaving
+
+    def _add_finalizers(self, members: list[Ingress], invalid_keys: set[str]) -> None:
         for ing in members:
             if FINALIZER not in ing.metadata.finalizers:
                 self.writer.add_finalizer(ing.metadata.namespace, ing.metadata.name)
@@ -341,6 +386,16 @@ class Reconciler:
             ):
                 self.writer.add_finalizer(ns, name)
 
+    def _plan(
+        self,
+        gid: str,
+        group: Group | None,
+        objs: ObjectSet,
+        observed: ObservedStack,
+        observer: Observer,
+        leaving: list[Ingress],
+    ) -> tuple[Plan, BuildResult | None, ObservedStack]:
+        """The group's build and plan (a delete of the whole stack when it has no member)."""
         build: BuildResult | None = None
         if group is not None and (group.members or group.invalid):
             inventory, observed, build = self._desired(gid, group, objs, observed)
@@ -371,9 +426,13 @@ class Reconciler:
             if plan.changes:
                 vpc = self.settings.vpc_id or self._vpc_of(observed)
                 observed = self.networking.prepare(None, observed, plan, vpc)
-        mem = self._mem(gid)
-        fp = _fingerprint(build.stack if build else None, sorted(build.invalid) if build else [])
-        drift = bool(plan.changes) and mem.fingerprint == fp
+        return plan, build, observed
+
+    def _apply(
+        self, plan: Plan, build: BuildResult | None, observed: ObservedStack
+    ) -> tuple[dict[str, Any] | None, dict[str, str], str | None]:
+        """Apply the plan: (load balancer arn, DNS name and scheme; target group ARNs by id;
+        the managed security group)."""
         lb_info: dict[str, Any] | None = None
         desired_names = {
             tg.id: tg.name for tg in (build.stack.target_groups if build and build.stack else ())
@@ -413,19 +472,17 @@ class Reconciler:
             lb_info["scheme"] = build.stack.load_balancer.scheme
             if not lb_info.get("dnsName"):
                 lb_info["dnsName"] = self._dns_name(lb_info["arn"])
-        if build is None or build.stack is not None:
-            stack = build.stack if build else None
-            vpc = self.settings.vpc_id or (mem.inventory.vpc_id if mem.inventory else None)
-            rules = self.networking.finish(gid, stack, observed, managed_sg, objs, vpc)
-            self._report_rules(rules.warnings, members)
-        if drift:
-            self._report_drift(gid, plan, members)
-        mem.fingerprint = fp
-        mem.lb_arn = lb_info["arn"] if lb_info else None
-        self._remember(gid, build.stack if build else None, arns)
-        for ing in members:
-            self.member_of[ing.key] = gid
-        # after AWS: status, then finalizers of members that left
+        return lb_info, arns, managed_sg
+
+    def _publish(
+        self,
+        gid: str,
+        members: list[Ingress],
+        leaving: list[Ingress],
+        where: Mapping[str, str],
+        lb_info: dict[str, Any] | None,
+    ) -> None:
+        """The members' status hostname; the finalizers (and status) of those that left."""
         hostname = lb_info.get("dnsName") if lb_info else None
         for ing in members:
             raw = self.snapshots.raw("Ingress", ing.key)
@@ -460,22 +517,6 @@ class Reconciler:
                     f"removed from load balancer group {gid}",
                 )
             self.member_of.pop(ing.key, None)
-        if build is None:
-            res = "Succeeded"
-        elif build.invalid or build.group_error:
-            res = "PartiallyApplied"
-        else:
-            res = "Succeeded"
-        log_event(
-            log,
-            "reconciled",
-            group=gid,
-            changes=len(plan.changes),
-            result=res,
-            members=len(members),
-            leaving=len(leaving),
-        )
-        return plan, build, lb_info, members, leaving, res
 
     def _inventory(self, gid: str, objs: ObjectSet, observed: ObservedStack) -> Inventory:
         needs = needs_of(objs)
@@ -841,44 +882,7 @@ class Reconciler:
             for m in members:
                 invalid.setdefault(m.key, build.group_error)
         summary = summarize(changes)
-        if error:
-            msg = f"reconcile failed: {error}"
-            self.recorder.record(ref, "Warning", "FailedDeploy", msg)
-            for ing in members:
-                self.recorder.record(self._ing_ref(ing), "Warning", "FailedDeploy", msg)
-        elif changes:
-            self.recorder.record(ref, "Normal", "Reconciled", summary)
-            for ing in members:
-                if ing.key not in invalid:
-                    self.recorder.record(self._ing_ref(ing), "Normal", "Reconciled", summary)
-        for key, exc in invalid.items():
-            ns, _, nm = key.partition("/")
-            raw = self.snapshots.raw("Ingress", key)
-            uid = (raw or {}).get("metadata", {}).get("uid", "")
-            self.recorder.record(
-                ObjectRef("Ingress", nm, ns, uid, "networking.k8s.io/v1"),
-                "Warning",
-                "InvalidIngress",
-                str(exc),
-            )
-            self.recorder.record(ref, "Warning", "InvalidIngress", str(exc))
-        for err in build.secret_errors if build else []:
-            ns, _, nm = err.obj.removeprefix("Ingress/").partition("/")
-            raw = self.snapshots.raw("Ingress", f"{ns}/{nm}")
-            uid = (raw or {}).get("metadata", {}).get("uid", "")
-            ing_ref = ObjectRef("Ingress", nm, ns, uid, "networking.k8s.io/v1")
-            self.recorder.record(ing_ref, "Warning", "InvalidTLSSecret", str(err))
-            self.recorder.record(ref, "Warning", "InvalidTLSSecret", str(err))
-        for obj, msg in build.warnings if build else []:
-            ns, _, nm = obj.removeprefix("Ingress/").partition("/")
-            raw = self.snapshots.raw("Ingress", f"{ns}/{nm}")
-            uid = (raw or {}).get("metadata", {}).get("uid", "")
-            self.recorder.record(
-                ObjectRef("Ingress", nm, ns, uid, "networking.k8s.io/v1"),
-                "Warning",
-                "CertificateNotFound",
-                msg,
-            )
+        self._record_events(ref, error, bool(changes), summary, members, invalid, build)
         self.metrics.invalid_ingresses.labels(gid).set(len(invalid))
 
         now = now_rfc3339()
@@ -895,77 +899,133 @@ class Reconciler:
         history = list(status.get("history") or [])
         if changes or result == "Failed":
             history = [record, *history][:HISTORY_LIMIT]
-        member_rows = []
-        for ing in members:
-            bad = invalid.get(ing.key)
-            member_rows.append(
-                {
-                    "namespace": ing.metadata.namespace,
-                    "name": ing.metadata.name,
-                    "state": "Invalid" if bad else "Active",
-                    "message": str(bad) if bad else "",
-                }
-            )
-        listed = {m.key for m in members} | set(invalid)
-        for ing in leaving:
-            if ing.key not in listed:
-                member_rows.append(
-                    {
-                        "namespace": ing.metadata.namespace,
-                        "name": ing.metadata.name,
-                        "state": "Deleting",
-                        "message": "leaving the group: its rules and target groups are removed",
-                    }
-                )
-        for key, exc in invalid.items():
-            if key not in {m.key for m in members}:
-                ns, _, nm = key.partition("/")
-                member_rows.append(
-                    {"namespace": ns, "name": nm, "state": "Invalid", "message": str(exc)}
-                )
-        member_rows.sort(key=lambda r: (r["namespace"], r["name"]))
-        prev = {c["type"]: c for c in status.get("conditions") or []}
-
-        def cond(type_: str, ok: bool, reason: str, message: str) -> dict[str, Any]:
-            s = "True" if ok else "False"
-            old = prev.get(type_)
-            ts = old["lastTransitionTime"] if old and old.get("status") == s else now
-            return {
-                "type": type_,
-                "status": s,
-                "reason": reason,
-                "message": message[:1024],
-                "lastTransitionTime": ts,
-            }
-
-        ready = lb is not None and result != "Failed"
-        synced = result == "Succeeded"
+        member_rows = _member_rows(members, leaving, invalid)
         new_status: dict[str, Any] = {
             "groupID": gid,
             "loadBalancer": lb or (status.get("loadBalancer") if result == "Failed" else None),
             "memberCount": len(member_rows),
             "members": member_rows,
-            "conditions": [
-                cond(
-                    "Ready",
-                    ready,
-                    "LoadBalancerActive"
-                    if ready
-                    else ("ReconcileFailed" if error else "NoLoadBalancer"),
-                    f"load balancer {lb['dnsName']} serves every valid member"
-                    if ready and lb
-                    else (error or "no load balancer"),
-                ),
-                cond(
-                    "Synced",
-                    synced,
-                    "Succeeded" if synced else result,
-                    summary
-                    if synced
-                    else (error or f"{len(invalid)} member(s) invalid and left out"),
-                ),
-            ],
+            "conditions": _conditions(status, now, lb, result, error, summary, len(invalid)),
             "lastReconcile": record,
             "history": history,
         }
         self.writer.set_lbg_status(name, new_status)
+
+    def _record_events(
+        self,
+        ref: ObjectRef,
+        error: str | None,
+        changed: bool,
+        summary: str,
+        members: list[Ingress],
+        invalid: Mapping[str, InvalidInputError],
+        build: BuildResult | None,
+    ) -> None:
+        """Events of one reconcile, on the load balancer group and on the Ingresses."""
+        if error:
+            msg = f"reconcile failed: {error}"
+            self.recorder.record(ref, "Warning", "FailedDeploy", msg)
+            for ing in members:
+                self.recorder.record(self._ing_ref(ing), "Warning", "FailedDeploy", msg)
+        elif changed:
+            self.recorder.record(ref, "Normal", "Reconciled", summary)
+            for ing in members:
+                if ing.key not in invalid:
+                    self.recorder.record(self._ing_ref(ing), "Normal", "Reconciled", summary)
+        for key, exc in invalid.items():
+            self.recorder.record(self._ing_ref_of(key), "Warning", "InvalidIngress", str(exc))
+            self.recorder.record(ref, "Warning", "InvalidIngress", str(exc))
+        for err in build.secret_errors if build else []:
+            ing_ref = self._ing_ref_of(err.obj.removeprefix("Ingress/"))
+            self.recorder.record(ing_ref, "Warning", "InvalidTLSSecret", str(err))
+            self.recorder.record(ref, "Warning", "InvalidTLSSecret", str(err))
+        for obj, msg in build.warnings if build else []:
+            ing_ref = self._ing_ref_of(obj.removeprefix("Ingress/"))
+            self.recorder.record(ing_ref, "Warning", "CertificateNotFound", msg)
+
+    def _ing_ref_of(self, key: str) -> ObjectRef:
+        """The Event reference of the Ingress ``ns/name`` (its uid from the cache, if any)."""
+        ns, _, nm = key.partition("/")
+        raw = self.snapshots.raw("Ingress", key)
+        uid = (raw or {}).get("metadata", {}).get("uid", "")
+        return ObjectRef("Ingress", nm, ns, uid, "networking.k8s.io/v1")
+
+
+def _member_rows(
+    members: list[Ingress], leaving: list[Ingress], invalid: Mapping[str, InvalidInputError]
+) -> list[dict[str, str]]:
+    """The members of a load balancer group's status: active, invalid and leaving ones."""
+    member_rows: list[dict[str, str]] = []
+    for ing in members:
+        bad = invalid.get(ing.key)
+        member_rows.append(
+            {
+                "namespace": ing.metadata.namespace,
+                "name": ing.metadata.name,
+                "state": "Invalid" if bad else "Active",
+                "message": str(bad) if bad else "",
+            }
+        )
+    listed = {m.key for m in members} | set(invalid)
+    for ing in leaving:
+        if ing.key not in listed:
+            member_rows.append(
+                {
+                    "namespace": ing.metadata.namespace,
+                    "name": ing.metadata.name,
+                    "state": "Deleting",
+                    "message": "leaving the group: its rules and target groups are removed",
+                }
+            )
+    for key, exc in invalid.items():
+        if key not in {m.key for m in members}:
+            ns, _, nm = key.partition("/")
+            member_rows.append(
+                {"namespace": ns, "name": nm, "state": "Invalid", "message": str(exc)}
+            )
+    member_rows.sort(key=lambda r: (r["namespace"], r["name"]))
+    return member_rows
+
+
+def _conditions(
+    status: Mapping[str, Any],
+    now: str,
+    lb: Mapping[str, Any] | None,
+    result: str,
+    error: str | None,
+    summary: str,
+    invalid: int,
+) -> list[dict[str, Any]]:
+    """The Ready and Synced conditions (a transition time moves only when the status does)."""
+    prev = {c["type"]: c for c in status.get("conditions") or []}
+
+    def cond(type_: str, ok: bool, reason: str, message: str) -> dict[str, Any]:
+        s = "True" if ok else "False"
+        old = prev.get(type_)
+        ts = old["lastTransitionTime"] if old and old.get("status") == s else now
+        return {
+            "type": type_,
+            "status": s,
+            "reason": reason,
+            "message": message[:1024],
+            "lastTransitionTime": ts,
+        }
+
+    ready = lb is not None and result != "Failed"
+    synced = result == "Succeeded"
+    return [
+        cond(
+            "Ready",
+            ready,
+            "LoadBalancerActive" if ready else ("ReconcileFailed" if error else "NoLoadBalancer"),
+            f"load balancer {lb['dnsName']} serves every valid member"
+            if ready and lb
+            else (error or "no load balancer"),
+        ),
+        cond(
+            "Synced",
+            synced,
+            "Succeeded" if synced else result,
+            summary if synced else (error or f"{invalid} member(s) invalid and left out"),
+        ),
+    ]
