@@ -39,7 +39,7 @@ from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Change, Plan, diff_stack
 from albctl.model.groups import Group, Grouping, group_ingresses
 from albctl.model.inventory import Inventory
-from albctl.model.observed import ObservedStack
+from albctl.model.observed import ObservedStack, with_existing_load_balancer
 from albctl.model.readiness import pod_gates
 
 log = logging.getLogger(__name__)
@@ -248,15 +248,7 @@ class Engine:
         obs: ObservedStack,
         bs: Any,
     ) -> BuildResult:
-        if obs.load_balancers:
-            lb = obs.load_balancers[0]
-            inventory = inventory.model_copy(
-                update={
-                    "existing_subnets": lb.subnets,
-                    "existing_scheme": lb.scheme,
-                    "existing_customer_owned_ipv4_pool": lb.customer_owned_ipv4_pool or "",
-                }
-            )
+        inventory = with_existing_load_balancer(inventory, obs)
         return build_group(
             GroupInput(
                 group=group,

@@ -43,7 +43,7 @@ from albctl.model.diff import Change, Plan, diff_stack
 from albctl.model.groups import Group, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.objects import Ingress, Secret, Service
-from albctl.model.observed import ObservedStack
+from albctl.model.observed import ObservedStack, with_existing_load_balancer
 from albctl.model.readiness import pod_gates
 from albctl.model.secret_refs import secrets_named, service_keys
 from albctl.model.tags import INGRESS_TAG
@@ -539,15 +539,7 @@ class Reconciler:
                     "before; not touching HTTPS listeners until certificates are listed again"
                 )
             self.cert_count = len(inventory.certificates)
-        if observed.load_balancers:
-            o = observed.load_balancers[0]
-            inventory = inventory.model_copy(
-                update={
-                    "existing_subnets": o.subnets,
-                    "existing_scheme": o.scheme,
-                    "existing_customer_owned_ipv4_pool": o.customer_owned_ipv4_pool or "",
-                }
-            )
+        inventory = with_existing_load_balancer(inventory, observed)
         return inventory
 
     def _desired(

@@ -17,7 +17,7 @@ from albctl.model.desired import (
     Target,
     Transform,
 )
-from albctl.model.inventory import OwnedCertificate
+from albctl.model.inventory import Inventory, OwnedCertificate
 
 
 class _Obs(BaseModel):
@@ -114,3 +114,18 @@ class ObservedStack(_Obs):
         return not (
             self.load_balancers or self.security_groups or self.target_groups or self.certificates
         )
+
+
+def with_existing_load_balancer(inventory: Inventory, observed: ObservedStack) -> Inventory:
+    """``inventory`` with what the stack's load balancer already has (subnets, scheme,
+    customer-owned pool), which the build keeps rather than discovers again."""
+    if not observed.load_balancers:
+        return inventory
+    lb = observed.load_balancers[0]
+    return inventory.model_copy(
+        update={
+            "existing_subnets": lb.subnets,
+            "existing_scheme": lb.scheme,
+            "existing_customer_owned_ipv4_pool": lb.customer_owned_ipv4_pool or "",
+        }
+    )
