@@ -330,14 +330,25 @@ def endpoint_latency(
     return out
 
 
-def resync(metrics: Metrics, groups: int, timeout: float) -> tuple[float, float]:
-    """Wait for the periodic resync; its duration and AWS calls per group."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def resync(
+    metrics: Metrics, groups: int, timeout: float, pids: dict[str, int]
+) -> tuple[float, float, dict[str, float]]:
+    """Wait for the periodic resync; its duration, AWS calls per group and the CPU seconds
+    each process in ``pids`` spent on it (the controller's own work apart from moto's)."""
     base_r, base_c = metrics.reconciles(), metrics.calls()
+    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = _until("the periodic resync", lambda: metrics.reconciles() > base_r, timeout, 0.1)
     t0 = time.time() - 0.1 if started else time.time()
     _until("every group reconciled", lambda: metrics.reconciles() >= base_r + groups, timeout)
     end, idle = metrics.idle_after(3.0, timeout)
-    return end - t0, (idle["albctl_aws_api_calls_total"] - base_c) / groups
+    cpu = {name: round(cpu_seconds(pid) - cpu0[name], 1) for name, pid in pids.items()}
+    return end - t0, (idle["albctl_aws_api_calls_total"] - base_c) / groups, cpu
 
 
 def main() -> None:
@@ -382,7 +393,9 @@ def main() -> None:
         sandbox_args = [sys.executable, "-m", "albctl.cli", "sandbox", f"--port={kube_port}"]
         sandbox_args.append(f"--kubeconfig={kubeconfig}")
         with (
-            process(moto_args + ["--moto-as-is"] * args.moto_as_is, env, work / "moto.log"),
+            process(
+                moto_args + ["--moto-as-is"] * args.moto_as_is, env, work / "moto.log"
+            ) as moto_proc,
             process(sandbox_args, {**env, "PYTHONPATH": str(ROOT)}, work / "sandbox.log"),
         ):
             _until("moto", lambda: _get(f"{moto}/_bench/calls?since=0"), 60)
@@ -418,9 +431,14 @@ def main() -> None:
                 _until("restart reconciles", lambda: metrics.reconciles() >= groups, args.timeout)
                 end, _ = metrics.idle_after(3.0, args.timeout)
                 result["restart_reconcile_all_seconds"] = round(end - restarted, 1)
-                took, per_group = resync(metrics, groups, args.timeout + period)
+                pids = {"controller": pid, "moto": moto_proc.pid}
+                took, per_group, cpu = resync(metrics, groups, args.timeout + period, pids)
                 result["resync_all_seconds"] = round(took, 1)
                 result["resync_calls_per_group"] = round(per_group, 1)
+                result["resync_cpu_seconds"] = cpu
+                result["resync_cpu_ms_per_group"] = {
+                    name: round(1000 * sec / groups, 1) for name, sec in cpu.items()
+                }
                 result["rss_mib_after_resync"] = memory(pid)
     print(json.dumps(result, indent=2))
 

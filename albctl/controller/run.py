@@ -33,6 +33,7 @@ from prometheus_client import start_http_server
 
 from albctl.aws.clients import AwsClients
 from albctl.aws.health import health_reader
+from albctl.aws.lean import lean_session
 from albctl.aws.observe import Observer
 from albctl.config import Settings
 from albctl.controller.bindings import BindingController
@@ -152,7 +153,10 @@ class Controller:
         self.options = options
         self.identity = options.identity or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
         self.api = KubeApi(options.kubeconfig)
-        self.clients = clients or AwsClients(region=settings.region)
+        # the controller's clients know only the operations of its IAM policy (memory)
+        self.clients = clients or AwsClients(
+            region=settings.region, session=lean_session(settings.region)
+        )
         self.metrics = Metrics()
         self.queue = WorkQueue()
         self._stop = threading.Event()

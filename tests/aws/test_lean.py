@@ -1,0 +1,126 @@
+"""The controller's lean service models (albctl/aws/lean.py): only the IAM policy's operations.
+
+The controller's clients must still have every operation its code calls, every shape those
+operations reach must resolve, and calls made through them must give what whole-model clients
+give, against moto.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from albctl import iam
+from albctl.aws.clients import AwsClients
+from albctl.aws.lean import ENDPOINT_PREFIXES, lean_session, policy_operations
+from tests.conftest import AwsEnv
+from tests.helpers import REGION
+
+
+def lean_clients() -> AwsClients:
+    return AwsClients(region=REGION, session=lean_session(REGION))
+
+
+def _walk(shape: Any, seen: set[str]) -> None:
+    """Resolve every shape reachable from ``shape`` (botocore raises on a missing one)."""
+    if shape is None or shape.name in seen:
+        return
+    seen.add(shape.name)
+    for attr in ("member", "key", "value"):
+        _walk(getattr(shape, attr, None), seen)
+    for member in getattr(shape, "members", {}).values():
+        _walk(member, seen)
+
+
+def test_every_operation_the_controller_calls_is_in_its_lean_clients() -> None:
+    clients = lean_clients()
+    used = iam.used_operations()
+    assert used["ec2"] and used["elbv2"]
+    for client_name, methods in used.items():
+        client = clients.client(iam.botocore_name(client_name))
+        missing = sorted(m for m in methods if not hasattr(client, m))
+        assert not missing, f"{client_name}: {missing}"
+
+
+def test_every_shape_of_the_kept_operations_resolves() -> None:
+    clients = lean_clients()
+    for service, operations in policy_operations().items():
+        model = clients.client(service).meta.service_model
+        kept = set(model.operation_names)
+        assert kept <= operations and kept, service
+        seen: set[str] = set()
+        for name in kept:
+            op = model.operation_model(name)
+            _walk(op.input_shape, seen)
+            _walk(op.output_shape, seen)
+            for error in op.error_shapes:
+                _walk(error, seen)
+        assert seen, service
+
+
+def test_the_lean_ec2_model_is_a_small_part_of_the_whole() -> None:
+    lean = lean_clients().ec2.meta.service_model
+    whole = AwsClients(region=REGION).ec2.meta.service_model
+    assert not hasattr(lean_clients().ec2, "run_instances")
+    assert len(lean.operation_names) == len(policy_operations()["ec2"]) < 20
+    assert len(whole.operation_names) > 500
+    assert len(lean.shape_names) * 10 < len(whole.shape_names)
+    assert not lean.operation_model("DescribeSubnets").documentation
+
+
+def test_lean_and_whole_clients_read_and_write_the_same(aws: AwsEnv) -> None:
+    lean, whole = lean_clients(), AwsClients(region=REGION)
+    vpc = aws.seeded.vpc_id  # type: ignore[attr-defined]
+    subnets = {"Filters": [{"Name": "vpc-id", "Values": [vpc]}]}
+    assert (
+        lean.ec2.describe_subnets(**subnets)["Subnets"]
+        == (whole.ec2.describe_subnets(**subnets)["Subnets"])
+    )
+    group = lean.ec2.create_security_group(
+        GroupName="lean",
+        Description="made by a lean client",
+        VpcId=vpc,
+        TagSpecifications=[
+            {"ResourceType": "security-group", "Tags": [{"Key": "albctl.io/cluster", "Value": "t"}]}
+        ],
+    )["GroupId"]
+    lean.ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        ],
+    )
+    seen = whole.ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]
+    assert seen["IpPermissions"][0]["FromPort"] == 443
+    assert seen["Tags"] == [{"Key": "albctl.io/cluster", "Value": "t"}]
+    assert lean.ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"] == [seen]
+    assert (
+        lean.elbv2.describe_load_balancers()["LoadBalancers"]
+        == (whole.elbv2.describe_load_balancers()["LoadBalancers"])
+    )
+
+
+def test_endpoints_are_kept_for_every_controller_service_and_sts() -> None:
+    clients = lean_clients()
+    for service in policy_operations():
+        prefix = clients.client(service).meta.service_model.endpoint_prefix
+        assert prefix in ENDPOINT_PREFIXES, service
+    # the endpoints of the kept services resolve as with the whole file (Shield's is global)
+    lean_shield, whole_shield = clients.shield, AwsClients(region=REGION).shield
+    assert lean_shield.meta.endpoint_url == whole_shield.meta.endpoint_url
+    sts = lean_session(REGION).client("sts")
+    assert (
+        sts.meta.endpoint_url == boto3.Session(region_name=REGION).client("sts").meta.endpoint_url
+    )
+    assert (
+        "lambda"
+        not in lean_session(REGION)
+        ._session.get_component("data_loader")
+        .load_data("endpoints")["partitions"][0]["services"]
+    )
