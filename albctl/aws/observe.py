@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -195,7 +195,6 @@ class Observer:
         return lbs, lb_tags, tgs, tg_tags
 
     def _observe(self, stacks: set[str] | None, known: set[str]) -> dict[str, ObservedStack]:
-        elb = self.c.elbv2
         lbs, lb_tags, tgs, tg_tags = self._find(stacks, known)
         sgs = self._security_groups(stacks)
 
@@ -217,91 +216,22 @@ class Observer:
         for t in tgs:
             tags = tg_tags.get(t["TargetGroupArn"], {})
             stack = wanted(tags)
-            if stack is None:
-                continue
-            try:
-                observed_tg = self._tg(t, tags)
-            except ClientError as exc:
-                if error_code(exc) != "TargetGroupNotFound":
-                    raise
-                continue  # deleted since it was listed
-            tg_id_by_arn[t["TargetGroupArn"]] = tags[RESOURCE_TAG]
-            bucket(stack)["tg"].append(observed_tg)
-
-        def tg_id(arn: str) -> str:
-            return tg_id_by_arn.get(arn, arn)
-
+            observed_tg = self._tg_if_present(t, tags) if stack is not None else None
+            if stack is not None and observed_tg is not None:
+                tg_id_by_arn[t["TargetGroupArn"]] = tags[RESOURCE_TAG]
+                bucket(stack)["tg"].append(observed_tg)
         for sg in sgs:
             tags = tags_from_aws(sg.get("Tags"))
             if tags.get(RESOURCE_TAG) == BACKEND_SG_RESOURCE and owned_by(tags, self.cluster):
                 self.backend_security_group = sg["GroupId"]
             stack = wanted(tags)
-            if stack is None:
-                continue
-            bucket(stack)["sg"].append(
-                ObservedSecurityGroup(
-                    group_id=sg["GroupId"],
-                    resource_id=tags[RESOURCE_TAG],
-                    name=sg["GroupName"],
-                    ingress=sg_rules_from_aws(sg.get("IpPermissions", [])),
-                    tags=tags,
-                )
-            )
+            if stack is not None:
+                bucket(stack)["sg"].append(_security_group(sg, tags))
         for lb in lbs:
-            arn = lb["LoadBalancerArn"]
-            tags = lb_tags.get(arn, {})
+            tags = lb_tags.get(lb["LoadBalancerArn"], {})
             stack = wanted(tags)
-            if stack is None:
-                continue
-            b = bucket(stack)
-            attrs = self._lb_attributes(arn) if self.read_attributes else {}
-            b["lb"].append(
-                ObservedLoadBalancer(
-                    arn=arn,
-                    resource_id=tags[RESOURCE_TAG],
-                    name=lb["LoadBalancerName"],
-                    dns_name=lb.get("DNSName", ""),
-                    scheme=lb.get("Scheme", ""),
-                    ip_address_type=lb.get("IpAddressType", "ipv4"),
-                    subnets=tuple(sorted(z["SubnetId"] for z in lb.get("AvailabilityZones", []))),
-                    security_groups=tuple(lb.get("SecurityGroups", [])),
-                    attributes=attrs,
-                    tags=tags,
-                    vpc_id=lb.get("VpcId", ""),
-                    customer_owned_ipv4_pool=lb.get("CustomerOwnedIpv4Pool"),
-                    ipam_ipv4_pool=(lb.get("IpamPools") or {}).get("Ipv4IpamPoolId"),
-                )
-            )
-            listeners = list(paginate(elb.describe_listeners, "Listeners", LoadBalancerArn=arn))
-            li_tags = describe_tags(self.c, [li["ListenerArn"] for li in listeners], self.cache)
-            for li in listeners:
-                b["li"].append(self._listener(li, li_tags.get(li["ListenerArn"], {}), tg_id))
-                rules = [
-                    r
-                    for r in paginate(elb.describe_rules, "Rules", ListenerArn=li["ListenerArn"])
-                    if not r.get("IsDefault")
-                ]
-                r_tags = describe_tags(self.c, [r["RuleArn"] for r in rules], self.cache)
-                for r in rules:
-                    rt = r_tags.get(r["RuleArn"], {})
-                    b["ru"].append(
-                        ObservedRule(
-                            arn=r["RuleArn"],
-                            listener_arn=li["ListenerArn"],
-                            resource_id=rt.get(RESOURCE_TAG, "")
-                            if owned_by(rt, self.cluster)
-                            else "",
-                            priority=int(r["Priority"]),
-                            conditions=tuple(
-                                condition_from_aws(c) for c in r.get("Conditions", [])
-                            ),
-                            action=action_from_aws(
-                                r.get("Actions", []), tg_id, rt.get(OIDC_SECRET_TAG, "")
-                            ),
-                            tags=rt,
-                            transforms=transforms_from_aws(r.get("Transforms")),
-                        )
-                    )
+            if stack is not None:
+                self._load_balancer(lb, tags, bucket(stack), lambda a: tg_id_by_arn.get(a, a))
         return {
             stack: ObservedStack(
                 group_id=stack,
@@ -314,6 +244,58 @@ class Observer:
             )
             for stack, v in sorted(by_stack.items())
         }
+
+    def _tg_if_present(self, t: dict[str, Any], tags: dict[str, str]) -> ObservedTargetGroup | None:
+        try:
+            return self._tg(t, tags)
+        except ClientError as exc:
+            if error_code(exc) != "TargetGroupNotFound":
+                raise
+            return None  # deleted since it was listed
+
+    def _load_balancer(
+        self,
+        lb: dict[str, Any],
+        tags: dict[str, str],
+        out: dict[str, list[Any]],
+        tg_id: Callable[[str], str],
+    ) -> None:
+        """The load balancer, its listeners and their rules, into ``out``."""
+        arn = lb["LoadBalancerArn"]
+        attrs = self._lb_attributes(arn) if self.read_attributes else {}
+        out["lb"].append(_load_balancer(lb, tags, attrs))
+        elb = self.c.elbv2
+        listeners = list(paginate(elb.describe_listeners, "Listeners", LoadBalancerArn=arn))
+        li_tags = describe_tags(self.c, [li["ListenerArn"] for li in listeners], self.cache)
+        for li in listeners:
+            out["li"].append(self._listener(li, li_tags.get(li["ListenerArn"], {}), tg_id))
+            rules = [
+                r
+                for r in paginate(elb.describe_rules, "Rules", ListenerArn=li["ListenerArn"])
+                if not r.get("IsDefault")
+            ]
+            r_tags = describe_tags(self.c, [r["RuleArn"] for r in rules], self.cache)
+            for r in rules:
+                rt = r_tags.get(r["RuleArn"], {})
+                out["ru"].append(self._rule(r, rt, li["ListenerArn"], tg_id))
+
+    def _rule(
+        self,
+        r: dict[str, Any],
+        tags: dict[str, str],
+        listener_arn: str,
+        tg_id: Callable[[str], str],
+    ) -> ObservedRule:
+        return ObservedRule(
+            arn=r["RuleArn"],
+            listener_arn=listener_arn,
+            resource_id=tags.get(RESOURCE_TAG, "") if owned_by(tags, self.cluster) else "",
+            priority=int(r["Priority"]),
+            conditions=tuple(condition_from_aws(c) for c in r.get("Conditions", [])),
+            action=action_from_aws(r.get("Actions", []), tg_id, tags.get(OIDC_SECRET_TAG, "")),
+            tags=tags,
+            transforms=transforms_from_aws(r.get("Transforms")),
+        )
 
     def _security_groups(self, stacks: set[str] | None) -> list[dict[str, Any]]:
         """The cluster's security groups: of ``stacks`` only (by the stack tag) and the
@@ -464,3 +446,33 @@ class Observer:
             tags=tags,
             mutual_authentication=addons.mtls_from_aws(li),
         )
+
+
+def _security_group(sg: dict[str, Any], tags: dict[str, str]) -> ObservedSecurityGroup:
+    return ObservedSecurityGroup(
+        group_id=sg["GroupId"],
+        resource_id=tags[RESOURCE_TAG],
+        name=sg["GroupName"],
+        ingress=sg_rules_from_aws(sg.get("IpPermissions", [])),
+        tags=tags,
+    )
+
+
+def _load_balancer(
+    lb: dict[str, Any], tags: dict[str, str], attrs: dict[str, str]
+) -> ObservedLoadBalancer:
+    return ObservedLoadBalancer(
+        arn=lb["LoadBalancerArn"],
+        resource_id=tags[RESOURCE_TAG],
+        name=lb["LoadBalancerName"],
+        dns_name=lb.get("DNSName", ""),
+        scheme=lb.get("Scheme", ""),
+        ip_address_type=lb.get("IpAddressType", "ipv4"),
+        subnets=tuple(sorted(z["SubnetId"] for z in lb.get("AvailabilityZones", []))),
+        security_groups=tuple(lb.get("SecurityGroups", [])),
+        attributes=attrs,
+        tags=tags,
+        vpc_id=lb.get("VpcId", ""),
+        customer_owned_ipv4_pool=lb.get("CustomerOwnedIpv4Pool"),
+        ipam_ipv4_pool=(lb.get("IpamPools") or {}).get("Ipv4IpamPoolId"),
+    )
