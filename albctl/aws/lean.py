@@ -88,10 +88,11 @@ def trim_model(model: Mapping[str, Any], operations: frozenset[str]) -> dict[str
         roots += [e["shape"] for e in op.get("errors", [])]
     shapes = model["shapes"]
     reached = _reached(shapes, roots)
+    # the rest (metadata, clientContextParams: botocore reads their documentation) as it is
     out = {k: v for k, v in model.items() if k not in ("operations", "shapes", "documentation")}
     out["operations"] = _strip(kept)
     out["shapes"] = {name: _strip(shapes[name]) for name in shapes if name in reached}
-    return _strip(out)  # type: ignore[no-any-return]
+    return out
 
 
 class LeanFileLoader(botocore.loaders.JSONFileLoader):  # type: ignore[misc]

@@ -14,7 +14,6 @@ import boto3
 from albctl import iam
 from albctl.aws.clients import AwsClients
 from albctl.aws.lean import ENDPOINT_PREFIXES, lean_session, policy_operations
-from tests.conftest import AwsEnv
 from tests.helpers import REGION
 
 
@@ -69,43 +68,6 @@ def test_the_lean_ec2_model_is_a_small_part_of_the_whole() -> None:
     assert not lean.operation_model("DescribeSubnets").documentation
 
 
-def test_lean_and_whole_clients_read_and_write_the_same(aws: AwsEnv) -> None:
-    lean, whole = lean_clients(), AwsClients(region=REGION)
-    vpc = aws.seeded.vpc_id  # type: ignore[attr-defined]
-    subnets = {"Filters": [{"Name": "vpc-id", "Values": [vpc]}]}
-    assert (
-        lean.ec2.describe_subnets(**subnets)["Subnets"]
-        == (whole.ec2.describe_subnets(**subnets)["Subnets"])
-    )
-    group = lean.ec2.create_security_group(
-        GroupName="lean",
-        Description="made by a lean client",
-        VpcId=vpc,
-        TagSpecifications=[
-            {"ResourceType": "security-group", "Tags": [{"Key": "albctl.io/cluster", "Value": "t"}]}
-        ],
-    )["GroupId"]
-    lean.ec2.authorize_security_group_ingress(
-        GroupId=group,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 443,
-                "ToPort": 443,
-                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
-            }
-        ],
-    )
-    seen = whole.ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]
-    assert seen["IpPermissions"][0]["FromPort"] == 443
-    assert seen["Tags"] == [{"Key": "albctl.io/cluster", "Value": "t"}]
-    assert lean.ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"] == [seen]
-    assert (
-        lean.elbv2.describe_load_balancers()["LoadBalancers"]
-        == (whole.elbv2.describe_load_balancers()["LoadBalancers"])
-    )
-
-
 def test_endpoints_are_kept_for_every_controller_service_and_sts() -> None:
     clients = lean_clients()
     for service in policy_operations():
@@ -124,3 +86,15 @@ def test_endpoints_are_kept_for_every_controller_service_and_sts() -> None:
         ._session.get_component("data_loader")
         .load_data("endpoints")["partitions"][0]["services"]
     )
+
+
+def test_what_botocore_reads_beside_operations_is_kept() -> None:
+    lean, whole = lean_clients(), AwsClients(region=REGION)
+    for service in policy_operations():
+        a = lean.client(service).meta.service_model
+        b = whole.client(service).meta.service_model
+        # endpoint resolution reads the client context parameters, documentation included
+        assert [p.name for p in a.client_context_parameters] == [
+            p.name for p in b.client_context_parameters
+        ], service
+        assert a.metadata == b.metadata, service
