@@ -6,6 +6,7 @@ AWS_ENDPOINT_URL), so the same code runs against AWS, a moto server or LocalStac
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -132,6 +133,11 @@ class AwsClients:
         self._lock = threading.Lock()
         self._make_lock = threading.Lock()
         self.hooks: list[CallHook] = []
+        # run before every attempt of a call, botocore's retries included (after its backoff,
+        # as the request is sent): a guard refuses the attempt by raising. A check made once
+        # per call (``hooks``) would let a retry go out seconds after the check, when it may
+        # no longer hold (the shard or leader Lease lost meanwhile).
+        self.guards: list[CallHook] = []
         self.throttle_hooks: list[CallHook] = []
         self._credentials_lock = threading.Lock()
         self._reloaded_at = -1e9
@@ -157,6 +163,10 @@ class AwsClients:
 
     def _hook(self, client: Any) -> None:
         client.meta.events.register("before-call.*.*", self._count)
+        service = client.meta.service_model.service_name
+        client.meta.events.register(
+            "before-send.*.*", functools.partial(self._before_send, service)
+        )
         client.meta.events.register("needs-retry.*.*", self._throttled)
         client.meta.events.register("needs-retry.*.*", self._expired)
 
@@ -167,6 +177,13 @@ class AwsClients:
             self.calls[(service, op)] += 1
         for hook in self.hooks:
             hook(service, op)
+
+    def _before_send(self, service: str, event_name: str = "", **_: Any) -> None:
+        # before-send.<service id>.<operation>: an exception raised here ends the call (botocore
+        # does not retry it) and nothing is sent
+        op = event_name.rsplit(".", 1)[-1]
+        for guard in self.guards:
+            guard(service, op)
 
     def _throttled(self, response: Any = None, operation: Any = None, **_: Any) -> None:
         if not response or operation is None:

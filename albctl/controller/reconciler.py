@@ -151,6 +151,7 @@ class Reconciler:
         # (pod readiness gates look at them again)
         self.on_target_groups: Callable[[set[str]], None] = lambda names: None
         clients.hooks.append(self._on_aws_call)
+        clients.guards.append(self._guard)
         clients.throttle_hooks.append(self._on_throttle)
 
     # --- AWS call accounting and the leader guard ------------------------------------------
@@ -160,6 +161,10 @@ class Reconciler:
         n = getattr(self._local, "calls", None)
         if n is not None:
             self._local.calls = n + 1
+
+    def _guard(self, service: str, operation: str) -> None:
+        """Before every attempt of an AWS call, retries included: a write is sent only while
+        this replica is the leader (with shards: holds the shard of the work in hand)."""
         if is_mutating(operation) and not self.is_leader():
             raise NotLeaderError(f"not the leader: refusing {service}:{operation}")
 

@@ -239,13 +239,16 @@ class LeaderElector:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            # a renewal counts from before its request (when the Lease's renewTime is set):
+            # a slow or late request must not extend the lease past what the others see
+            started = time.monotonic()
             try:
                 ok = self._try_acquire_or_renew()
             except KubeError as exc:
                 log_event(log, "lease renewal failed", logging.WARNING, error=str(exc))
                 ok = False
             if ok:
-                self._last_renew = time.monotonic()
+                self._last_renew = started
                 self._set_leading(True)
             elif self._leading and not self.is_leader():
                 self._set_leading(False)

@@ -10,7 +10,9 @@ Every ``retry_period`` a round: renew the member Lease and the shards held; give
 the fair share (they stop counting as held at once, the Lease is released when no work of
 theirs is in flight); try free or expired shards up to the share. A shard whose renewal has not
 succeeded for ``renew_deadline`` stops counting as held before anyone else can take it (after
-``lease_duration``), as the leader lease does.
+``lease_duration``), as the leader lease does. Both count from the same moment: a renewal's
+deadline runs from when its request was sent (its renewTime), not from when the answer came,
+so a renewal that reaches the API server late does not stretch the deadline past the expiry.
 
 Replicas of another shard count (a rollout changing ``--shards``) hash groups differently: while
 any live shard Lease of the group was written with another shard count, or the single leader
@@ -264,20 +266,24 @@ class ShardElector:
             shards = sorted(self._held)
         for s in shards:
             name = shard_lease_name(self.name, s)
+            # the renewal counts from before the request: the Lease's renewTime is written
+            # then, and others count its expiry from it however late the request arrives
+            started = time.monotonic()
             ok = self.lock.acquire_or_renew(name, seen.leases.get(name), {ROLE_LABEL: "shard"})
             if ok:
                 with self._mutex:
                     if s in self._held:
-                        self._held[s].last_renew = time.monotonic()
+                        self._held[s].last_renew = started
             else:
                 log_event(log, "shard lease not renewed", logging.WARNING, shard=s)
 
     def _take(self, shard: int, seen: _Round, share: int) -> None:
         name = shard_lease_name(self.name, shard)
+        started = time.monotonic()
         if not self.lock.acquire_or_renew(name, seen.leases.get(name), {ROLE_LABEL: "shard"}):
             return
         with self._mutex:
-            self._held[shard] = _Held(time.monotonic())
+            self._held[shard] = _Held(started)
         log_event(
             log,
             "shard acquired",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from albctl.kube.api import LEASE, KubeApi
-from albctl.kube.leader import LeaseLock
+from albctl.kube.leader import LeaderElector, LeaseLock, lease_state
 from albctl.kube.shards import (
     Callbacks,
     ShardElector,
@@ -236,3 +238,66 @@ def test_replicas_of_the_old_shard_count_keep_covering_their_shards_during_a_rol
     a.round()
     assert a.held() == {0, 1}
     assert new.held() == set()
+
+
+# --- renewals that reach the API server late --------------------------------------------------
+
+
+def expired_for_others(api: KubeApi, name: str, timeout: float = 5) -> None:
+    """Wait until ``name`` has expired as another replica reads it (it may be taken)."""
+    deadline = time.monotonic() + timeout
+    while lease_state(api.get(LEASE, name, "default"), datetime.datetime.now(datetime.UTC)).live:
+        assert time.monotonic() < deadline, f"{name} still live"
+        time.sleep(0.01)
+
+
+def late(monkeypatch: pytest.MonkeyPatch, api: KubeApi, seconds: float) -> None:
+    """Lease writes reach the API server ``seconds`` after they are made (and succeed)."""
+    for verb in ("create", "replace"):
+        real = getattr(api, verb)
+
+        def slow(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
+            time.sleep(seconds)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(api, verb, slow)
+
+
+def test_a_shard_renewed_late_is_not_held_past_the_expiry_the_others_see(
+    api: KubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the deadline counts from when the renewal was made (its renewTime), not from its answer:
+    # counted from the answer, a 0.6 s late renewal would keep the shard 1.3 s after its
+    # renewTime while the others may take it after 1 s
+    a = elector(api, "a", shards=1)
+    a.round()
+    assert a.held() == {0}
+    late(monkeypatch, api, 0.6)
+    a.round()  # the renewal succeeds, 0.6 s after it was made
+    monkeypatch.undo()
+    assert a.held() == {0}
+    expired_for_others(api, shard_lease_name("albctl-leader", 0))
+    assert not a.holds(0)
+    b = elector(api, "b", shards=1)
+    b.round()
+    assert b.held() == {0}
+
+
+def test_a_leader_renewed_late_does_not_lead_past_the_expiry_the_others_see(
+    api: KubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    late(monkeypatch, api, 0.6)
+    leader = LeaderElector(
+        api, "default", "lead", "a", lease_duration=1, renew_deadline=0.7, retry_period=10
+    )
+    leader.start()  # one acquisition, 0.6 s late; no renewal after it
+    try:
+        deadline = time.monotonic() + 5
+        while not leader.is_leader():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        expired_for_others(api, "lead")
+        assert not leader.is_leader()
+    finally:
+        monkeypatch.undo()
+        leader.stop(release=False)
