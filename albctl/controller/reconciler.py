@@ -712,13 +712,7 @@ class Reconciler:
         group = groups.get(gid)
         mem = self._mem(gid)
         if group is None or not mem.tg_arns or mem.inventory is None:
-            log_event(
-                log,
-                "targets: full reconcile needed",
-                group=gid,
-                reason="group or target groups unknown",
-            )
-            return False
+            return self._full_needed(gid, "group or target groups unknown")
         # no AWS discovery on the fast path: the inventory of the last full reconcile serves
         build = build_group(
             GroupInput(
@@ -734,8 +728,7 @@ class Reconciler:
             )
         )
         if build.stack is None and not build.invalid:
-            log_event(log, "targets: full reconcile needed", group=gid, reason="no desired stack")
-            return False
+            return self._full_needed(gid, "no desired stack")
         stack_tgs = {tg.id: tg for tg in (build.stack.target_groups if build.stack else ())}
         changed = 0
         changed_names: set[str] = set()
@@ -745,40 +738,11 @@ class Reconciler:
                 continue
             if tg.multi_cluster:
                 # only recorded targets may be deregistered: the full path reads the record
-                log_event(
-                    log,
-                    "targets: full reconcile needed",
-                    group=gid,
-                    reason=f"target group {tg.name} is multi-cluster",
-                )
-                return False
+                return self._full_needed(gid, f"target group {tg.name} is multi-cluster")
             arn = mem.tg_arns.get(tid)
             if arn is None or mem.tg_names.get(tid) != tg.name:
-                log_event(
-                    log,
-                    "targets: full reconcile needed",
-                    group=gid,
-                    reason=f"target group {tg.name} is new or replaced",
-                )
-                return False
-            health = self.clients.elbv2.describe_target_health(TargetGroupArn=arn)[
-                "TargetHealthDescriptions"
-            ]
-            have = {
-                (h["Target"]["Id"], int(h["Target"]["Port"]))
-                for h in health
-                if h.get("TargetHealth", {}).get("State") != "draining"
-            }
-            reg, dereg = sorted(want - have), sorted(have - want)
-            for i in range(0, len(reg), 500):
-                self.clients.elbv2.register_targets(
-                    TargetGroupArn=arn, Targets=[{"Id": a, "Port": p} for a, p in reg[i : i + 500]]
-                )
-            for i in range(0, len(dereg), 500):
-                self.clients.elbv2.deregister_targets(
-                    TargetGroupArn=arn,
-                    Targets=[{"Id": a, "Port": p} for a, p in dereg[i : i + 500]],
-                )
+                return self._full_needed(gid, f"target group {tg.name} is new or replaced")
+            reg, dereg = self._register(arn, want)
             mem.targets[tid] = want
             changed += 1
             changed_names.add(tg.name)
@@ -798,6 +762,35 @@ class Reconciler:
         if changed_names:
             self.on_target_groups(changed_names)
         return True
+
+    def _full_needed(self, gid: str, reason: str) -> bool:
+        """The fast target path gives way to a full reconcile (always False)."""
+        log_event(log, "targets: full reconcile needed", group=gid, reason=reason)
+        return False
+
+    def _register(
+        self, arn: str, want: frozenset[tuple[str, int]]
+    ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """Make the target group's (non-draining) targets ``want``; what was (de)registered."""
+        health = self.clients.elbv2.describe_target_health(TargetGroupArn=arn)[
+            "TargetHealthDescriptions"
+        ]
+        have = {
+            (h["Target"]["Id"], int(h["Target"]["Port"]))
+            for h in health
+            if h.get("TargetHealth", {}).get("State") != "draining"
+        }
+        reg, dereg = sorted(want - have), sorted(have - want)
+        for i in range(0, len(reg), 500):
+            self.clients.elbv2.register_targets(
+                TargetGroupArn=arn, Targets=[{"Id": a, "Port": p} for a, p in reg[i : i + 500]]
+            )
+        for i in range(0, len(dereg), 500):
+            self.clients.elbv2.deregister_targets(
+                TargetGroupArn=arn,
+                Targets=[{"Id": a, "Port": p} for a, p in dereg[i : i + 500]],
+            )
+        return reg, dereg
 
     # --- reporting: Events and the LoadBalancerGroup ----------------------------------------
 

@@ -161,23 +161,7 @@ class Controller:
         self.queue = WorkQueue()
         self._stop = threading.Event()
         self._shutdown = threading.Event()  # a signal came: give up waiting for caches
-        ns = options.watch_namespaces or None
-        kinds: dict[str, Kind] = {
-            "Ingress": INGRESS,
-            "IngressClass": INGRESS_CLASS,
-            "IngressClassParams": INGRESS_CLASS_PARAMS,
-            "Service": SERVICE,
-            "EndpointSlice": ENDPOINT_SLICE,
-            "Node": NODE,
-            "TargetGroupBinding": TARGET_GROUP_BINDING,
-        }
-        # cached objects keep only what the model reads (memory follows albctl's use)
-        self.informers = {
-            name: Informer(self.api, kind, ns, transform=TRIMS[name])
-            for name, kind in kinds.items()
-        }
-        # only pods with albctl's readiness gates are kept, trimmed to what the gates need
-        self.informers["Pod"] = Informer(self.api, POD, ns, transform=trim_pod)
+        self.informers = self._informers(options)
         self.snapshots = Snapshotter(self.informers)
         self.writer = KubeWriter(self.api)
         self.recorder = EventRecorder(self.api, self.identity)
@@ -221,24 +205,7 @@ class Controller:
         )
         self.reconciler.on_target_groups = self._on_target_groups
         self.bindings.on_target_groups = self._on_target_groups
-        self.webhooks: WebhookServer | None = None
-        if options.webhook_bind_address not in ("", "0"):
-            handlers = AdmissionHandlers(
-                settings.build_settings(),
-                self.snapshots.objects,
-                self.bindings.target_types,
-                lambda path, result: self.metrics.webhook_requests.labels(path, result).inc(),
-            )
-            try:
-                self.webhooks = WebhookServer(
-                    options.webhook_bind_address,
-                    ServingCertificate(options.webhook_cert_dir),
-                    handlers,
-                )
-            except OSError as exc:
-                raise ConfigError(
-                    f"--webhook-bind-address {options.webhook_bind_address}: {exc}"
-                ) from exc
+        self.webhooks = self._webhooks(settings, options)
         self._group_of_ingress: dict[str, set[str]] = {}
         self._services: dict[str, set[str]] = {}  # ingress key -> service keys
         self._workers: list[threading.Thread] = []
@@ -247,6 +214,46 @@ class Controller:
         self._inflight_lock = threading.Lock()
         self._worked = False  # since memory was last handed back
         self._wire_handlers()
+
+    def _informers(self, options: RunOptions) -> dict[str, Informer]:
+        ns = options.watch_namespaces or None
+        kinds: dict[str, Kind] = {
+            "Ingress": INGRESS,
+            "IngressClass": INGRESS_CLASS,
+            "IngressClassParams": INGRESS_CLASS_PARAMS,
+            "Service": SERVICE,
+            "EndpointSlice": ENDPOINT_SLICE,
+            "Node": NODE,
+            "TargetGroupBinding": TARGET_GROUP_BINDING,
+        }
+        # cached objects keep only what the model reads (memory follows albctl's use)
+        informers = {
+            name: Informer(self.api, kind, ns, transform=TRIMS[name])
+            for name, kind in kinds.items()
+        }
+        # only pods with albctl's readiness gates are kept, trimmed to what the gates need
+        informers["Pod"] = Informer(self.api, POD, ns, transform=trim_pod)
+        return informers
+
+    def _webhooks(self, settings: Settings, options: RunOptions) -> WebhookServer | None:
+        if options.webhook_bind_address in ("", "0"):
+            return None
+        handlers = AdmissionHandlers(
+            settings.build_settings(),
+            self.snapshots.objects,
+            self.bindings.target_types,
+            lambda path, result: self.metrics.webhook_requests.labels(path, result).inc(),
+        )
+        try:
+            return WebhookServer(
+                options.webhook_bind_address,
+                ServingCertificate(options.webhook_cert_dir),
+                handlers,
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"--webhook-bind-address {options.webhook_bind_address}: {exc}"
+            ) from exc
 
     # --- leadership and shards -------------------------------------------------------------
 

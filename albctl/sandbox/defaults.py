@@ -66,6 +66,27 @@ def _service(obj: Obj, old: Obj | None, services: Iterable[Obj], name: str) -> N
         spec.pop("clusterIP", None)
         spec.pop("clusterIPs", None)
         return
+    _cluster_ip(spec, old_spec, used_ips, name)
+    spec.setdefault("ipFamilies", ["IPv4"])
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    if svc_type in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+        if svc_type == "LoadBalancer":
+            spec.setdefault("allocateLoadBalancerNodePorts", True)
+        _node_ports(spec, old_spec, used_ports, name)
+    else:
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.pop("nodePort", None)
+
+
+def _invalid_service(name: str, field: str, message: str) -> ApiError:
+    return invalid("", "Service", name, [(field, "FieldValueInvalid", message)])
+
+
+def _cluster_ip(spec: Obj, old_spec: Obj, used_ips: set[str], name: str) -> None:
+    """The cluster IP: kept from the old object, checked when asked for, else the next free."""
     if not spec.get("clusterIP") and old_spec.get("clusterIP"):
         spec["clusterIP"] = old_spec["clusterIP"]
     requested = spec.get("clusterIP")
@@ -75,41 +96,23 @@ def _service(obj: Obj, old: Obj | None, services: Iterable[Obj], name: str) -> N
         try:
             address = ipaddress.IPv4Address(requested)
         except ValueError:
-            raise invalid(
-                "",
-                "Service",
+            raise _invalid_service(
                 name,
-                [
-                    (
-                        "spec.clusterIPs[0]",
-                        "FieldValueInvalid",
-                        f'Invalid value: "{requested}": must be a valid IP address',
-                    )
-                ],
+                "spec.clusterIPs[0]",
+                f'Invalid value: "{requested}": must be a valid IP address',
             ) from None
         if str(address) in used_ips:
-            raise invalid(
-                "",
-                "Service",
+            raise _invalid_service(
                 name,
-                [
-                    (
-                        "spec.clusterIPs",
-                        "FieldValueInvalid",
-                        f'Invalid value: []string{{"{requested}"}}: failed to allocate IP '
-                        f"{requested}: provided IP is already allocated",
-                    )
-                ],
+                "spec.clusterIPs",
+                f'Invalid value: []string{{"{requested}"}}: failed to allocate IP '
+                f"{requested}: provided IP is already allocated",
             )
     spec["clusterIPs"] = [spec["clusterIP"]]
-    spec.setdefault("ipFamilies", ["IPv4"])
-    spec.setdefault("ipFamilyPolicy", "SingleStack")
-    spec.setdefault("internalTrafficPolicy", "Cluster")
-    needs_node_ports = svc_type in ("NodePort", "LoadBalancer")
-    if needs_node_ports:
-        spec.setdefault("externalTrafficPolicy", "Cluster")
-    if svc_type == "LoadBalancer":
-        spec.setdefault("allocateLoadBalancerNodePorts", True)
+
+
+def _node_ports(spec: Obj, old_spec: Obj, used_ports: set[int], name: str) -> None:
+    """Node ports: kept from the old object, checked when asked for, else the next free."""
     old_ports = {
         (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
         for p in old_spec.get("ports") or []
@@ -119,9 +122,6 @@ def _service(obj: Obj, old: Obj | None, services: Iterable[Obj], name: str) -> N
     for i, port in enumerate(spec.get("ports") or []):
         if not isinstance(port, dict):
             continue
-        if not needs_node_ports:
-            port.pop("nodePort", None)
-            continue
         if not port.get("nodePort"):
             kept = old_ports.get((port.get("port"), port.get("protocol", "TCP")))
             if kept:
@@ -129,31 +129,17 @@ def _service(obj: Obj, old: Obj | None, services: Iterable[Obj], name: str) -> N
         wanted = port.get("nodePort")
         if wanted:
             if not isinstance(wanted, int) or not NODE_PORT_MIN <= wanted <= NODE_PORT_MAX:
-                raise invalid(
-                    "",
-                    "Service",
+                raise _invalid_service(
                     name,
-                    [
-                        (
-                            f"spec.ports[{i}].nodePort",
-                            "FieldValueInvalid",
-                            f"Invalid value: {wanted}: provided port is not in the valid range. "
-                            f"The range of valid ports is {NODE_PORT_MIN}-{NODE_PORT_MAX}",
-                        )
-                    ],
+                    f"spec.ports[{i}].nodePort",
+                    f"Invalid value: {wanted}: provided port is not in the valid range. "
+                    f"The range of valid ports is {NODE_PORT_MIN}-{NODE_PORT_MAX}",
                 )
             if wanted in used_ports:
-                raise invalid(
-                    "",
-                    "Service",
+                raise _invalid_service(
                     name,
-                    [
-                        (
-                            f"spec.ports[{i}].nodePort",
-                            "FieldValueInvalid",
-                            f"Invalid value: {wanted}: provided port is already allocated",
-                        )
-                    ],
+                    f"spec.ports[{i}].nodePort",
+                    f"Invalid value: {wanted}: provided port is already allocated",
                 )
             used_ports.add(wanted)
             continue

@@ -86,93 +86,100 @@ def _is_ident(tok: str | None) -> bool:
     return tok is not None and tok not in (",", "(", ")", "=", "==", "!=", "!", "<", ">")
 
 
-def parse_label_selector(text: str | None) -> LabelSelector:
-    if not text or not text.strip():
-        return LabelSelector()
-    toks = _tokens(text)
-    pos = 0
-    reqs: list[Requirement] = []
+def _fail(why: str) -> ApiError:
+    return bad_request(f"unable to parse requirement: {why}")
 
-    def fail(why: str) -> ApiError:
-        return bad_request(f"unable to parse requirement: {why}")
 
-    def peek() -> str | None:
-        return toks[pos] if pos < len(toks) else None
+class _SelectorParser:
+    """A recursive-descent reader of one label selector's tokens."""
 
-    def take() -> str | None:
-        nonlocal pos
-        tok = peek()
-        pos += 1
+    def __init__(self, toks: list[str]) -> None:
+        self.toks = toks
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def take(self) -> str | None:
+        tok = self.peek()
+        self.pos += 1
         return tok
 
-    def key_token() -> str:
-        tok = take()
+    def key(self) -> str:
+        tok = self.take()
         if not _is_ident(tok):
-            raise fail(f"found '{tok}', expected: identifier")
+            raise _fail(f"found '{tok}', expected: identifier")
         assert tok is not None
         if not _KEY.match(tok) or len(tok.split("/")[-1]) > 63:
-            raise fail(
+            raise _fail(
                 f'invalid label key "{tok}": name part must consist of alphanumeric characters'
             )
         return tok
 
-    def value_token(allow_empty: bool) -> str:
-        tok = peek()
+    def value(self, allow_empty: bool) -> str:
+        tok = self.peek()
         if not _is_ident(tok):
             if allow_empty:
                 return ""
-            raise fail(f"found '{tok}', expected: identifier")
-        take()
+            raise _fail(f"found '{tok}', expected: identifier")
+        self.take()
         assert tok is not None
         if not _VALUE.match(tok) or len(tok) > 63:
-            raise fail(f'invalid label value: "{tok}": must be 63 characters or less')
+            raise _fail(f'invalid label value: "{tok}": must be 63 characters or less')
         return tok
 
+    def values(self) -> tuple[str, ...]:
+        """``(a, b, ...)`` after in / notin."""
+        if self.take() != "(":
+            raise _fail("found unexpected token, expected: '('")
+        values: list[str] = []
+        while True:
+            if self.peek() == ")":
+                self.take()
+                break
+            values.append(self.value(True))
+            sep = self.take()
+            if sep == ")":
+                break
+            if sep != ",":
+                raise _fail(f"found '{sep}', expected: ',' or ')'")
+        return tuple(values)
+
+    def requirement(self) -> Requirement:
+        if self.peek() == "!":
+            self.take()
+            return Requirement(self.key(), "!")
+        key = self.key()
+        op = self.peek()
+        if op is None or op == ",":
+            return Requirement(key, "exists")
+        self.take()
+        if op in ("=", "=="):
+            return Requirement(key, "in", (self.value(True),))
+        if op == "!=":
+            return Requirement(key, "notin", (self.value(True),))
+        if op in ("in", "notin"):
+            return Requirement(key, op, self.values())
+        if op in (">", "<"):
+            value = self.value(False)
+            if not value.lstrip("-").isdigit():
+                raise _fail(f"for 'Gt', 'Lt' operators, the value must be an integer: {value}")
+            return Requirement(key, op, (value,))
+        raise _fail(f"found '{op}', expected: in, notin, =, ==, !=, gt, lt")
+
+
+def parse_label_selector(text: str | None) -> LabelSelector:
+    if not text or not text.strip():
+        return LabelSelector()
+    parser = _SelectorParser(_tokens(text))
+    reqs: list[Requirement] = []
     while True:
-        tok = peek()
-        if tok == "!":
-            take()
-            reqs.append(Requirement(key_token(), "!"))
-        else:
-            key = key_token()
-            op = peek()
-            if op is None or op == ",":
-                reqs.append(Requirement(key, "exists"))
-            elif op in ("=", "=="):
-                take()
-                reqs.append(Requirement(key, "in", (value_token(True),)))
-            elif op == "!=":
-                take()
-                reqs.append(Requirement(key, "notin", (value_token(True),)))
-            elif op in ("in", "notin"):
-                take()
-                if take() != "(":
-                    raise fail("found unexpected token, expected: '('")
-                values: list[str] = []
-                while True:
-                    if peek() == ")":
-                        take()
-                        break
-                    values.append(value_token(True))
-                    sep = take()
-                    if sep == ")":
-                        break
-                    if sep != ",":
-                        raise fail(f"found '{sep}', expected: ',' or ')'")
-                reqs.append(Requirement(key, op, tuple(values)))
-            elif op in (">", "<"):
-                take()
-                value = value_token(False)
-                if not value.lstrip("-").isdigit():
-                    raise fail(f"for 'Gt', 'Lt' operators, the value must be an integer: {value}")
-                reqs.append(Requirement(key, op, (value,)))
-            else:
-                raise fail(f"found '{op}', expected: in, notin, =, ==, !=, gt, lt")
-        sep = take()
+        reqs.append(parser.requirement())
+        sep = parser.take()
         if sep is None:
             break
         if sep != ",":
-            raise fail(f"found '{sep}', expected: ','")
+            raise _fail(f"found '{sep}', expected: ','")
     return LabelSelector(tuple(reqs))
 
 
