@@ -28,6 +28,7 @@ from albctl.aws.enis import EniResolver
 from albctl.aws.networking import NetworkingSettings, StackNeeds, TargetNetworking
 from albctl.aws.observe import Observer
 from albctl.config import Settings
+from albctl.controller.indexes import build_indexes
 from albctl.controller.oneshot_bindings import BindingOutcome, run_bindings
 from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
 from albctl.logs import log_event
@@ -40,7 +41,6 @@ from albctl.model.diff import Change, Plan, diff_stack
 from albctl.model.groups import Group, Grouping, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.observed import ObservedStack, with_existing_load_balancer
-from albctl.model.readiness import pod_gates
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +249,7 @@ class Engine:
         bs: Any,
     ) -> BuildResult:
         inventory = with_existing_load_balancer(inventory, obs)
+        ix = build_indexes(objects)
         return build_group(
             GroupInput(
                 group=group,
@@ -259,7 +260,8 @@ class Engine:
                 settings=bs,
                 secrets={s.key: s for s in objects.secrets},
                 now=datetime.datetime.now(datetime.UTC),
-                pod_gates=pod_gates(objects.pods),
+                pod_gates=ix.pod_gates,
+                slices_index=ix.slices,
             )
         )
 

@@ -27,6 +27,7 @@ from albctl.aws.discover import DiscoveryCache, discover_inventory
 from albctl.aws.observe import Observer, TagCache
 from albctl.config import Settings
 from albctl.controller.engine import needs_of
+from albctl.controller.indexes import build_indexes
 from albctl.controller.metrics import Metrics
 from albctl.controller.networking import ControllerNetworking
 from albctl.controller.snapshot import Snapshotter
@@ -44,7 +45,6 @@ from albctl.model.groups import Group, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.objects import Ingress, Secret, Service
 from albctl.model.observed import ObservedStack, with_existing_load_balancer
-from albctl.model.readiness import pod_gates
 from albctl.model.secret_refs import secrets_named, service_keys
 from albctl.model.tags import INGRESS_TAG
 
@@ -83,6 +83,13 @@ def _certificate_miss(build: BuildResult) -> bool:
     """Whether a host found no issued ACM certificate (a warning or a left-out member)."""
     missed = any("no issued ACM certificate" in msg for _, msg in build.warnings)
     return missed or any("needs a certificate" in str(e) for e in build.invalid.values())
+
+
+@dataclass
+class _IngressIndex:
+    by_key: dict[str, Ingress]
+    by_group: dict[str, set[str]]  # group id -> keys of its Ingresses (valid or not)
+    by_hostname: dict[str, set[str]]  # load balancer hostname in status -> keys
 
 
 def _hostnames(raw: dict[str, Any] | None) -> set[str]:
@@ -338,33 +345,39 @@ class Reconciler:
             t.tags.get(INGRESS_TAG) for t in observed.target_groups
         }
         dns = {lb.dns_name for lb in observed.load_balancers if lb.dns_name}
+        index = self._ingress_index(objs, where)
+        # the Ingresses that can concern this group, not the whole cluster's (a resync of N
+        # groups stays linear in N)
+        was_here = {k for k, g in list(self.member_of.items()) if g == gid}
+        was_here |= {k for k in tagged if k} | {
+            k for h in dns for k in index.by_hostname.get(h, ())
+        }
         leaving: list[Ingress] = []
-        for ing in objs.ingresses:
-            if FINALIZER not in ing.metadata.finalizers:
+        for key in sorted(was_here | index.by_group.get(gid, set())):
+            ing = index.by_key.get(key)
+            if ing is None or FINALIZER not in ing.metadata.finalizers:
                 continue
-            now_in = where.get(ing.key)
+            now_in = where.get(key)
             deleting = bool(ing.metadata.deletion_timestamp)
-            was_here = (
-                self.member_of.get(ing.key) == gid
-                or ing.key in tagged
-                or bool(dns & _hostnames(self.snapshots.raw("Ingress", ing.key)))
-            )
+            here = key in was_here
             if (
                 (deleting and now_in == gid)
-                or (not deleting and now_in != gid and was_here)
-                or (deleting and now_in is None and was_here)
+                or (not deleting and now_in != gid and here)
+                or (deleting and now_in is None and here)
             ):
                 leaving.append(ing)
         # every Ingress of ours left albctl at once while still readable: an IngressClass (or
         # --ingress-class) mistake rather than many users leaving together; only deletions
         # (finalizer-observed) release their load balancers then
-        departed = [
-            i.key
-            for i in objs.ingresses
-            if FINALIZER in i.metadata.finalizers
-            and not i.metadata.deletion_timestamp
-            and i.key not in where
-        ]
+        departed = (
+            [
+                i.key
+                for i in objs.ingresses
+                if FINALIZER in i.metadata.finalizers and not i.metadata.deletion_timestamp
+            ]
+            if not where
+            else []
+        )
         if not where and len(departed) > 1:
             held = [i.key for i in leaving if not i.metadata.deletion_timestamp]
             leaving = [i for i in leaving if i.metadata.deletion_timestamp]
@@ -376,6 +389,39 @@ class Reconciler:
                     "leaving together); delete the Ingresses to release their load balancers"
                 )
         return leaving
+
+    def _group_input(
+        self, group: Group, objs: ObjectSet, inventory: Inventory, secrets: Mapping[str, Secret]
+    ) -> GroupInput:
+        """One group's build input; what every group's build reads of the cluster (Services
+        by key, slices by Service, pod gates) is indexed once per object set."""
+        ix = build_indexes(objs)
+        return GroupInput(
+            group,
+            ix.services,
+            objs.endpoint_slices,
+            objs.nodes,
+            inventory,
+            self.settings.build_settings(),
+            secrets=secrets,
+            now=datetime.datetime.now(datetime.UTC),
+            pod_gates=ix.pod_gates,
+            slices_index=ix.slices,
+        )
+
+    def _ingress_index(self, objs: ObjectSet, where: Mapping[str, str]) -> _IngressIndex:
+        """Ingresses by key, by group and by the load balancer hostname in their status,
+        computed once per object set."""
+        hit: _IngressIndex | None = objs.derived.get("ingress_index")
+        if hit is None:
+            hit = _IngressIndex({i.key: i for i in objs.ingresses}, {}, {})
+            for key, g in where.items():
+                hit.by_group.setdefault(g, set()).add(key)
+            for key in hit.by_key:
+                for h in _hostnames(self.snapshots.raw("Ingress", key)):
+                    hit.by_hostname.setdefault(h, set()).add(key)
+            objs.derived["ingress_index"] = hit
+        return hit
 
     def _add_finalizers(self, members: list[Ingress], invalid_keys: set[str]) -> None:
         for ing in members:
@@ -552,7 +598,7 @@ class Reconciler:
     ) -> tuple[Inventory, ObservedStack, BuildResult]:
         """Discover, then build; a host that found no certificate in a cached list rebuilds
         once with a fresh list (a certificate issued a moment ago is then used at once)."""
-        services = {s.key: s for s in objs.services}
+        services = build_indexes(objs).services
         secrets = self._read_secrets(group, services)
         self._mem(gid).secrets = secrets
         needs_certs = needs_of(objs).certificates
@@ -561,19 +607,7 @@ class Reconciler:
                 self.discovery.invalidate_certificates()
             cached = needs_certs and self.discovery.certificates() is not None
             inventory = self._inventory(gid, objs, observed)
-            build = build_group(
-                GroupInput(
-                    group,
-                    services,
-                    objs.endpoint_slices,
-                    objs.nodes,
-                    inventory,
-                    self.settings.build_settings(),
-                    secrets=secrets,
-                    now=datetime.datetime.now(datetime.UTC),
-                    pod_gates=pod_gates(objs.pods),
-                )
-            )
+            build = build_group(self._group_input(group, objs, inventory, secrets))
             if not (cached and _certificate_miss(build)):
                 break
         self._mem(gid).inventory = inventory
@@ -714,19 +748,7 @@ class Reconciler:
         if group is None or not mem.tg_arns or mem.inventory is None:
             return self._full_needed(gid, "group or target groups unknown")
         # no AWS discovery on the fast path: the inventory of the last full reconcile serves
-        build = build_group(
-            GroupInput(
-                group,
-                {s.key: s for s in objs.services},
-                objs.endpoint_slices,
-                objs.nodes,
-                mem.inventory,
-                self.settings.build_settings(),
-                secrets=mem.secrets,
-                now=datetime.datetime.now(datetime.UTC),
-                pod_gates=pod_gates(objs.pods),
-            )
-        )
+        build = build_group(self._group_input(group, objs, mem.inventory, mem.secrets))
         if build.stack is None and not build.invalid:
             return self._full_needed(gid, "no desired stack")
         stack_tgs = {tg.id: tg for tg in (build.stack.target_groups if build.stack else ())}

@@ -276,11 +276,17 @@ class Controller:
                 held_count=self.metrics.shards_held.set,
             )
             self.shard_elector = ShardElector(
-                self.api, ns, name, self.identity, options.shards, *timing, callbacks=callbacks
+                self._lease_api(options),
+                ns,
+                name,
+                self.identity,
+                options.shards,
+                *timing,
+                callbacks=callbacks,
             )
         elif options.leader_elect:
             self.elector = LeaderElector(
-                self.api,
+                self._lease_api(options),
                 ns,
                 name,
                 self.identity,
@@ -289,6 +295,12 @@ class Controller:
                 on_stopped=self._on_stopped_leading,
                 blocked=lambda: sharded_holder(self.api, ns, name),
             )
+
+    def _lease_api(self, options: RunOptions) -> KubeApi:
+        """Lease requests on their own connections, each given up at the renew deadline with
+        no retry: an elector cut off the API server notices (and reports) the loss while the
+        partition lasts, not after it."""
+        return KubeApi(options.kubeconfig, timeout=options.renew_deadline, retries=0)
 
     def is_leader(self) -> bool:
         """May do the cluster-wide work: the leader, or with shards the holder of shard 0."""

@@ -115,8 +115,12 @@ class KubeApi:
         context: str | None = None,
         timeout: float = 30,
         user_agent: str = f"albctl/{__version__}",
+        retries: int | None = None,
     ) -> None:
+        """``retries``: connection-level retries of one request (None: urllib3's default, 3;
+        0 for requests that must fail within ``timeout``, such as Lease renewals)."""
         configuration = k8s_client.Configuration()
+        configuration.retries = retries
         try:
             if kubeconfig:
                 k8s_config.load_kube_config(
@@ -174,8 +178,10 @@ class KubeApi:
         query: Mapping[str, Any] | None = None,
         body: Any = None,
         content_type: str | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
-        resp = self._send(method, path, query, body, content_type)
+        """``timeout``: seconds for this request (default: the client's)."""
+        resp = self._send(method, path, query, body, content_type, timeout)
         raw = resp.read()
         text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
         if resp.status >= 400:
@@ -209,20 +215,35 @@ class KubeApi:
 
     # --- typed helpers -----------------------------------------------------------------
 
-    def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return self.request("GET", kind.path(namespace, name))
+    def get(
+        self, kind: Kind, name: str, namespace: str | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        return self.request("GET", kind.path(namespace, name), timeout=timeout)
 
-    def list(self, kind: Kind, namespace: str | None = None, **query: Any) -> dict[str, Any]:
-        return self.request("GET", kind.path(namespace), query)
+    def list(
+        self, kind: Kind, namespace: str | None = None, timeout: float | None = None, **query: Any
+    ) -> dict[str, Any]:
+        return self.request("GET", kind.path(namespace), query, timeout=timeout)
 
     def create(
-        self, kind: Kind, body: dict[str, Any], namespace: str | None = None
+        self,
+        kind: Kind,
+        body: dict[str, Any],
+        namespace: str | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
-        return self.request("POST", kind.path(namespace), body=body)
+        return self.request("POST", kind.path(namespace), body=body, timeout=timeout)
 
-    def replace(self, kind: Kind, body: dict[str, Any], sub: str | None = None) -> dict[str, Any]:
+    def replace(
+        self,
+        kind: Kind,
+        body: dict[str, Any],
+        sub: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         meta = body["metadata"]
-        return self.request("PUT", kind.path(meta.get("namespace"), meta["name"], sub), body=body)
+        path = kind.path(meta.get("namespace"), meta["name"], sub)
+        return self.request("PUT", path, body=body, timeout=timeout)
 
     def merge_patch(
         self,
@@ -256,5 +277,7 @@ class KubeApi:
             content_type="application/strategic-merge-patch+json",
         )
 
-    def delete(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return self.request("DELETE", kind.path(namespace, name))
+    def delete(
+        self, kind: Kind, name: str, namespace: str | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        return self.request("DELETE", kind.path(namespace, name), timeout=timeout)

@@ -153,6 +153,19 @@ def identity_of(lv: Live, n: int) -> str | None:
     return None
 
 
+def logged_shards_lost(lv: Live, n: int) -> set[int]:
+    """Shards replica ``n`` logged as lost so far."""
+    out: set[int] = set()
+    for line in (lv.e2e.tmp / f"replica-{n}.log").read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("msg") == "shard lost":
+            out.add(int(rec["shard"]))
+    return out
+
+
 def group_index(lv: Live) -> dict[str, str]:
     """Id fragments (ARNs, 'app/<name>/<id>', security group ids) -> group, from AWS tags."""
     elb = lv.e2e.clients.elbv2
@@ -393,6 +406,8 @@ def test_a_replica_cut_off_the_api_server_stops_writing_its_shards_move_and_it_r
     assert writes(x, new_key, cut_at) and writes(y, new_key, cut_at)
     time.sleep(max(0.0, cut_at + CUT_SECONDS - time.monotonic()))  # let the cut last
     assert forwarder.is_cut and forwarder.blackholed > 0  # the victim kept trying the API
+    # its Lease requests time out at the renew deadline: the loss is reported during the cut
+    assert lost in logged_shards_lost(live, 2), "the cut replica never reported its shard lost"
     restored_at = time.monotonic()
     forwarder.restore()
 

@@ -137,11 +137,7 @@ def _ip_targets(
     has the readiness gate of this target group). Only addresses of the target group's family
     (IPv6 slices for an ipv6 target group, IPv4 for ipv4) are targets."""
     family = "IPv6" if ip_type == "ipv6" else "IPv4"
-    slices = [
-        s
-        for s in ctx.inp.endpoint_slices
-        if s.metadata.namespace == ctx.ns and s.service_name == svc.metadata.name
-    ]
+    slices = ctx.inp.slices_of(ctx.ns, svc.metadata.name)
     tg_port = sp.target_port if isinstance(sp.target_port, int) else None
     if sp.target_port is None:
         tg_port = sp.port
