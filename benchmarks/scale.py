@@ -219,7 +219,11 @@ class Metrics:
     LINE = re.compile(r"^(\w+)(\{[^}]*\})? ([0-9.eE+-]+)$")
 
     def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}/metrics"
+        # only the series read here (prometheus_client's name[] filter): rendering every
+        # group's series at each poll would cost the controller CPU that grows with the groups
+        names = ("albctl_reconcile_total", "albctl_aws_api_calls_total", "albctl_workqueue_depth")
+        query = "&".join(f"name[]={n}" for n in names)
+        self.url = f"http://127.0.0.1:{port}/metrics?{query}"
 
     def read(self) -> dict[str, float]:
         out: dict[str, float] = {}

@@ -209,3 +209,16 @@ def inventory(certs: dict[str, list[str]] | None = None) -> Inventory:
         for d, sans in (certs or {}).items()
     )
     return Inventory(vpc_id="vpc-1", subnets=tuple(subnets), certificates=cert_infos)
+
+
+class RawBody:
+    """A raw HTTP body as botocore reads it, for a ``before-send`` handler's AWSResponse."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self.body
+
+    def read(self, *_: Any) -> bytes:
+        return self.body

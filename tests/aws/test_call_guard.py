@@ -10,7 +10,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from albctl.aws.clients import AwsClients, is_mutating
-from tests.helpers import REGION
+from tests.helpers import REGION, RawBody
 
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/k8s-a/1"
 NS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
@@ -25,17 +25,6 @@ MODIFIED = (
 ).encode()
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self.body
-
-    def read(self, *_: Any) -> bytes:
-        return self.body
-
-
 class Refused(Exception):
     pass
 
@@ -48,7 +37,7 @@ def wire(clients: AwsClients, answers: list[bytes], sent: list[str], on_send: An
         if on_send:
             on_send()
         body = answers.pop(0)
-        return AWSResponse(request.url, 400 if b"<Error>" in body else 200, {}, _Raw(body))
+        return AWSResponse(request.url, 400 if b"<Error>" in body else 200, {}, RawBody(body))
 
     # last: after the guards, as the request would leave
     clients.elbv2.meta.events.register_last("before-send.elastic-load-balancing-v2.*", send)

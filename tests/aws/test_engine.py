@@ -14,6 +14,7 @@ from albctl.controller.engine import Engine, Report
 from tests.conftest import AwsEnv
 from tests.helpers import (
     REGION,
+    RawBody,
     backend,
     endpoint_slice,
     ingress,
@@ -433,7 +434,7 @@ def test_throttling_is_retried(aws: AwsEnv, monkeypatch: Any) -> None:
         sent["n"] += 1
         if sent["n"] <= 2:
             body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"
-            return AWSResponse("https://elb", 400, {}, _Raw(body))
+            return AWSResponse("https://elb", 400, {}, RawBody(body))
         return None
 
     c.elbv2.meta.events.register_first(
@@ -442,17 +443,6 @@ def test_throttling_is_retried(aws: AwsEnv, monkeypatch: Any) -> None:
     assert run(aws, shop(aws)).ok
     assert sent["n"] >= 3
     assert len(lbs(aws)) == 1
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self.body
-
-    def read(self, *_: Any) -> bytes:
-        return self.body
 
 
 def test_scheme_change_replaces_the_load_balancer(aws: AwsEnv) -> None:
@@ -538,7 +528,7 @@ def test_throttles_are_counted_for_metrics(aws: AwsEnv, monkeypatch: Any) -> Non
         sent["n"] += 1
         if sent["n"] == 1:
             body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"
-            return AWSResponse("https://elb", 400, {}, _Raw(body))
+            return AWSResponse("https://elb", 400, {}, RawBody(body))
         return None
 
     c.elbv2.meta.events.register_first(

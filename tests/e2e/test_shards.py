@@ -153,6 +153,20 @@ def identity_of(lv: Live, n: int) -> str | None:
     return None
 
 
+def wait_for_every_alb(lv: Live) -> None:
+    wait_for(
+        "every group's ALB",
+        lambda: (
+            len(owned(lv.e2e)["lbs"]) == len(GROUPS)
+            and all(
+                (lv.api.get(INGRESS, g, "shards").get("status") or {}).get("loadBalancer")
+                for g in GROUPS
+            )
+        ),
+        timeout=40,
+    )
+
+
 def logged_shards_lost(lv: Live, n: int) -> set[int]:
     """Shards replica ``n`` logged as lost so far."""
     out: set[int] = set()
@@ -239,17 +253,7 @@ def test_three_replicas_share_the_groups_and_a_killed_ones_shards_move(
     threading.Thread(target=sampler.run, daemon=True).start()
     procs = [start_replica(live, proxy, n) for n in range(3)]
     ids = [wait_for(f"replica {n} synced", lambda n=n: identity_of(live, n)) for n in range(3)]
-    wait_for(
-        "every group's ALB",
-        lambda: (
-            len(owned(live.e2e)["lbs"]) == len(GROUPS)
-            and all(
-                (live.api.get(INGRESS, g, "shards").get("status") or {}).get("loadBalancer")
-                for g in GROUPS
-            )
-        ),
-        timeout=40,
-    )
+    wait_for_every_alb(live)
     wait_for(
         "one shard per replica",
         lambda: sorted(str(h) for h in sampler.samples[-1][1].values()) == sorted(ids),
@@ -336,17 +340,7 @@ def test_a_replica_cut_off_the_api_server_stops_writing_its_shards_move_and_it_r
         start_replica(live, proxy, n, kubeconfig=via if n == 2 else None)
     ids = [wait_for(f"replica {n} synced", lambda n=n: identity_of(live, n)) for n in range(3)]
     victim, victim_key = ids[2], "AKIDREPLICA2"
-    wait_for(
-        "every group's ALB",
-        lambda: (
-            len(owned(live.e2e)["lbs"]) == len(GROUPS)
-            and all(
-                (live.api.get(INGRESS, g, "shards").get("status") or {}).get("loadBalancer")
-                for g in GROUPS
-            )
-        ),
-        timeout=40,
-    )
+    wait_for_every_alb(live)
     wait_for("one shard per replica", lambda: one_shard_each(sampler, ids), timeout=20)
     index = group_index(live)
     tg = {g: arn for arn, g in index.items() if ":targetgroup/" in arn}
