@@ -15,6 +15,11 @@ Two things differ from ``moto_server``, both about moto, not about albctl:
   takes seconds, whatever the client asks. The index returns the same tags in the same order.
   ``--moto-as-is`` turns both off.
 
+``--latency-ms N`` holds every AWS request N ms before it is served (outside the one-at-a-time
+lock, so concurrent requests wait together), as the round trip to a real AWS endpoint does: a
+benchmark can then show what concurrency (workers, replicas) buys when AWS latency, not CPU,
+bounds the work.
+
 ``GET /_bench/calls?since=T`` answers ``[[time, action, user agent], ...]`` for the calls that
 arrived after T (``time.time()``), so a benchmark can time an event against the AWS call it
 caused without polling AWS.
@@ -77,8 +82,9 @@ def match_secondary_addresses() -> None:
 class Recorder:
     """WSGI middleware: one request at a time, and the time and action of each."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], latency: float = 0.0) -> None:
         self.app = app
+        self.latency = latency
         self.lock = threading.Lock()
         self.calls: list[tuple[float, str, str]] = []
 
@@ -98,6 +104,8 @@ class Recorder:
         if not action and raw.startswith(b"Action="):
             action = raw[7:].split(b"&", 1)[0].decode()
         agent = environ.get("HTTP_USER_AGENT", "")
+        if self.latency and action:
+            time.sleep(self.latency)
         with self.lock:
             self.calls.append((time.time(), action, agent.split(" ")[-1]))
             return list(self.app(environ, start))
@@ -107,6 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--moto-as-is", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -118,7 +127,7 @@ def main() -> None:
     if not args.moto_as_is:
         index_ec2_tags()
         match_secondary_addresses()
-    app = Recorder(DomainDispatcherApplication(create_backend_app))
+    app = Recorder(DomainDispatcherApplication(create_backend_app), args.latency_ms / 1000)
     server = make_server("127.0.0.1", args.port, app, True, request_handler=MotoRequestHandler)
     print(f"listening on {args.port}", flush=True)
     server.serve_forever()

@@ -14,11 +14,18 @@ reconciled the group). A replacement replica is started after each kill and the 
 rebalanced before the next one.
 
     python benchmarks/shards.py --groups 30 --kills 10 --lease-duration 15s
+    python benchmarks/shards.py --groups 60 --kills 0 --aws-latency-ms 50
+
+``--aws-latency-ms`` serves AWS from ``benchmarks/motoserver.py`` in its own process, holding
+each request that long (a real endpoint's round trip): throughput bound by AWS latency rather
+than by the 2 cores the replicas share here, as with one replica per node. The same run also
+times one replica with 3x the workers, to tell sharding from plain concurrency.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -30,6 +37,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from scale import docs_for  # noqa: E402
+from scale import documents, layout, pod_ip  # noqa: E402
 
 from albctl.aws.clients import AwsClients  # noqa: E402
 from albctl.aws.seed import seed  # noqa: E402
@@ -70,7 +78,8 @@ class Bench:
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", data=b"", method="POST")
         urllib.request.urlopen(req, timeout=10).read()
         self.clients = AwsClients(region=REGION)
-        self.seeded = seed(self.clients, CLUSTER, instances=3)
+        pods = {pod_ip(n): n for n in range(self.args.groups)}  # one endpoint a group
+        self.seeded = seed(self.clients, CLUSTER, instances=3, pod_ips=pods)
         self.sandbox = SandboxServer(bookmark_interval=1.0)
         self.sandbox.start()
         self.kubeconfig = self.sandbox.write_kubeconfig(self.tmp / f"kc-{time.monotonic_ns()}")
@@ -137,6 +146,11 @@ class Bench:
         return sum(
             1 for i in items if ((i.get("status") or {}).get("loadBalancer") or {}).get("ingress")
         )
+
+
+def docs_for(groups: int, instances: list[str]) -> list[dict[str, Any]]:
+    """scale.py's objects: ``groups`` implicit groups, one endpoint each."""
+    return documents(layout(groups, groups, 0.0), instances)
 
 
 def throughput(bench: Bench, replicas: int) -> float:
@@ -231,6 +245,33 @@ def _identities(bench: Bench) -> dict[str, subprocess.Popen[bytes]]:
     return out
 
 
+@contextlib.contextmanager
+def _latency_server(latency_ms: float) -> Iterator[str]:
+    """benchmarks/motoserver.py in its own process, each AWS request held ``latency_ms``."""
+    port = _free_port()
+    cmd = [sys.executable, str(ROOT / "benchmarks/motoserver.py"), f"--port={port}"]
+    proc = subprocess.Popen(
+        [*cmd, f"--latency-ms={latency_ms}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait("the moto server", lambda: _reachable(url), 60)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _reachable(url: str) -> bool:
+    try:
+        urllib.request.urlopen(f"{url}/_bench/calls?since=0", timeout=2).read()
+        return True
+    except OSError:
+        return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -240,20 +281,28 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--lease-duration", default="15s")
+    parser.add_argument("--aws-latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _fake_credentials()
-    with _moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="albctl-shards-") as tmp:
+    server = _latency_server(args.aws_latency_ms) if args.aws_latency_ms else _moto_server()
+    with server as endpoint, tempfile.TemporaryDirectory(prefix="albctl-shards-") as tmp:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         bench = Bench(endpoint, Path(tmp), args)
         converge = {str(r): round(throughput(bench, r), 2) for r in (1, 2, 3)}
+        if args.aws_latency_ms:
+            workers = args.workers
+            args.workers = workers * 3
+            converge[f"1 ({args.workers} workers)"] = round(throughput(bench, 1), 2)
+            args.workers = workers
         kills = failover(bench) if args.kills else []
     result: dict[str, Any] = {
         "groups": args.groups,
         "shards": args.shards,
         "workers_per_replica": args.workers,
         "lease_duration": args.lease_duration,
+        "aws_latency_ms": args.aws_latency_ms,
         "seconds_to_converge_all_by_replicas": converge,
         "kills": len(kills),
     }
