@@ -20,7 +20,7 @@ lock, so concurrent requests wait together), as the round trip to a real AWS end
 benchmark can then show what concurrency (workers, replicas) buys when AWS latency, not CPU,
 bounds the work.
 
-``GET /_bench/calls?since=T`` answers ``[[time, action, user agent], ...]`` for the calls that
+``GET /_bench/calls?since=T`` answers ``[[time, action, user agent, seconds served], ...]`` for the calls that
 arrived after T (``time.time()``), so a benchmark can time an event against the AWS call it
 caused without polling AWS.
 """
@@ -86,7 +86,7 @@ class Recorder:
         self.app = app
         self.latency = latency
         self.lock = threading.Lock()
-        self.calls: list[tuple[float, str, str]] = []
+        self.calls: list[tuple[float, str, str, float]] = []
 
     def __call__(self, environ: dict[str, Any], start: Start) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/_bench/calls":
@@ -107,8 +107,11 @@ class Recorder:
         if self.latency and action:
             time.sleep(self.latency)
         with self.lock:
-            self.calls.append((time.time(), action, agent.split(" ")[-1]))
-            return list(self.app(environ, start))
+            arrived = time.time()
+            body = list(self.app(environ, start))
+            served = time.time() - arrived
+            self.calls.append((arrived, action, agent.split(" ")[-1], served))
+            return body
 
 
 def main() -> None:

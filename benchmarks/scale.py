@@ -340,6 +340,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def moto_time_by_action(moto: str, since: float, groups: int) -> dict[str, float]:
+    """Milliseconds moto spent serving each action since ``since``, per group (top 6)."""
+    total: dict[str, float] = {}
+    for c in json.loads(_get(f"{moto}/_bench/calls?since={since}")):
+        total[c[1]] = total.get(c[1], 0.0) + c[3]
+    top = sorted(total.items(), key=lambda kv: -kv[1])[:6]
+    return {action: round(1000 * sec / groups, 1) for action, sec in top}
+
+
 def resync(
     metrics: Metrics, groups: int, timeout: float, pids: dict[str, int]
 ) -> tuple[float, float, dict[str, float]]:
@@ -436,7 +445,11 @@ def main() -> None:
                 end, _ = metrics.idle_after(3.0, args.timeout)
                 result["restart_reconcile_all_seconds"] = round(end - restarted, 1)
                 pids = {"controller": pid, "moto": moto_proc.pid}
+                t_resync = time.time()
                 took, per_group, cpu = resync(metrics, groups, args.timeout + period, pids)
+                result["resync_moto_ms_per_group_by_action"] = moto_time_by_action(
+                    moto, t_resync, groups
+                )
                 result["resync_all_seconds"] = round(took, 1)
                 result["resync_calls_per_group"] = round(per_group, 1)
                 result["resync_cpu_seconds"] = cpu
