@@ -38,20 +38,29 @@ def _action(
     return f"fixed-response {f.get('StatusCode')}", []
 
 
-def describe_tree(clients: AwsClients, lb_arn: str) -> dict[str, Any]:
-    elb = clients.elbv2
-    lb = elb.describe_load_balancers(LoadBalancerArns=[lb_arn])["LoadBalancers"][0]
-    tgs = {
-        t["TargetGroupArn"]: t
-        for t in paginate(elb.describe_target_groups, "TargetGroups", LoadBalancerArn=lb_arn)
-    }
-    names = {arn: t["TargetGroupName"] for arn, t in tgs.items()}
-    health_cache: dict[str, list[dict[str, Any]]] = {}
+class _TreeReader:
+    """One load balancer's listeners, rules and target groups, each target group's health
+    read once."""
 
-    def tg_node(arn: str, weight: int) -> dict[str, Any]:
-        t = tgs.get(arn) or elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
-        if arn not in health_cache:
-            health_cache[arn] = elb.describe_target_health(TargetGroupArn=arn)[
+    def __init__(self, clients: AwsClients, lb_arn: str) -> None:
+        self.elb = clients.elbv2
+        self.tgs = {
+            t["TargetGroupArn"]: t
+            for t in paginate(
+                self.elb.describe_target_groups, "TargetGroups", LoadBalancerArn=lb_arn
+            )
+        }
+        self.names = {arn: t["TargetGroupName"] for arn, t in self.tgs.items()}
+        self.health: dict[str, list[dict[str, Any]]] = {}
+
+    def target_group(self, arn: str, weight: int) -> dict[str, Any]:
+        elb = self.elb
+        t = (
+            self.tgs.get(arn)
+            or elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
+        )
+        if arn not in self.health:
+            self.health[arn] = elb.describe_target_health(TargetGroupArn=arn)[
                 "TargetHealthDescriptions"
             ]
         return {
@@ -66,51 +75,62 @@ def describe_tree(clients: AwsClients, lb_arn: str) -> dict[str, Any]:
                     "port": h["Target"].get("Port"),
                     "health": h["TargetHealth"]["State"],
                 }
-                for h in health_cache[arn]
+                for h in self.health[arn]
             ],
         }
 
-    listeners = []
-    for li in sorted(
-        paginate(elb.describe_listeners, "Listeners", LoadBalancerArn=lb_arn),
-        key=lambda x: x["Port"],
-    ):
-        default, _ = _action(li["DefaultActions"], names)
-        rules = []
+    def rules(self, listener_arn: str) -> list[dict[str, Any]]:
         raw = [
             r
-            for r in paginate(elb.describe_rules, "Rules", ListenerArn=li["ListenerArn"])
+            for r in paginate(self.elb.describe_rules, "Rules", ListenerArn=listener_arn)
             if not r.get("IsDefault")
         ]
+        out = []
         for r in sorted(raw, key=lambda r: int(r["Priority"])):
-            text, pairs = _action(r["Actions"], names)
-            rules.append(
+            text, pairs = _action(r["Actions"], self.names)
+            out.append(
                 {
                     "priority": int(r["Priority"]),
                     "conditions": _conditions(r["Conditions"]),
                     "action": text,
-                    "targetGroups": [tg_node(arn, w) for arn, w in pairs],
+                    "targetGroups": [self.target_group(arn, w) for arn, w in pairs],
                 }
             )
+        return out
+
+    def listener(self, li: dict[str, Any]) -> dict[str, Any]:
+        default, _ = _action(li["DefaultActions"], self.names)
+        rules = self.rules(li["ListenerArn"])
         certs = []
         if li["Protocol"] == "HTTPS":
             certs = [
                 c["CertificateArn"]
                 for c in paginate(
-                    elb.describe_listener_certificates,
+                    self.elb.describe_listener_certificates,
                     "Certificates",
                     ListenerArn=li["ListenerArn"],
                 )
             ]
-        listeners.append(
-            {
-                "port": li["Port"],
-                "protocol": li["Protocol"],
-                "default": default,
-                "certificates": certs,
-                "rules": rules,
-            }
+        return {
+            "port": li["Port"],
+            "protocol": li["Protocol"],
+            "default": default,
+            "certificates": certs,
+            "rules": rules,
+        }
+
+
+def describe_tree(clients: AwsClients, lb_arn: str) -> dict[str, Any]:
+    elb = clients.elbv2
+    lb = elb.describe_load_balancers(LoadBalancerArns=[lb_arn])["LoadBalancers"][0]
+    reader = _TreeReader(clients, lb_arn)
+    listeners = [
+        reader.listener(li)
+        for li in sorted(
+            paginate(elb.describe_listeners, "Listeners", LoadBalancerArn=lb_arn),
+            key=lambda x: x["Port"],
         )
+    ]
     return {
         "loadBalancer": {
             "name": lb["LoadBalancerName"],

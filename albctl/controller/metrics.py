@@ -8,7 +8,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
+        self._reconciles(self.registry)
+        self._aws(self.registry)
+        self._leadership(self.registry)
+        self._pods_and_webhooks(self.registry)
+
+    def _reconciles(self, r: CollectorRegistry) -> None:
         self.reconcile_total = Counter(
             "albctl_reconcile_total",
             "Reconciles of IngressGroups, by result.",
@@ -36,15 +41,6 @@ class Metrics:
             ["result"],
             registry=r,
         )
-        self.aws_calls = Counter(
-            "albctl_aws_api_calls_total", "AWS API calls.", ["service", "operation"], registry=r
-        )
-        self.aws_throttles = Counter(
-            "albctl_aws_throttles_total",
-            "AWS API calls throttled.",
-            ["service", "operation"],
-            registry=r,
-        )
         self.queue_depth = Gauge(
             "albctl_workqueue_depth", "Group keys waiting in the work queue.", registry=r
         )
@@ -54,6 +50,22 @@ class Metrics:
             ["group"],
             registry=r,
         )
+        self.invalid_ingresses = Gauge(
+            "albctl_invalid_ingresses", "Ingresses left out of their group.", ["group"], registry=r
+        )
+
+    def _aws(self, r: CollectorRegistry) -> None:
+        self.aws_calls = Counter(
+            "albctl_aws_api_calls_total", "AWS API calls.", ["service", "operation"], registry=r
+        )
+        self.aws_throttles = Counter(
+            "albctl_aws_throttles_total",
+            "AWS API calls throttled.",
+            ["service", "operation"],
+            registry=r,
+        )
+
+    def _leadership(self, r: CollectorRegistry) -> None:
         self.leader = Gauge(
             "albctl_leader", "1 when this replica holds the leader lease.", registry=r
         )
@@ -67,9 +79,8 @@ class Metrics:
             ["shard", "transition"],
             registry=r,
         )
-        self.invalid_ingresses = Gauge(
-            "albctl_invalid_ingresses", "Ingresses left out of their group.", ["group"], registry=r
-        )
+
+    def _pods_and_webhooks(self, r: CollectorRegistry) -> None:
         self.readiness_polls = Counter(
             "albctl_readiness_gate_polls_total",
             "DescribeTargetHealth calls made for pod readiness gates.",

@@ -178,10 +178,8 @@ class KubeApi:
         query: Mapping[str, Any] | None = None,
         body: Any = None,
         content_type: str | None = None,
-        timeout: float | None = None,
     ) -> dict[str, Any]:
-        """``timeout``: seconds for this request (default: the client's)."""
-        resp = self._send(method, path, query, body, content_type, timeout)
+        resp = self._send(method, path, query, body, content_type)
         raw = resp.read()
         text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
         if resp.status >= 400:
@@ -215,35 +213,20 @@ class KubeApi:
 
     # --- typed helpers -----------------------------------------------------------------
 
-    def get(
-        self, kind: Kind, name: str, namespace: str | None = None, timeout: float | None = None
-    ) -> dict[str, Any]:
-        return self.request("GET", kind.path(namespace, name), timeout=timeout)
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self.request("GET", kind.path(namespace, name))
 
-    def list(
-        self, kind: Kind, namespace: str | None = None, timeout: float | None = None, **query: Any
-    ) -> dict[str, Any]:
-        return self.request("GET", kind.path(namespace), query, timeout=timeout)
+    def list(self, kind: Kind, namespace: str | None = None, **query: Any) -> dict[str, Any]:
+        return self.request("GET", kind.path(namespace), query)
 
     def create(
-        self,
-        kind: Kind,
-        body: dict[str, Any],
-        namespace: str | None = None,
-        timeout: float | None = None,
+        self, kind: Kind, body: dict[str, Any], namespace: str | None = None
     ) -> dict[str, Any]:
-        return self.request("POST", kind.path(namespace), body=body, timeout=timeout)
+        return self.request("POST", kind.path(namespace), body=body)
 
-    def replace(
-        self,
-        kind: Kind,
-        body: dict[str, Any],
-        sub: str | None = None,
-        timeout: float | None = None,
-    ) -> dict[str, Any]:
+    def replace(self, kind: Kind, body: dict[str, Any], sub: str | None = None) -> dict[str, Any]:
         meta = body["metadata"]
-        path = kind.path(meta.get("namespace"), meta["name"], sub)
-        return self.request("PUT", path, body=body, timeout=timeout)
+        return self.request("PUT", kind.path(meta.get("namespace"), meta["name"], sub), body=body)
 
     def merge_patch(
         self,
@@ -277,7 +260,5 @@ class KubeApi:
             content_type="application/strategic-merge-patch+json",
         )
 
-    def delete(
-        self, kind: Kind, name: str, namespace: str | None = None, timeout: float | None = None
-    ) -> dict[str, Any]:
-        return self.request("DELETE", kind.path(namespace, name), timeout=timeout)
+    def delete(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self.request("DELETE", kind.path(namespace, name))

@@ -84,28 +84,22 @@ class LeaseLock:
         lease_duration: float,
         labels: dict[str, str] | None = None,
         annotations: dict[str, str] | None = None,
-        timeout: float | None = None,
     ) -> None:
-        """``timeout``: seconds for each Lease request (the renew deadline: a request cut off
-        by a network partition is given up when the lease could no longer be kept anyway, so
-        the elector notices the loss and reports it while the partition lasts)."""
         self.api = api
         self.namespace = namespace
         self.identity = identity
         self.lease_duration = lease_duration
         self.labels = labels or {}
         self.annotations = annotations or {}
-        self.timeout = timeout
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
-            return self.api.get(LEASE, name, self.namespace, timeout=self.timeout)
+            return self.api.get(LEASE, name, self.namespace)
         except NotFound:
             return None
 
     def list(self, selector: str) -> list[dict[str, Any]]:
-        found = self.api.list(LEASE, self.namespace, self.timeout, labelSelector=selector)
-        items = found.get("items") or []
+        items = self.api.list(LEASE, self.namespace, labelSelector=selector).get("items") or []
         return [i for i in items if isinstance(i, dict)]
 
     def acquire_or_renew(
@@ -135,7 +129,7 @@ class LeaseLock:
                 "spec": spec,
             }
             try:
-                self.api.create(LEASE, body, self.namespace, timeout=self.timeout)
+                self.api.create(LEASE, body, self.namespace)
                 return True
             except Conflict:
                 return False
@@ -158,9 +152,7 @@ class LeaseLock:
         lease["metadata"] = meta
         lease["spec"] = spec
         try:
-            self.api.replace(
-                LEASE, lease, timeout=self.timeout
-            )  # resourceVersion from the read: a race loses (409)
+            self.api.replace(LEASE, lease)  # resourceVersion from the read: a race loses (409)
             return True
         except Conflict:
             return False
@@ -168,12 +160,12 @@ class LeaseLock:
     def release(self, name: str) -> bool:
         """Give ``name`` up at once (holder and renew time cleared) if this identity holds it."""
         try:
-            lease = self.api.get(LEASE, name, self.namespace, timeout=self.timeout)
+            lease = self.api.get(LEASE, name, self.namespace)
             if lease.get("spec", {}).get("holderIdentity") != self.identity:
                 return False
             lease["spec"]["holderIdentity"] = None
             lease["spec"]["renewTime"] = None
-            self.api.replace(LEASE, lease, timeout=self.timeout)
+            self.api.replace(LEASE, lease)
             return True
         except KubeError as exc:
             log_event(log, "lease release failed", logging.WARNING, lease=name, error=str(exc))
@@ -181,7 +173,7 @@ class LeaseLock:
 
     def delete(self, name: str) -> None:
         with contextlib.suppress(NotFound):  # deleted by another replica first
-            self.api.delete(LEASE, name, self.namespace, timeout=self.timeout)
+            self.api.delete(LEASE, name, self.namespace)
 
 
 class LeaderElector:
@@ -209,7 +201,7 @@ class LeaderElector:
         self.on_stopped = on_stopped
         # why not to take the lease now (None: take it): replicas sharding the same work
         self.blocked = blocked
-        self.lock = LeaseLock(api, namespace, identity, lease_duration, timeout=renew_deadline)
+        self.lock = LeaseLock(api, namespace, identity, lease_duration)
         self._last_renew = 0.0
         self._leading = False
         self._stop = threading.Event()

@@ -123,7 +123,6 @@ class ShardElector:
             lease_duration,
             labels={GROUP_LABEL: name},
             annotations={SHARDS_ANNOTATION: str(shards)},
-            timeout=renew_deadline,
         )
         self.member = member_lease_name(name, identity)
         self._held: dict[int, _Held] = {}
