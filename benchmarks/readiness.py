@@ -3,8 +3,9 @@
 Everything runs in this process: a moto server, the sandbox API server, the controller, and a
 simulated kubelet and EndpointSlice controller (``tests/e2e/kubelet.py``). One Ingress (ip
 targets) in front of a Service; pods carrying the readiness gate of its target group are rolled
-out in waves (like a Deployment with ``maxSurge``), each pod's containers ready at once, so its
-endpoint is ``serving`` and albctl registers it. AWS is made to report each new target
+out in waves (like a Deployment with ``maxSurge``), each pod's containers ready at once; its
+endpoint says ``ready: false, serving: false`` until the gate is True (Kubernetes derives both
+from the pod's Ready condition), and albctl registers it from the pod's ``ContainersReady``. AWS is made to report each new target
 ``initial`` for a warm-up drawn between ``--min-warmup`` and ``--max-warmup`` seconds (as a real
 ALB does until the health checks pass), then ``healthy``: the target-health reader is wrapped in
 process, DescribeTargetHealth is still called on moto every time.

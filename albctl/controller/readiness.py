@@ -10,8 +10,11 @@ mutating webhook, or written by hand) is not Ready until albctl sets that condit
 * a pod whose address is registered in the target group is looked up with one
   DescribeTargetHealth call for all such pods: True once healthy, False with the target's state
   and reason otherwise (initial, unhealthy, draining, unused);
+* a pod whose containers are not ready (its ``ContainersReady`` condition is not True) is not
+  registered: its condition says False, reason ``Target.NotRegistered`` (no AWS call); the
+  change of that condition queues the key again;
 * a pod that will be a target but is not registered yet waits (no AWS call): registering it
-  (an EndpointSlice change, or a full reconcile) queues the key again.
+  (an EndpointSlice or pod change, or a full reconcile) queues the key again.
 
 While a registered pod's gate is not True the key comes back with backoff (``initial`` seconds,
 times ``factor`` per poll, at most ``maximum``; back to ``initial`` when a new target joins).
@@ -43,6 +46,8 @@ from albctl.model.readiness import (
     GateCondition,
     GateTarget,
     TargetHealth,
+    containers_not_ready_condition,
+    containers_ready,
     gate_targets,
     gate_type,
     gated_target_groups,
@@ -110,6 +115,20 @@ def _fingerprint(obj: Obj | None) -> Any:
         others,
         meta.get("deletionTimestamp"),
     )
+
+
+def registration_state(obj: Obj | None) -> tuple[bool, bool] | None:
+    """What, in a cached (gated) pod, decides whether its not-ready endpoint is registered
+    (:func:`albctl.model.readiness.pod_gates`): its ``ContainersReady`` condition and whether
+    it is being deleted. None for no pod."""
+    if obj is None:
+        return None
+    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    ready = any(
+        c.get("type") == "ContainersReady" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    return ready, bool(meta.get("deletionTimestamp"))
 
 
 def _pending(pod: Pod, name: str) -> bool:
@@ -199,6 +218,10 @@ class ReadinessGates:
             if name not in wanted_by_labels[labels_key]:
                 why = "no Ingress or TargetGroupBinding of albctl registers it there any more"
                 self._write(pod, name, not_a_target_condition(name, why))
+                continue
+            if not containers_ready(pod):
+                # not registered until its containers are ready (model.readiness.pod_gates)
+                self._write(pod, name, containers_not_ready_condition(name, pod.ips))
                 continue
             if reg is None:
                 continue  # not registered yet: a registration queues the key again

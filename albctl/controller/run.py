@@ -40,7 +40,12 @@ from albctl.controller.bindings import BindingController
 from albctl.controller.metrics import Metrics
 from albctl.controller.queue import WorkQueue
 from albctl.controller.readiness import PREFIX as READINESS_PREFIX
-from albctl.controller.readiness import ReadinessGates, Registered, trim_pod
+from albctl.controller.readiness import (
+    ReadinessGates,
+    Registered,
+    registration_state,
+    trim_pod,
+)
 from albctl.controller.reconciler import NotLeaderError, Reconciler
 from albctl.controller.snapshot import Snapshotter
 from albctl.controller.trim import TRIMS
@@ -460,21 +465,26 @@ class Controller:
     def _on_pod(self, old: Obj | None, new: Obj | None) -> None:
         for n in self.readiness.on_pod(old, new):
             self.queue.add(READINESS_PREFIX + n)
-        if old is None and new is not None:
-            # a pod seen for the first time: its serving endpoint may already be in a slice
-            # that was read before the pod, and registering it depends on its gates
-            meta = new["metadata"]
-            ns, labels = meta.get("namespace", ""), meta.get("labels") or {}
-            for svc in self.informers["Service"].list():
-                sel = (svc.get("spec") or {}).get("selector") or {}
-                if svc["metadata"].get("namespace") != ns or not sel:
-                    continue
-                if all(labels.get(k) == v for k, v in sel.items()):
-                    key = f"{ns}/{svc['metadata']['name']}"
-                    for g in self._groups_using(key):
-                        self.queue.add(f"t:{g}")
-                    for b in self.bindings.keys_for_service(key):
-                        self.queue.add(f"b:{b}")
+        if registration_state(old) == registration_state(new):
+            return
+        # a gated pod seen for the first time (its endpoint may be in a slice read before the
+        # pod), or whose containers became ready or stopped being ready, or that is leaving:
+        # whether its not-ready endpoint is a target changed, so the targets-only path of the
+        # groups and bindings of the Services selecting it runs again
+        o = new or old
+        assert o is not None
+        meta = o["metadata"]
+        ns, labels = meta.get("namespace", ""), meta.get("labels") or {}
+        for svc in self.informers["Service"].list():
+            sel = (svc.get("spec") or {}).get("selector") or {}
+            if svc["metadata"].get("namespace") != ns or not sel:
+                continue
+            if all(labels.get(k) == v for k, v in sel.items()):
+                key = f"{ns}/{svc['metadata']['name']}"
+                for g in self._groups_using(key):
+                    self.queue.add(f"t:{g}")
+                for b in self.bindings.keys_for_service(key):
+                    self.queue.add(f"b:{b}")
 
     def _on_class(self, old: Obj | None, new: Obj | None) -> None:
         # class changes can move Ingresses in or out: recompute every Ingress's groups

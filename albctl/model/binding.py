@@ -300,7 +300,8 @@ def endpoint_targets(
     pod_gates: Mapping[str, frozenset[str]] | None = None,
 ) -> frozenset[TargetKey]:
     """Ready, non-terminating endpoint addresses of the Service port, at the endpoint's port;
-    also serving ones of pods that wait on albctl's readiness gate for ``target_group``."""
+    also not-ready ones of pods that wait on albctl's readiness gate for ``target_group`` with
+    their containers ready (:func:`albctl.model.endpoints.endpoint_is_target`)."""
     family = "IPv6" if ip_address_type == "ipv6" else "IPv4"
     out: set[TargetKey] = set()
     for s in slices:

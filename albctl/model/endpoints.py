@@ -2,10 +2,16 @@
 TargetGroupBindings.
 
 An endpoint is a target when it is ready (or says nothing about readiness) and not terminating.
-A pod that waits on one of albctl's readiness gates is not ready until its target is healthy,
-so its endpoint is ``ready: false`` but ``serving: true`` once its containers are ready: such an
-endpoint is registered too, in the target groups the pod has a gate for (that is what lets the
-gate turn True). Terminating endpoints are never targets, so they are deregistered at once.
+A pod that waits on one of albctl's readiness gates is not Ready until its target is healthy,
+and Kubernetes' EndpointSlice controller derives both ``ready`` and ``serving`` from the pod's
+``Ready`` condition (pkg/controller/endpointslice ``podToEndpoint``: ``serving :=
+podutil.IsPodReady(pod)``), so such a pod's endpoint says ``ready: false, serving: false`` until
+the gate is True. Its endpoint is registered all the same, in the target groups the pod has a
+gate for, once the pod's ``ContainersReady`` condition is True (the AWS Load Balancer
+Controller's rule: pkg/backend/endpoint_resolver.go registers a not-ready endpoint whose pod
+``IsContainersReady()``); that is what lets the gate turn True. Which pods qualify is
+:func:`albctl.model.readiness.pod_gates`. Terminating endpoints are never targets, so they are
+deregistered at once.
 """
 
 from __future__ import annotations
@@ -24,19 +30,23 @@ def endpoint_pod(ep: Endpoint, namespace: str) -> str | None:
 
 
 def endpoint_is_target(ep: Endpoint, gated: bool) -> bool:
-    """Ready and not terminating; or serving, not terminating, and waiting on our gate."""
+    """Ready and not terminating; or not terminating, and its pod's containers are ready while
+    the pod waits on our gate for this target group (``gated``, see :func:`is_gated`).
+    ``serving`` is not read: Kubernetes sets it from the pod's Ready condition, which the
+    pending gate itself holds False."""
     c = ep.conditions
     if c.terminating:
         return False
     if c.ready is not False:
         return True
-    return gated and c.serving is True
+    return gated
 
 
 def is_gated(
     ep: Endpoint, namespace: str, target_group: str, pod_gates: Mapping[str, frozenset[str]]
 ) -> bool:
-    """Whether the endpoint's pod has albctl's readiness gate for ``target_group``."""
+    """Whether the endpoint's pod has albctl's readiness gate for ``target_group`` and its
+    containers are ready (``pod_gates`` holds only such pods)."""
     if not pod_gates:
         return False
     pod = endpoint_pod(ep, namespace)

@@ -74,12 +74,23 @@ def gated_target_groups(pod: Pod) -> frozenset[str]:
     )
 
 
+def containers_ready(pod: Pod) -> bool:
+    """The pod's ``ContainersReady`` condition is True (the kubelet's: every container's
+    readiness probe passes; pkg/kubelet/status ``GenerateContainersReadyCondition``). Unlike
+    ``Ready``, it does not wait on readiness gates."""
+    cond = pod.condition("ContainersReady")
+    return cond is not None and cond.status == "True"
+
+
 def pod_gates(pods: Iterable[Pod]) -> dict[str, frozenset[str]]:
-    """Pod key -> target group names of its albctl gates, for the pods that have some."""
+    """Pod key -> target group names of its albctl gates, for the pods that may be registered
+    before they are Ready: gated, containers ready, not being deleted. Their endpoints are
+    ``ready: false, serving: false`` until the gate is True (see :mod:`albctl.model.endpoints`);
+    a pod whose containers stop being ready drops out, so it is deregistered."""
     out: dict[str, frozenset[str]] = {}
     for p in pods:
         names = gated_target_groups(p)
-        if names:
+        if names and containers_ready(p) and not p.metadata.deletion_timestamp:
             out[p.key] = names
     return out
 
@@ -187,6 +198,18 @@ def health_condition(target_group: str, health: TargetHealth) -> GateCondition:
     reason = health.reason or ("Target" + health.state.capitalize())
     detail = f": {health.description}" if health.description else ""
     return GateCondition("False", reason, f"{where} is {health.state}{detail}")
+
+
+def containers_not_ready_condition(target_group: str, ips: Sequence[str]) -> GateCondition:
+    """A pod that will be a target once its containers are ready: not registered yet, as AWS
+    names a target it does not hold (``Target.NotRegistered``)."""
+    where = f"target {ips[0]}" if ips else "the pod"
+    return GateCondition(
+        "False",
+        "Target.NotRegistered",
+        f"{where} is not registered in target group {target_group}: "
+        "the pod's containers are not ready",
+    )
 
 
 def not_a_target_condition(target_group: str, why: str) -> GateCondition:

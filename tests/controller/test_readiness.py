@@ -12,7 +12,7 @@ import pytest
 
 from albctl.config import Settings
 from albctl.controller.metrics import Metrics
-from albctl.controller.readiness import ReadinessGates, Registered, trim_pod
+from albctl.controller.readiness import ReadinessGates, Registered, registration_state, trim_pod
 from albctl.kube.api import POD, Kind, KubeApi
 from albctl.kube.informer import Informer
 from albctl.manifests import ObjectSet
@@ -44,8 +44,10 @@ TG = next(iter(gate_targets("shop", {"app": "web"}, _cluster(), SETTINGS.build_s
 ARN = f"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/{TG}/1"
 
 
-def pod(name: str, ip: str, app: str = "web", **status: str) -> Pod:
-    conds = [{"type": gate_type(TG), "status": s} for s in status.values()]
+def pod(name: str, ip: str, app: str = "web", containers_ready: bool = True, **status: str) -> Pod:
+    """A gated pod as the kubelet reports it (``ContainersReady``), with its gate's status."""
+    cr = {"type": "ContainersReady", "status": "True" if containers_ready else "False"}
+    conds = [cr, *({"type": gate_type(TG), "status": s} for s in status.values())]
     return Pod.model_validate(
         {
             "metadata": {"name": name, "namespace": "shop", "labels": {"app": app}},
@@ -200,6 +202,19 @@ def test_pods_not_registered_yet_wait_without_aws_calls() -> None:
     assert rig.gates.pending_names() == {TG}
 
 
+def test_a_pod_whose_containers_are_not_ready_is_false_not_registered_without_aws_calls() -> None:
+    rig = Rig(pod("starting", "10.0.1.1", containers_ready=False), registered={"10.0.1.2"})
+    assert rig.gates.sync(TG) is None
+    assert rig.status("starting") == ("False", "Target.NotRegistered")
+    [(_, cond)] = rig.writer.writes
+    assert "containers are not ready" in cond["message"] and "10.0.1.1" in cond["message"]
+    assert rig.reader.calls == []
+    assert rig.gates.pending_names() == {TG}  # it still waits: its containers may get ready
+    # the same again: nothing written twice
+    assert rig.gates.sync(TG) is None
+    assert len(rig.writer.writes) == 1
+
+
 def test_a_pod_that_is_no_longer_a_target_is_released() -> None:
     rig = Rig(pod("moved", "10.0.1.1", app="other"), registered={"10.0.1.1"})
     assert rig.gates.sync(TG) is None
@@ -235,14 +250,25 @@ def test_routing_of_pod_events() -> None:
     raw = pod("a", "10.0.1.1").model_dump(by_alias=True, exclude_none=True)
     assert rig.gates.on_pod(None, raw) == {TG}
     # our own write (only the gate condition changed): nothing to do
+    gate_false = {"type": gate_type(TG), "status": "False"}
     written = {
         **raw,
-        "status": {**raw["status"], "conditions": [{"type": gate_type(TG), "status": "False"}]},
+        "status": {**raw["status"], "conditions": [*raw["status"]["conditions"], gate_false]},
     }
     assert rig.gates.on_pod(raw, written) == set()
+    assert registration_state(raw) == registration_state(written) == (True, False)
     relabelled = {**written, "metadata": {**written["metadata"], "labels": {"app": "x"}}}
     assert rig.gates.on_pod(written, relabelled) == {TG}
     assert rig.gates.on_pod(raw, None) == set()
+    # containers stop being ready: the gate step looks again, and so does registration
+    unready = pod("a", "10.0.1.1", containers_ready=False).model_dump(
+        by_alias=True, exclude_none=True
+    )
+    assert rig.gates.on_pod(raw, unready) == {TG}
+    assert registration_state(unready) == (False, False)
+    leaving = {**raw, "metadata": {**raw["metadata"], "deletionTimestamp": "2026-01-01T00:00:00Z"}}
+    assert registration_state(leaving) == (True, True)
+    assert registration_state(None) is None
 
 
 def test_trim_pod_keeps_only_gated_pods_and_what_the_gates_need() -> None:

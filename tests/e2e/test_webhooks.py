@@ -25,7 +25,15 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from albctl.kube.api import INGRESS, INGRESS_CLASS_PARAMS, LEASE, POD, Kind, NotFound
+from albctl.kube.api import (
+    ENDPOINT_SLICE,
+    INGRESS,
+    INGRESS_CLASS_PARAMS,
+    LEASE,
+    POD,
+    Kind,
+    NotFound,
+)
 from tests.e2e import test_controller as tc
 from tests.e2e.conftest import owned
 from tests.e2e.kubelet import Kubelet
@@ -330,8 +338,13 @@ def test_pods_get_gates_stay_not_ready_until_their_targets_are_healthy(
         kubelet.start_pod("plain", plain["metadata"]["name"], "10.0.2.40")
         pods = [p["metadata"]["name"] for p in shop]
 
-        # containers ready, gate not True: serving endpoints are registered, pods not Ready
-        wait_for("serving endpoints registered", lambda: _registered(live, shop_tg) == set(ips))
+        # containers ready, gate not True: the pods are not Ready, so Kubernetes says
+        # ready: false, serving: false for their endpoints; they are registered all the same
+        wait_for("gated endpoints registered", lambda: _registered(live, shop_tg) == set(ips))
+        slice_ = live.api.get(ENDPOINT_SLICE, "web-sim", "shop")
+        assert {
+            (e["conditions"]["ready"], e["conditions"]["serving"]) for e in slice_["endpoints"]
+        } == {(False, False)}
 
         def reasons() -> list[str]:
             return [(_gate(live, "shop", n) or {}).get("reason", "") for n in pods]
@@ -388,9 +401,10 @@ def test_pods_get_gates_stay_not_ready_until_their_targets_are_healthy(
             calls = live.e2e.recorded_calls(agent="albctl/")
             assert calls["DescribeTargetHealth"] == 0, calls
 
-        # a terminating pod is deregistered at once (fast path)
+        # a terminating pod (deleted, its containers shutting down) is deregistered at once
         kubelet.terminate("shop", pods[0])
         wait_for("deregistered", lambda: _registered(live, shop_tg) == set(ips[1:]))
+        kubelet.finish("shop", pods[0])
 
         # a pod that stops being a target before its gate is True is not held back
         late = _create_pod(live, "shop", app="web")

@@ -49,12 +49,12 @@ def ep(ready: bool | None, serving: bool | None = None, terminating: bool = Fals
 
 
 def test_which_endpoints_are_targets() -> None:
-    assert endpoint_is_target(ep(True), gated=False)
+    assert endpoint_is_target(ep(True, serving=True), gated=False)
     assert endpoint_is_target(ep(None), gated=False)  # readiness unknown: as before
-    # containers ready, waiting on a gate: only when the pod has our gate
-    assert not endpoint_is_target(ep(False, serving=True), gated=False)
-    assert endpoint_is_target(ep(False, serving=True), gated=True)
-    assert not endpoint_is_target(ep(False, serving=False), gated=True)
+    # not ready: only when the pod waits on our gate with its containers ready (``gated``);
+    # Kubernetes says ``serving: false`` for such a pod (serving = pod Ready), so it is not read
+    assert not endpoint_is_target(ep(False, serving=False), gated=False)
+    assert endpoint_is_target(ep(False, serving=False), gated=True)
     # terminating: never, whatever it says about serving
     assert not endpoint_is_target(ep(False, serving=True, terminating=True), gated=True)
     assert not endpoint_is_target(ep(True, terminating=True), gated=False)
@@ -63,13 +63,39 @@ def test_which_endpoints_are_targets() -> None:
     assert endpoint_pod(no_ref, "shop") is None
 
 
-def _pod(name: str, *gates: str, ns: str = "shop", **labels: str) -> dict[str, Any]:
+def _pod(
+    name: str,
+    *gates: str,
+    ns: str = "shop",
+    containers_ready: bool = True,
+    deleting: bool = False,
+    **labels: str,
+) -> dict[str, Any]:
+    """A pod as the kubelet reports it: ``ContainersReady`` from its containers, ``Ready`` only
+    when every readiness gate is True too (none of these gates is True yet)."""
+    cr = "True" if containers_ready else "False"
+    meta: dict[str, Any] = {"name": name, "namespace": ns, "labels": labels or {"app": "web"}}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns, "labels": labels or {"app": "web"}},
+        "metadata": meta,
         "spec": {"readinessGates": [{"conditionType": g} for g in gates]},
+        "status": {
+            "conditions": [
+                {"type": "ContainersReady", "status": cr},
+                {"type": "Ready", "status": "True" if cr == "True" and not gates else "False"},
+            ]
+        },
     }
+
+
+# what Kubernetes' EndpointSlice controller writes (pkg/controller/endpointslice podToEndpoint):
+# serving = pod Ready (gates included), ready = serving and not terminating
+READY = {"ready": True, "serving": True, "terminating": False}
+NOT_READY = {"ready": False, "serving": False, "terminating": False}
+LEAVING = {"ready": False, "serving": False, "terminating": True}
 
 
 def _slice(*endpoints: tuple[str, str, dict[str, Any]], name: str = "web") -> dict[str, Any]:
@@ -125,7 +151,7 @@ def _build(objs: ObjectSet, inv: Inventory | None = None) -> BuildResult:
     )
 
 
-def test_serving_endpoints_of_gated_pods_are_registered_in_their_target_group_only() -> None:
+def test_gated_pods_with_ready_containers_are_registered_in_their_target_group_only() -> None:
     base = objects(ingress_class(), _web_service(), _web_ingress())
     [tg] = _build(base).stack.target_groups  # type: ignore[union-attr]
     gate = gate_type(tg.name)
@@ -136,31 +162,46 @@ def test_serving_endpoints_of_gated_pods_are_registered_in_their_target_group_on
         _pod("ready"),
         _pod("gated", gate),
         _pod("other-gate", gate_type("k8s-shop-other-0123456789")),
-        _pod("gated-starting", gate),
-        _pod("gated-leaving", gate),
+        _pod("gated-starting", gate, containers_ready=False),
+        _pod("gated-leaving", gate, deleting=True),
+        _pod("plain-starting", containers_ready=False),
         _slice(
-            ("10.0.1.1", "ready", {"ready": True}),
-            ("10.0.1.2", "gated", {"ready": False, "serving": True}),
-            ("10.0.1.3", "other-gate", {"ready": False, "serving": True}),
-            ("10.0.1.4", "gated-starting", {"ready": False, "serving": False}),
-            ("10.0.1.5", "gated-leaving", {"ready": False, "serving": True, "terminating": True}),
+            ("10.0.1.1", "ready", READY),
+            ("10.0.1.2", "gated", NOT_READY),
+            ("10.0.1.3", "other-gate", NOT_READY),
+            ("10.0.1.4", "gated-starting", NOT_READY),
+            ("10.0.1.5", "gated-leaving", LEAVING),
+            ("10.0.1.6", "plain-starting", NOT_READY),
+            ("10.0.1.7", "not-cached", NOT_READY),  # a pod albctl does not know: not gated
         ),
     )
     [built] = _build(objs).stack.target_groups  # type: ignore[union-attr]
     assert built.name == tg.name
     assert {t.id for t in built.targets} == {"10.0.1.1", "10.0.1.2"}
+    # the gated pod's containers stop being ready: it is deregistered
+    objs = objects(
+        ingress_class(),
+        _web_service(),
+        _web_ingress(),
+        _pod("gated", gate, containers_ready=False),
+        _slice(("10.0.1.2", "gated", NOT_READY)),
+    )
+    [built] = _build(objs).stack.target_groups  # type: ignore[union-attr]
+    assert built.targets == ()
 
 
-def test_binding_registers_serving_endpoints_of_pods_gated_for_its_target_group() -> None:
+def test_binding_registers_gated_pods_with_ready_containers_for_its_target_group() -> None:
     info = TargetGroupInfo(arn=ARN, name="tf-web", vpc_id="vpc-1", target_type="ip")
     objs = objects(
         _web_service(),
         target_group_binding("web", "shop", "web", 80, arn=ARN),
         _pod("gated", gate_type("tf-web")),
-        _pod("plain"),
+        _pod("plain", containers_ready=False),
+        _pod("gated-starting", gate_type("tf-web"), containers_ready=False),
         _slice(
-            ("10.0.1.2", "gated", {"ready": False, "serving": True}),
-            ("10.0.1.3", "plain", {"ready": False, "serving": True}),
+            ("10.0.1.2", "gated", NOT_READY),
+            ("10.0.1.3", "plain", NOT_READY),
+            ("10.0.1.4", "gated-starting", NOT_READY),
         ),
     )
     result = plan_binding(
@@ -241,10 +282,14 @@ def test_pod_gates_and_opt_in() -> None:
     objs = objects(
         _pod("a", gate_type("tg-1"), gate_type("tg-2"), "example.com/other"),
         _pod("b", "example.com/other"),
+        _pod("c", gate_type("tg-1"), containers_ready=False),
+        _pod("d", gate_type("tg-1"), deleting=True),
     )
-    [a, b] = objs.pods
+    [a, b, c, _] = objs.pods
     assert gated_target_groups(a) == {"tg-1", "tg-2"}
+    # only pods whose containers are ready and that are not being deleted may be registered
     assert pod_gates(objs.pods) == {"shop/a": frozenset({"tg-1", "tg-2"})}
+    assert gated_target_groups(c) == {"tg-1"}
     assert gated_target_groups(b) == frozenset()
     assert injection_enabled({"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"})
     assert injection_enabled({"albctl.io/pod-readiness-gate-inject": "enabled"})

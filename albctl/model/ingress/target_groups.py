@@ -133,8 +133,8 @@ def _instance_targets(
 def _ip_targets(
     ctx: MemberContext, svc: Service, sp: ServicePort, ip_type: str
 ) -> tuple[int, list[Target], list[tuple[Target, Endpoint]]]:
-    """(target group port, targets, serving endpoints that are targets only if their pod
-    has the readiness gate of this target group). Only addresses of the target group's family
+    """(target group port, targets, not-ready endpoints that are targets only if their pod
+    waits on the readiness gate of this target group with its containers ready). Only addresses of the target group's family
     (IPv6 slices for an ipv6 target group, IPv4 for ipv4) are targets."""
     family = "IPv6" if ip_type == "ipv6" else "IPv4"
     slices = ctx.inp.slices_of(ctx.ns, svc.metadata.name)
