@@ -25,7 +25,7 @@ import binascii
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -332,8 +332,19 @@ class Webhooks:
             raise denial(name, response.get("status"))
         return patch
 
-    def mutate(self, attrs: Attributes, obj: Obj | None, old: Obj | None) -> Obj | None:
-        """Run the matching mutating webhooks in order; the object as they patched it."""
+    def mutate(
+        self,
+        attrs: Attributes,
+        obj: Obj | None,
+        old: Obj | None,
+        default: Callable[[Obj], None] | None = None,
+    ) -> Obj | None:
+        """Run the matching mutating webhooks in order; the object as they patched it.
+
+        ``default`` (the type's defaulting) is applied to each patched object before the next
+        webhook sees it, as staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/mutating/
+        dispatcher.go ``callAttrMutatingHook`` does.
+        """
         for hook in self._hooks(MUTATING):
             if not self._matches(hook, attrs, obj, old):
                 continue
@@ -346,6 +357,8 @@ class Webhooks:
                 raise internal_error(str(err)) from None
             if not isinstance(patched, dict):
                 raise internal_error("the patched object is not a JSON object")
+            if default is not None:
+                default(patched)
             obj = patched
         return obj
 

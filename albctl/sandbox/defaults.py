@@ -1,8 +1,19 @@
 """Server-side defaulting: the fields a real cluster fills in that clients rely on seeing.
 
-Most importantly Services get a ``spec.clusterIP`` from 10.96.0.0/16 and a ``nodePort`` from
-30000-32767 for each port of a NodePort or LoadBalancer Service, kept across updates that omit
-them (as ``kubectl apply`` does); namespaces get ``status.phase: Active``; pods start Pending.
+Two stages, as in kube-apiserver:
+
+* :func:`scheme_defaults`, the versioned types' ``SetDefaults_*`` functions, which the
+  apiserver runs while decoding a request body, so before any mutating webhook sees the object
+  (and again after each webhook's patch): kubernetes pkg/apis/core/v1/defaults.go
+  (``SetDefaults_Service``, ``SetDefaults_Pod``, ``SetDefaults_PodSpec``,
+  ``SetDefaults_Container``, ``SetDefaults_ContainerPort``, ``SetDefaults_Namespace``) and
+  pkg/apis/discovery/v1/defaults.go (``SetDefaults_EndpointPort``).
+* :func:`on_create` / :func:`on_update`, the registry's own work after admission: Services get
+  a ``spec.clusterIP`` from 10.96.0.0/16 and a ``nodePort`` from 30000-32767 for each port of a
+  NodePort or LoadBalancer Service, kept across updates that omit them (as ``kubectl apply``
+  does; pkg/registry/core/service/storage); namespaces get ``spec.finalizers`` and
+  ``status.phase: Active``; pods start Pending (pkg/registry/core/pod/strategy.go
+  ``PrepareForCreate``).
 """
 
 from __future__ import annotations
@@ -49,19 +60,51 @@ def _next_ip(used: set[str]) -> str:
     raise ApiError(500, "InternalError", "range is full: no more cluster IPs available")
 
 
-def _service(obj: Obj, old: Obj | None, services: Iterable[Obj], name: str) -> None:
+def _service_defaults(obj: Obj) -> None:
+    """kubernetes pkg/apis/core/v1/defaults.go ``SetDefaults_Service``.
+
+    ``type`` ClusterIP, ``sessionAffinity`` None; each port's ``protocol`` TCP and a
+    ``targetPort`` that is missing, 0 or "" becomes the port's ``port``; NodePort and
+    LoadBalancer Services get ``externalTrafficPolicy: Cluster``; every type but ExternalName
+    ``internalTrafficPolicy: Cluster``; LoadBalancer ``allocateLoadBalancerNodePorts: true``.
+    """
     spec = obj.setdefault("spec", {})
-    old_spec: Obj = (old or {}).get("spec", {})
+    if not isinstance(spec, dict):
+        return  # refused by validation
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
-    svc_type = spec["type"]
-    meta = obj.get("metadata", {})
-    used_ips, used_ports = _used(services, (meta.get("namespace", ""), name))
     for port in spec.get("ports") or []:
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")
-            if "targetPort" not in port and "port" in port:
+            if port.get("targetPort") in (None, 0, "") and "port" in port:
                 port["targetPort"] = port["port"]
+    svc_type = spec["type"]
+    if svc_type in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if svc_type in ("NodePort", "LoadBalancer", "ClusterIP"):
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    if svc_type == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+
+
+def _endpoint_slice_defaults(obj: Obj) -> None:
+    """kubernetes pkg/apis/discovery/v1/defaults.go ``SetDefaults_EndpointPort``: each port's
+    ``name`` defaults to "" and its ``protocol`` to TCP."""
+    for port in obj.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("name", "")
+            port.setdefault("protocol", "TCP")
+
+
+def _service(obj: Obj, old: Obj | None, services: Iterable[Obj], name: str) -> None:
+    _service_defaults(obj)
+    spec = obj["spec"]
+    if not isinstance(spec, dict):
+        return
+    old_spec: Obj = (old or {}).get("spec", {})
+    svc_type = spec["type"]
+    meta = obj.get("metadata", {})
+    used_ips, used_ports = _used(services, (meta.get("namespace", ""), name))
     if svc_type == "ExternalName":
         spec.pop("clusterIP", None)
         spec.pop("clusterIPs", None)
@@ -69,11 +112,7 @@ def _service(obj: Obj, old: Obj | None, services: Iterable[Obj], name: str) -> N
     _cluster_ip(spec, old_spec, used_ips, name)
     spec.setdefault("ipFamilies", ["IPv4"])
     spec.setdefault("ipFamilyPolicy", "SingleStack")
-    spec.setdefault("internalTrafficPolicy", "Cluster")
     if svc_type in ("NodePort", "LoadBalancer"):
-        spec.setdefault("externalTrafficPolicy", "Cluster")
-        if svc_type == "LoadBalancer":
-            spec.setdefault("allocateLoadBalancerNodePorts", True)
         _node_ports(spec, old_spec, used_ports, name)
     else:
         for port in spec.get("ports") or []:
@@ -152,7 +191,11 @@ def _node_ports(spec: Obj, old_spec: Obj, used_ports: set[int], name: str) -> No
 
 
 def _pod(obj: Obj) -> None:
+    """kubernetes pkg/apis/core/v1/defaults.go ``SetDefaults_Pod``, ``SetDefaults_PodSpec``,
+    ``SetDefaults_Container`` and ``SetDefaults_ContainerPort`` (the fields clients read)."""
     spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return  # refused by validation
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("schedulerName", "default-scheduler")
@@ -175,12 +218,40 @@ def _pod(obj: Obj) -> None:
                     port.setdefault("protocol", "TCP")
 
 
+def scheme_defaults(rt: ResourceType, obj: Obj) -> None:
+    """The versioned type's ``SetDefaults_*`` functions (see the module docstring).
+
+    The apiserver runs them while decoding every request body (create, update, patch result)
+    and again on the object each mutating webhook patched
+    (staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/mutating/dispatcher.go
+    ``callAttrMutatingHook``: ``o.GetObjectDefaulter().Default(attr.VersionedObject)``), so
+    webhooks see them. Idempotent; touches only the kinds named here.
+    """
+    if rt.group == "" and rt.kind == "Service":
+        _service_defaults(obj)
+    elif rt.group == "" and rt.kind == "Pod":
+        _pod(obj)
+    elif rt.group == "" and rt.kind == "Namespace":
+        # SetDefaults_Namespace
+        meta = obj.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if isinstance(meta, dict) and isinstance(name, str) and name:
+            labels = meta.get("labels")
+            if not isinstance(labels, dict):
+                labels = meta["labels"] = {}
+            labels["kubernetes.io/metadata.name"] = name
+    elif rt.group == "discovery.k8s.io" and rt.kind == "EndpointSlice":
+        _endpoint_slice_defaults(obj)
+
+
 def on_decode(rt: ResourceType, obj: Obj) -> None:
     """What the apiserver does while decoding a request body into its internal form.
 
-    Secrets: base64 ``data`` is checked and ``stringData`` merged into it; webhook
-    configurations get their defaults (failurePolicy, timeoutSeconds, selectors...).
+    The type's defaults (:func:`scheme_defaults`); Secrets: base64 ``data`` is checked and
+    ``stringData`` merged into it; webhook configurations get their defaults
+    (failurePolicy, timeoutSeconds, selectors...).
     """
+    scheme_defaults(rt, obj)
     if rt.group == "" and rt.kind == "Secret":
         secrets.decode(obj)
     elif rt.group == webhookconfigs.GROUP:

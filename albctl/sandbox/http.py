@@ -121,10 +121,13 @@ def _flag(query: dict[str, str], key: str) -> bool:
     return query.get(key, "").lower() in ("1", "true")
 
 
+# the options object admission webhooks are sent: a PATCH is admitted as an UPDATE with
+# UpdateOptions (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go
+# ``patchToUpdateOptions``; an apply that creates gets ``patchToCreateOptions``)
 _OPTIONS_KINDS = {
     "POST": "CreateOptions",
     "PUT": "UpdateOptions",
-    "PATCH": "PatchOptions",
+    "PATCH": "UpdateOptions",
     "DELETE": "DeleteOptions",
 }
 
@@ -432,6 +435,8 @@ class Handler(BaseHTTPRequestHandler):
             if err.code != 404 or route.subresource is not None:
                 raise
             body.setdefault("metadata", {}).setdefault("name", route.name)
+            if caller is not None and caller.options is not None:
+                caller.options = {**caller.options, "kind": "CreateOptions"}
             self._send_json(201, store.create(route.rt, route.namespace, body, dry_run, caller))
             return
         patched = store.patch(

@@ -619,7 +619,9 @@ class Store:
                 current = op.current()
                 requested = self.view(rt, op.build(current))  # a copy: build's result is kept
             old = None if current is None else self.view(rt, current)
-            mutated = admission.mutate(attrs, requested, old)
+            mutated = admission.mutate(
+                attrs, requested, old, lambda o: defaults.scheme_defaults(rt, o)
+            )
             assert mutated is not None
             new = self._incoming(rt, op.namespace, mutated, op.name)
             with self._cond:
@@ -653,12 +655,13 @@ class Store:
                 f"Precondition failed: UID in precondition: {want_uid}, UID in object meta: "
                 f"{cur_meta['uid']}",
             )
-        if subresource == "status":
-            result = _copy(current)
-            if "status" in new:
-                result["status"] = new["status"]
-            else:
-                result.pop("status", None)
+        if subresource == "status" and rt.custom:
+            result = _status_only(current, new)
+        elif subresource == "status":
+            result = _status_and_metadata(rt, current, new)
+            meta = result["metadata"]
+            _keep_server_meta(meta, cur_meta)
+            _check_no_new_finalizers(rt, name, meta, cur_meta)
         else:
             result = new
             if rt.status_subresource:
@@ -666,27 +669,8 @@ class Store:
                     result["status"] = copy.deepcopy(current["status"])
                 else:
                     result.pop("status", None)
-            for key in _SERVER_META:
-                if key in cur_meta:
-                    meta[key] = cur_meta[key]
-                else:
-                    meta.pop(key, None)
-            if cur_meta.get("deletionTimestamp"):
-                added = set(meta.get("finalizers") or []) - set(cur_meta.get("finalizers") or [])
-                if added:
-                    raise invalid(
-                        rt.group,
-                        rt.kind,
-                        name,
-                        [
-                            (
-                                "metadata.finalizers",
-                                "FieldValueForbidden",
-                                "Forbidden: no new finalizers can be added if the object is "
-                                "being deleted, found new finalizers " + json.dumps(sorted(added)),
-                            )
-                        ],
-                    )
+            _keep_server_meta(meta, cur_meta)
+            _check_no_new_finalizers(rt, name, meta, cur_meta)
             defaults.on_update(rt, current, result, self._bucket(_SERVICE_STORAGE).values())
             causes = validation.problems(rt, result) or validation.update_problems(
                 rt, current, result
@@ -697,7 +681,7 @@ class Store:
                 raise invalid(rt.group, rt.kind, name, causes)
             if rt.storage_key == _CRD_STORAGE:
                 result["status"] = crd_status(result)
-            if _spec_part(result) != _spec_part(current):
+            if _spec_changed(rt, current, result):
                 meta["generation"] = int(cur_meta.get("generation", 1)) + 1
         result["metadata"]["resourceVersion"] = cur_meta["resourceVersion"]
         return _Write(result, changed=_comparable(result) != _comparable(current))
@@ -1012,6 +996,88 @@ class Store:
                 raise bad_request(f'invalid resource version "{resource_version}"') from None
             self._history.since(cursor)
             return Watch(self, rt, namespace, labels, fields, cursor, [])
+
+
+def _keep_server_meta(meta: Obj, cur_meta: Obj) -> None:
+    """What a write may not change in metadata: staging/src/k8s.io/apiserver/pkg/registry/rest/
+    update.go ``BeforeUpdate`` (generation, uid, creationTimestamp, deletionTimestamp,
+    deletionGracePeriodSeconds come from the stored object)."""
+    for key in _SERVER_META:
+        if key in cur_meta:
+            meta[key] = cur_meta[key]
+        else:
+            meta.pop(key, None)
+
+
+def _check_no_new_finalizers(rt: ResourceType, name: str, meta: Obj, cur_meta: Obj) -> None:
+    """staging/src/k8s.io/apimachinery/pkg/api/validation/objectmeta.go
+    ``ValidateObjectMetaUpdate`` -> ``ValidateNoNewFinalizers``: once deletion has started, no
+    finalizer may be added (removing them, and any other update, is allowed)."""
+    if not cur_meta.get("deletionTimestamp"):
+        return
+    added = set(meta.get("finalizers") or []) - set(cur_meta.get("finalizers") or [])
+    if added:
+        listed = ", ".join(json.dumps(f) for f in sorted(added))  # Go's %#v of a []string
+        raise invalid(
+            rt.group,
+            rt.kind,
+            name,
+            [
+                (
+                    "metadata.finalizers",
+                    "FieldValueForbidden",
+                    "Forbidden: no new finalizers can be added if the object is being deleted, "
+                    f"found new finalizers []string{{{listed}}}",
+                )
+            ],
+        )
+
+
+def _status_only(current: Obj, new: Obj) -> Obj:
+    """A custom resource's ``/status`` write: the stored object with the new ``status`` only
+    (staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource/
+    status_strategy.go ``statusStrategy.PrepareForUpdate``): spec and metadata changes are
+    dropped."""
+    result = _copy(current)
+    if "status" in new:
+        result["status"] = new["status"]
+    else:
+        result.pop("status", None)
+    return result
+
+
+def _status_and_metadata(rt: ResourceType, current: Obj, new: Obj) -> Obj:
+    """A built-in kind's ``/status`` write: everything but the metadata and the status comes
+    from the stored object, as the kinds' status strategies do (``newX.Spec = oldX.Spec``:
+    pkg/registry/networking/ingress/strategy.go ``ingressStatusStrategy.PrepareForUpdate``,
+    pkg/registry/core/service/strategy.go ``serviceStatusStrategy``, pkg/registry/core/pod/
+    strategy.go ``podStatusStrategy``, the CRD's own ``statusStrategy``). Labels,
+    annotations and finalizers are taken from the request, as upstream (which does not call
+    ``metav1.ResetObjectMetaForStatus`` for these kinds); pods/status also keeps the stored
+    ``ownerReferences`` (``podStatusStrategy.PrepareForUpdate``)."""
+    result = {k: v for k, v in new.items() if k in _NOT_SPEC}
+    result.update((k, copy.deepcopy(v)) for k, v in current.items() if k not in _NOT_SPEC)
+    result["metadata"] = new.get("metadata") or {}
+    if rt.group == "" and rt.kind == "Pod":
+        refs = current["metadata"].get("ownerReferences")
+        if refs is None:
+            result["metadata"].pop("ownerReferences", None)
+        else:
+            result["metadata"]["ownerReferences"] = copy.deepcopy(refs)
+    return result
+
+
+def _spec_changed(rt: ResourceType, current: Obj, result: Obj) -> bool:
+    """Whether an update bumps ``metadata.generation``: a change outside metadata and status
+    (the strategies' ``PrepareForUpdate``, e.g. pkg/registry/networking/ingress/strategy.go);
+    EndpointSlices also count label changes (pkg/registry/discovery/endpointslice/strategy.go
+    ``PrepareForUpdate``)."""
+    if _spec_part(result) != _spec_part(current):
+        return True
+    if rt.group == "discovery.k8s.io" and rt.kind == "EndpointSlice":
+        labels = (result["metadata"].get("labels") or {}, current["metadata"].get("labels") or {})
+        return labels[0] != labels[1]
+    return False
 
 
 def _too_busy(rt: ResourceType, name: str) -> ApiError:

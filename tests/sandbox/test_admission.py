@@ -173,9 +173,45 @@ def test_mutating_webhooks_patch_in_name_order_and_the_result_is_stored(
     core.patch_namespaced_pod("web", "default", {"metadata": {"labels": {"tier": "front"}}})
     update = hooks.calls_to("/label")[-1].request
     assert update["operation"] == "UPDATE"
-    assert update["options"]["kind"] == "PatchOptions"
+    assert update["options"]["kind"] == "UpdateOptions"  # patchToUpdateOptions
     assert update["oldObject"]["metadata"]["labels"] == {"app": "web", "albctl.io/mutated": "true"}
     assert update["object"]["metadata"]["uid"] == stored.metadata.uid
+
+
+def test_mutating_webhooks_see_the_object_defaulted(
+    kube: client.ApiClient,
+    admission: client.AdmissionregistrationV1Api,
+    hooks: HookServer,
+    ca: Authority,
+) -> None:
+    """The request body is defaulted while it is decoded, before any webhook, and each
+    webhook's patch is defaulted before the next one sees it (apiserver mutating/dispatcher.go
+    callAttrMutatingHook: ``o.GetObjectDefaulter().Default(attr.VersionedObject)``)."""
+    extra = {"name": "metrics", "port": 9090}
+    hooks.routes["/port"] = json_patch(
+        lambda obj: [{"op": "add", "path": "/spec/ports/-", "value": extra}]
+    )
+    hooks.routes["/look"] = allow()
+    for name, path in (("a-port", "/port"), ("b-look", "/look")):
+        register(
+            admission,
+            configuration(
+                MUTATING,
+                name,
+                webhook(f"{name}.albctl.io", url_config(hooks, path, ca), [rule(["services"])]),
+            ),
+        )
+    core = client.CoreV1Api(kube)
+    core.create_namespaced_service(
+        "default",
+        {"metadata": {"name": "web"}, "spec": {"ports": [{"name": "http", "port": 80}]}},
+    )
+    first = hooks.calls_to("/port")[0].request["object"]["spec"]
+    assert first["ports"] == [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80}]
+    assert first["type"] == "ClusterIP"
+    assert "clusterIP" not in first  # allocated by the registry, after admission
+    second = hooks.calls_to("/look")[0].request["object"]["spec"]
+    assert second["ports"][1] == {**extra, "protocol": "TCP", "targetPort": 9090}
 
 
 # --- validating -------------------------------------------------------------------------------
