@@ -65,6 +65,22 @@ DefaultTagsOpt = Annotated[
         "--default-tags", envvar="ALBCTL_DEFAULT_TAGS", help="Tags on every resource: k=v,k2=v2."
     ),
 ]
+TargetTypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--default-target-type",
+        envvar="ALBCTL_DEFAULT_TARGET_TYPE",
+        help="Target type when none is set: instance (default, LBC's) or ip; Ingress and Gateway.",
+    ),
+]
+GatewayControllerOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--gateway-controller-name",
+        help="GatewayClass controllerName served (repeatable; default albctl.io/alb; add "
+        "gateway.k8s.aws/alb to take over LBC's GatewayClasses).",
+    ),
+]
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -74,18 +90,20 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _engine(
-    cluster: str | None,
-    vpc: str | None,
-    region: str | None,
-    ingress_class: str | None,
-    default_tags: str | None,
-) -> Any:
+def _engine(args: EngineArgs) -> Any:
     from albctl.aws.clients import AwsClients
     from albctl.config import Settings
     from albctl.controller.engine import Engine
 
-    settings = Settings.resolve(cluster, vpc, region, ingress_class, default_tags)
+    settings = Settings.resolve(
+        args.cluster,
+        args.vpc,
+        args.region,
+        args.ingress_class,
+        args.default_tags,
+        args.default_target_type,
+        list(args.gateway_controller_names),
+    )
     return Engine(settings, AwsClients(region=settings.region))
 
 
@@ -103,9 +121,11 @@ class EngineArgs:
     region: str | None
     ingress_class: str | None
     default_tags: str | None
+    default_target_type: str | None = None
+    gateway_controller_names: tuple[str, ...] = ()
 
     def engine(self) -> Any:
-        return _engine(self.cluster, self.vpc, self.region, self.ingress_class, self.default_tags)
+        return _engine(self)
 
 
 def _run(
@@ -299,29 +319,27 @@ def plan(
     region: RegionOpt = None,
     ingress_class: IngressClassOpt = None,
     default_tags: DefaultTagsOpt = None,
+    default_target_type: TargetTypeOpt = None,
+    gateway_controller_name: GatewayControllerOpt = None,
     output: OutputOpt = "text",
     log_level: LogLevelOpt = "warning",
 ) -> None:
     """Show what apply would change in AWS (changes nothing): for the files, or the live cluster."""
     from albctl.render import print_report
 
+    args = EngineArgs(
+        cluster_name,
+        vpc_id,
+        region,
+        ingress_class,
+        default_tags,
+        default_target_type,
+        tuple(gateway_controller_name or ()),
+    )
     if kubeconfig:
-        report = _plan_live(
-            kubeconfig,
-            group,
-            EngineArgs(cluster_name, vpc_id, region, ingress_class, default_tags),
-            output,
-            log_level,
-        )
+        report = _plan_live(kubeconfig, group, args, output, log_level)
     else:
-        report = _run(
-            "plan",
-            filename,
-            prune,
-            EngineArgs(cluster_name, vpc_id, region, ingress_class, default_tags),
-            output,
-            log_level,
-        )
+        report = _run("plan", filename, prune, args, output, log_level)
     if output == "json":
         sys.stdout.write(json.dumps(report.plan_json(), indent=2, sort_keys=True) + "\n")
     else:
@@ -347,11 +365,22 @@ def apply(
     region: RegionOpt = None,
     ingress_class: IngressClassOpt = None,
     default_tags: DefaultTagsOpt = None,
+    default_target_type: TargetTypeOpt = None,
+    gateway_controller_name: GatewayControllerOpt = None,
     output: OutputOpt = "text",
     log_level: LogLevelOpt = "warning",
 ) -> None:
-    """Make AWS match the Ingresses in the files. Idempotent; invalid Ingresses are left as they are."""
-    args = EngineArgs(cluster_name, vpc_id, region, ingress_class, default_tags)
+    """Make AWS match the Ingresses and Gateways in the files. Idempotent; invalid Ingresses
+    are left as they are."""
+    args = EngineArgs(
+        cluster_name,
+        vpc_id,
+        region,
+        ingress_class,
+        default_tags,
+        default_target_type,
+        tuple(gateway_controller_name or ()),
+    )
     _finish(_run("apply", filename, prune, args, output, log_level), "apply", output)
 
 
@@ -362,11 +391,20 @@ def delete(
     vpc_id: VpcOpt = None,
     region: RegionOpt = None,
     ingress_class: IngressClassOpt = None,
+    gateway_controller_name: GatewayControllerOpt = None,
     output: OutputOpt = "text",
     log_level: LogLevelOpt = "warning",
 ) -> None:
-    """Delete the AWS resources of the IngressGroups in the files (only resources albctl owns)."""
-    args = EngineArgs(cluster_name, vpc_id, region, ingress_class, None)
+    """Delete the AWS resources of the IngressGroups and Gateways in the files (only resources
+    albctl owns)."""
+    args = EngineArgs(
+        cluster_name,
+        vpc_id,
+        region,
+        ingress_class,
+        None,
+        gateway_controller_names=tuple(gateway_controller_name or ()),
+    )
     _finish(_run("delete", filename, False, args, output, log_level), "delete", output)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from albctl.errors import ConfigError
 from albctl.model.annotations import parse_map
-from albctl.model.settings import BuildSettings
+from albctl.model.settings import GATEWAY_CONTROLLER_NAME, BuildSettings
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -33,6 +33,8 @@ class Settings(BaseModel):
     backend_sg: str | None = None
     import_tls_secrets: bool = True
     wildcard_host_matching: Literal["exact", "alb"] = "exact"
+    default_target_type: Literal["instance", "ip"] = "instance"
+    gateway_controller_names: tuple[str, ...] = (GATEWAY_CONTROLLER_NAME,)
 
     @classmethod
     def resolve(
@@ -42,6 +44,8 @@ class Settings(BaseModel):
         region: str | None = None,
         ingress_class: str | None = None,
         default_tags: str | None = None,
+        default_target_type: str | None = None,
+        gateway_controller_names: list[str] | None = None,
     ) -> Settings:
         cluster = cluster_name or os.environ.get("ALBCTL_CLUSTER_NAME")
         if not cluster:
@@ -65,6 +69,18 @@ class Settings(BaseModel):
             wildcard_host_matching=wildcard_matching(
                 os.environ.get("ALBCTL_WILDCARD_HOST_MATCHING", "exact")
             ),
+            default_target_type=target_type(
+                default_target_type or os.environ.get("ALBCTL_DEFAULT_TARGET_TYPE") or "instance"
+            ),
+            gateway_controller_names=tuple(
+                gateway_controller_names
+                or [
+                    n.strip()
+                    for n in os.environ.get("ALBCTL_GATEWAY_CONTROLLER_NAMES", "").split(",")
+                    if n.strip()
+                ]
+                or [GATEWAY_CONTROLLER_NAME]
+            ),
         )
 
     def build_settings(self) -> BuildSettings:
@@ -75,7 +91,17 @@ class Settings(BaseModel):
             enable_backend_sg=self.enable_backend_sg,
             import_tls_secrets=self.import_tls_secrets,
             wildcard_host_matching=self.wildcard_host_matching,
+            default_target_type=self.default_target_type,
+            gateway_controller_names=self.gateway_controller_names,
         )
+
+
+def target_type(value: str) -> Literal["instance", "ip"]:
+    if value == "instance":
+        return "instance"
+    if value == "ip":
+        return "ip"
+    raise ConfigError(f"default target type must be instance or ip, got {value!r}")
 
 
 def wildcard_matching(value: str) -> Literal["exact", "alb"]:

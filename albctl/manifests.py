@@ -1,7 +1,8 @@
 """Read Kubernetes manifests from YAML files and directories (one-shot mode).
 
 Kinds read: Ingress, IngressClass, IngressClassParams, Service, EndpointSlice, Pod, Node,
-TargetGroupBinding, Secret; others are skipped with a note. Namespaced objects without a
+TargetGroupBinding, Secret, Namespace, and the Gateway API's GatewayClass, Gateway, HTTPRoute and
+ReferenceGrant; others are skipped with a note. Namespaced objects without a
 namespace land in ``default``, as kubectl would put them. The path ``-`` reads standard input.
 """
 
@@ -17,6 +18,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from albctl.errors import ManifestError
+from albctl.model.gateway.objects import (
+    Gateway,
+    GatewayClass,
+    HTTPRoute,
+    Namespace,
+    ReferenceGrant,
+)
 from albctl.model.objects import (
     EndpointSlice,
     Ingress,
@@ -42,9 +50,30 @@ KINDS: dict[str, type[BaseModel]] = {
     "Node": Node,
     "TargetGroupBinding": TargetGroupBinding,
     "Secret": Secret,
+    "Namespace": Namespace,
+    "GatewayClass": GatewayClass,
+    "Gateway": Gateway,
+    "HTTPRoute": HTTPRoute,
+    "ReferenceGrant": ReferenceGrant,
 }
-SILENT = {"Namespace"}  # read by kubectl users alongside the rest; nothing to do with it
-CLUSTER_SCOPED = {"IngressClass", "IngressClassParams", "Node"}
+SILENT: set[str] = set()
+CLUSTER_SCOPED = {"IngressClass", "IngressClassParams", "Node", "Namespace", "GatewayClass"}
+ATTRS = {
+    "Ingress": "ingresses",
+    "IngressClass": "ingress_classes",
+    "IngressClassParams": "ingress_class_params",
+    "Service": "services",
+    "EndpointSlice": "endpoint_slices",
+    "Pod": "pods",
+    "Node": "nodes",
+    "TargetGroupBinding": "target_group_bindings",
+    "Secret": "secrets",
+    "Namespace": "namespaces",
+    "GatewayClass": "gateway_classes",
+    "Gateway": "gateways",
+    "HTTPRoute": "http_routes",
+    "ReferenceGrant": "reference_grants",
+}
 
 
 @dataclass
@@ -58,24 +87,18 @@ class ObjectSet:
     nodes: list[Node] = field(default_factory=list)
     target_group_bindings: list[TargetGroupBinding] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
+    namespaces: list[Namespace] = field(default_factory=list)
+    gateway_classes: list[GatewayClass] = field(default_factory=list)
+    gateways: list[Gateway] = field(default_factory=list)
+    http_routes: list[HTTPRoute] = field(default_factory=list)
+    reference_grants: list[ReferenceGrant] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # values computed from this set (groups, instance hints...), kept with it: the controller
     # hands the same set to every reconcile until an object changes
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, kind: str, obj: Any) -> None:
-        attr = {
-            "Ingress": "ingresses",
-            "IngressClass": "ingress_classes",
-            "IngressClassParams": "ingress_class_params",
-            "Service": "services",
-            "EndpointSlice": "endpoint_slices",
-            "Pod": "pods",
-            "Node": "nodes",
-            "TargetGroupBinding": "target_group_bindings",
-            "Secret": "secrets",
-        }[kind]
-        getattr(self, attr).append(obj)
+        getattr(self, ATTRS[kind]).append(obj)
 
 
 STDIN = "-"

@@ -55,6 +55,8 @@ def print_report(report: Report, mode: str) -> None:
                 err.print(f"  [yellow]warning[/] {obj}: {msg}")
             for e in o.build.secret_errors:
                 err.print(f"  [yellow]warning[/] {e} (the other hosts are served)")
+            for e in o.build.problems:
+                err.print(f"  [bold red]invalid[/] {e}")
             if o.build.group_error:
                 err.print(
                     f"  [bold red]error[/] {o.build.group_error} (nothing changed for this group)"
@@ -117,6 +119,7 @@ def report_json(report: Report) -> dict[str, Any]:
                 "loadBalancerArn": o.result.load_balancer_arn if o.result else None,
                 "changes": [c.to_json() for c in o.plan.changes],
                 "invalid": {k: str(v) for k, v in sorted(o.invalid.items())},
+                "problems": [str(e) for e in (o.build.problems if o.build else [])],
                 "warnings": [f"{obj}: {msg}" for obj, msg in (o.build.warnings if o.build else [])]
                 + [str(e) for e in (o.build.secret_errors if o.build else [])],
                 "error": o.error

@@ -18,6 +18,8 @@ from typing import Any
 from albctl.errors import RouteError
 from albctl.manifests import ObjectSet, load_manifests
 from albctl.model.builder import GroupInput, build_group
+from albctl.model.gateway.build import build_gateway
+from albctl.model.gateway.select import gateway_input, our_gateways
 from albctl.model.groups import group_ingresses
 from albctl.model.inventory import CertificateInfo, Inventory, SubnetInfo
 from albctl.model.route_view import describe, route_json
@@ -31,6 +33,7 @@ def offline_inventory(objects: ObjectSet) -> Inventory:
     """Subnets and a certificate for every host, so a desired state builds without AWS."""
     hosts = {r.host for i in objects.ingresses for r in i.spec.rules if r.host}
     hosts |= {h for i in objects.ingresses for t in i.spec.tls for h in t.hosts}
+    hosts |= {li.hostname for g in objects.gateways for li in g.spec.listeners if li.hostname}
     return Inventory(
         vpc_id="vpc-offline",
         subnets=tuple(
@@ -61,6 +64,10 @@ def tables_from_files(paths: Iterable[str | Path], cluster: str | None) -> list[
         )
         if built.stack is not None:
             tables.append(from_stack(built.stack))
+    for gw in our_gateways(objects, settings).values():
+        got = build_gateway(gateway_input(objects, gw, inventory, settings))
+        if got.result.stack is not None:
+            tables.append(from_stack(got.result.stack))
     return tables
 
 

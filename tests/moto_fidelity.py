@@ -5,7 +5,12 @@ moto server of the e2e tier (a thread of the test process) behave as AWS documen
   ``Values`` unconditionally and fails with a 500);
 - the ``jwt-validation`` action (moto refuses the type);
 - rule ``Transforms`` on CreateRule and ModifyRule, with ``ResetTransforms`` (moto drops
-  them, so they never come back from DescribeRules).
+  them, so they never come back from DescribeRules);
+- a target group that a rule forwards to after ModifyRule (or a listener after
+  ModifyListener) is in use by that load balancer: AWS lists the load balancer in the target
+  group's ``LoadBalancerArns`` and answers DescribeTargetGroups(LoadBalancerArn) with it (ELB
+  API reference, ``TargetGroup.LoadBalancerArns``: "the load balancer that routes traffic to
+  this target group"); moto records it on CreateRule and CreateListener only.
 
 Each patch only widens what moto accepts to what AWS accepts; nothing that AWS refuses is let
 through. ``install()`` is idempotent.
@@ -51,6 +56,30 @@ def _with_transforms(original: Any, reset: bool) -> Any:
     return handler
 
 
+def _associating(original: Any, lb_arn_of: Any) -> Any:
+    def modify(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        lb_arn = lb_arn_of(self, result)
+        actions = getattr(result, "actions", None) or getattr(result, "default_actions", [])
+        for action in actions or []:
+            if getattr(action, "type", None) != "forward":
+                continue
+            for tg_arn in self._get_target_group_arns_from(action_data=action.data):
+                tg = self.target_groups.get(tg_arn)
+                if tg is not None and lb_arn and lb_arn not in tg.load_balancer_arns:
+                    tg.load_balancer_arns.append(lb_arn)
+        return result
+
+    return modify
+
+
+def _rule_lb(backend: Any, rule: Any) -> str | None:
+    for lb in backend.load_balancers.values():
+        if rule.listener_arn in lb.listeners:
+            return str(lb.arn)
+    return None
+
+
 def install() -> None:
     global _INSTALLED
     if _INSTALLED:
@@ -72,6 +101,10 @@ def install() -> None:
     backend._validate_actions = validate_actions  # type: ignore[method-assign]
     if "jwt-validation" not in models.ALLOWED_ACTIONS:
         models.ALLOWED_ACTIONS.append("jwt-validation")
+    backend.modify_rule = _associating(backend.modify_rule, _rule_lb)  # type: ignore[method-assign]
+    backend.modify_listener = _associating(  # type: ignore[method-assign]
+        backend.modify_listener, lambda _b, li: li.load_balancer_arn
+    )
     resp = responses.ELBV2Response
     resp.create_rule = _with_transforms(resp.create_rule, reset=False)  # type: ignore[method-assign]
     resp.modify_rule = _with_transforms(resp.modify_rule, reset=True)  # type: ignore[method-assign]

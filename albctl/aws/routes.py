@@ -5,10 +5,10 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 
 from albctl.aws.clients import AwsClients, aws_error, paginate
-from albctl.aws.convert import action_from_aws, condition_from_aws
+from albctl.aws.convert import action_from_aws, condition_from_aws, transforms_from_aws
 from albctl.aws.observe import describe_tags
 from albctl.model.router import RouteListener, RouteRule, RoutingTable, service_of
-from albctl.model.tags import CLUSTER_TAG, INGRESS_TAG, RESOURCE_TAG
+from albctl.model.tags import CLUSTER_TAG, INGRESS_TAG, RESOURCE_TAG, SERVICE_TAG
 
 
 def albctl_load_balancers(clients: AwsClients, cluster: str | None) -> list[str]:
@@ -58,7 +58,9 @@ def _read(clients: AwsClients, lb_arn: str) -> RoutingTable:
     tgs = _target_groups(clients, lb_arn)
     services: dict[str, str] = {}
     for arn, tags in describe_tags(clients, list(tgs)).items():
-        svc = service_of(tags.get(RESOURCE_TAG, ""), tags.get(INGRESS_TAG, ""))
+        svc = tags.get(SERVICE_TAG) or service_of(
+            tags.get(RESOURCE_TAG, ""), tags.get(INGRESS_TAG, "")
+        )
         if svc:
             services[arn] = svc
     listeners = []
@@ -68,6 +70,7 @@ def _read(clients: AwsClients, lb_arn: str) -> RoutingTable:
                 priority=int(r["Priority"]),
                 conditions=tuple(condition_from_aws(c) for c in r.get("Conditions", [])),
                 action=action_from_aws(r.get("Actions", []), str),
+                transforms=transforms_from_aws(r.get("Transforms")),
             )
             for r in paginate(elb.describe_rules, "Rules", ListenerArn=li["ListenerArn"])
             if not r.get("IsDefault")

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +38,10 @@ from albctl.model.backend_rules import instance_hints
 from albctl.model.builder import BuildResult, GroupInput, build_group
 from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Change, Plan, diff_stack
+from albctl.model.gateway.build import build_gateway
+from albctl.model.gateway.objects import Gateway
+from albctl.model.gateway.select import gateway_input, our_gateways
+from albctl.model.gateway.status import GatewayStatus
 from albctl.model.groups import Group, Grouping, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.observed import ObservedStack, with_existing_load_balancer
@@ -57,6 +61,7 @@ class GroupOutcome:
     pruned: bool = False
     duration: float = 0.0
     networking: RulesReport | None = None
+    gateway: GatewayStatus | None = None  # a Gateway's status, as the model decided it
 
     @property
     def invalid(self) -> dict[str, InvalidInputError]:
@@ -65,7 +70,9 @@ class GroupOutcome:
     @property
     def ok(self) -> bool:
         return (
-            self.error is None and not self.invalid and not (self.build and self.build.group_error)
+            self.error is None
+            and not self.invalid
+            and not (self.build and (self.build.group_error or self.build.problems))
         )
 
 
@@ -165,6 +172,8 @@ def _needs_of(objects: ObjectSet) -> Needs:
             if k.startswith(PREFIX + "actions."):
                 with contextlib.suppress(json.JSONDecodeError):
                     scan(json.loads(v))
+    if any(li.protocol == "HTTPS" for g in objects.gateways for li in g.spec.listeners):
+        certs = True  # discovery by listener hostname, and the certificates imported earlier
     return Needs(certs, sg_names, tg_names, acl_names, trust_stores)
 
 
@@ -194,17 +203,20 @@ class Engine:
         if only is not None:
             wanted = set(only)
             groups = {k: g for k, g in groups.items() if k in wanted or g.resource_name in wanted}
+        gateways = our_gateways(objects, self.settings.build_settings())
+        if only is not None:
+            gateways = {k: g for k, g in gateways.items() if k in wanted}
         report = Report(ignored=grouping.ignored, notes=list(objects.notes))
         for key, reason in grouping.ignored:
             log_event(log, "ingress ignored", ingress=key, reason=reason)
-        if prune and not objects.ingresses:
+        if prune and not objects.ingresses and not objects.gateways:
             raise GuardRailError(
                 "the files hold no Ingress at all; refusing to prune every load balancer of "
                 f"cluster {self.settings.cluster_name} (use albctl delete for that)"
             )
         needs = needs_of(objects)
         observer = Observer(self.clients, self.settings.cluster_name, read_attributes=False)
-        observed = observer.observe(None if prune else set(groups))
+        observed = observer.observe(None if prune else set(groups) | set(gateways))
         inventory = None
         if mode != "delete":
             inventory = discover_inventory(
@@ -227,8 +239,15 @@ class Engine:
                 ObservedStack(group_id=gid, backend_security_group=observer.backend_security_group),
             )
             report.outcomes.append(run.group(gid, group, obs))
+        for gid, gw in sorted(gateways.items()):
+            obs = observed.get(
+                gid,
+                ObservedStack(group_id=gid, backend_security_group=observer.backend_security_group),
+            )
+            report.outcomes.append(run.gateway(gid, gw, obs))
         if prune:
-            for gid in sorted(set(observed) - set(grouping.groups)):
+            all_gateways = our_gateways(objects, self.settings.build_settings())
+            for gid in sorted(set(observed) - set(grouping.groups) - set(all_gateways)):
                 log_event(log, "pruning stack", group=gid)
                 report.outcomes.append(run.delete(gid, observed[gid], pruned=True))
         if only is None and objects.target_group_bindings:
@@ -298,26 +317,61 @@ class _Run:
         self.needs = StackNeeds(self.net, observer, self.hints)
 
     def group(self, gid: str, group: Group, obs: ObservedStack) -> GroupOutcome:
+        def build(o: ObservedStack) -> BuildResult:
+            assert self.inventory is not None
+            return self.e._build(
+                group,
+                self.objects,
+                self.services,
+                self.inventory,
+                o,
+                self.settings.build_settings(),
+            )
+
+        return self._unit(gid, obs, build, {m.key for m in group.members})
+
+    def gateway(self, gid: str, gw: Gateway, obs: ObservedStack) -> GroupOutcome:
+        def build(o: ObservedStack) -> BuildResult:
+            assert self.inventory is not None
+            ix = build_indexes(self.objects)
+            got = build_gateway(
+                gateway_input(
+                    self.objects,
+                    gw,
+                    with_existing_load_balancer(self.inventory, o),
+                    self.settings.build_settings(),
+                    now=datetime.datetime.now(datetime.UTC),
+                    pod_gates=ix.pod_gates,
+                    slices_index=ix.slices,
+                )
+            )
+            statuses.append(got.status)
+            return got.result
+
+        statuses: list[GatewayStatus] = []
+        outcome = self._unit(gid, obs, build, {f"Gateway/{gw.key}"})
+        outcome.gateway = statuses[0] if statuses else None
+        return outcome
+
+    def _unit(
+        self,
+        gid: str,
+        obs: ObservedStack,
+        build_fn: Callable[[ObservedStack], BuildResult],
+        members: set[str],
+    ) -> GroupOutcome:
         if self.mode == "delete":
             return self.delete(gid, obs)
         start = time.monotonic()
         outcome = GroupOutcome(group_id=gid, plan=Plan(group_id=gid))
         try:
-            assert self.inventory is not None
-            build = self.e._build(
-                group,
-                self.objects,
-                self.services,
-                self.inventory,
-                obs,
-                self.settings.build_settings(),
-            )
+            build = build_fn(obs)
             outcome.build = build
             _log_build(gid, build)
             stack = build.stack
             frozen = set(build.invalid)
             if build.group_error is not None:
-                frozen |= {m.key for m in group.members}
+                frozen |= members
             if stack is not None:
                 obs = self.net.prepare(stack, obs, create=self.mode == "apply")
                 obs = self.observer.for_desired(obs, stack)

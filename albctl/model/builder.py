@@ -47,6 +47,10 @@ class BuildResult:
     materials: dict[str, TLSMaterial] = field(default_factory=dict)
     # OIDC client secrets by digest, for the applier (never serialised)
     client_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # input problems reported while the rest is applied as the input says (Gateway API: a
+    # route's unresolved backend answers 500, an invalid listener takes no routes); unlike
+    # ``invalid``, nothing of theirs is frozen
+    problems: list[InvalidInputError] = field(default_factory=list)
 
 
 def build_group(inp: GroupInput) -> BuildResult:

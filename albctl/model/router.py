@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from albctl.errors import RouteError
-from albctl.model.desired import Action, Condition, Stack
+from albctl.model.desired import Action, Condition, Stack, Transform
 
 
 class _Frozen(BaseModel):
@@ -30,6 +30,7 @@ class RouteRule(_Frozen):
     priority: int
     conditions: tuple[Condition, ...]
     action: Action
+    transforms: tuple[Transform, ...] = ()
 
 
 class RouteListener(_Frozen):
@@ -70,6 +71,7 @@ class Route:
     priority: int | None  # None: the default action
     conditions: tuple[Condition, ...]
     action: Action
+    transforms: tuple[Transform, ...] = ()
 
 
 def parse_request(
@@ -135,12 +137,28 @@ def _values_match(c: Condition, value: str, ignore_case: bool) -> bool:
     return _regex_match(c.regex_values, value, ignore_case)
 
 
+@functools.lru_cache(maxsize=1024)
+def _query_pattern(pattern: str) -> re.Pattern[str]:
+    """A query-string key or value pattern: ``*`` and ``?`` are wildcards unless escaped with
+    a backslash (the ELB documentation's rule for query-string conditions)."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if c == "*" else "." if c == "?" else re.escape(c))
+        i += 1
+    return re.compile("^" + "".join(out) + "$", re.IGNORECASE | re.DOTALL)
+
+
 def _query_match(c: Condition, req: Request) -> bool:
     pairs = parse_qsl(req.query, keep_blank_values=True)
     for q in c.query_values:
         for k, v in pairs:
-            key_ok = q.key is None or wildcard_match(q.key, k, True)
-            if key_ok and wildcard_match(q.value, v, True):
+            key_ok = q.key is None or _query_pattern(q.key).match(k) is not None
+            if key_ok and _query_pattern(q.value).match(v) is not None:
                 return True
     return False
 
@@ -179,7 +197,7 @@ def route(table: RoutingTable, req: Request) -> Route:
     li = _listener(table, req)
     for rule in sorted(li.rules, key=lambda r: r.priority):
         if all(condition_matches(c, req) for c in rule.conditions):
-            return Route(li.port, rule.priority, rule.conditions, rule.action)
+            return Route(li.port, rule.priority, rule.conditions, rule.action, rule.transforms)
     return Route(li.port, None, (), li.default_action)
 
 
@@ -204,7 +222,12 @@ def from_stack(stack: Stack) -> RoutingTable:
     listeners = []
     for li in stack.listeners:
         rules = tuple(
-            RouteRule(priority=r.priority, conditions=r.conditions, action=r.action)
+            RouteRule(
+                priority=r.priority,
+                conditions=r.conditions,
+                action=r.action,
+                transforms=r.transforms,
+            )
             for r in stack.rules
             if r.listener == li.id
         )

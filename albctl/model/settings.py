@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 CONTROLLER_NAME = "albctl.io/alb"
+# GatewayClass spec.controllerName albctl serves unless told otherwise (--gateway-controller-name)
+GATEWAY_CONTROLLER_NAME = "albctl.io/alb"
 PARAMS_API_GROUP = "albctl.io"
 
 
@@ -27,3 +29,5 @@ class BuildSettings(BaseModel):
     # Ingress wildcard hosts: "exact" (Kubernetes: *.foo.com matches one more DNS label,
     # by a host-header regex) or "alb" (ALB's own wildcard: any number of labels)
     wildcard_host_matching: Literal["exact", "alb"] = "exact"
+    # GatewayClasses whose spec.controllerName is one of these are albctl's
+    gateway_controller_names: tuple[str, ...] = (GATEWAY_CONTROLLER_NAME,)

@@ -9,6 +9,8 @@ CLUSTER_TAG = "albctl.io/cluster"
 STACK_TAG = "albctl.io/stack"
 RESOURCE_TAG = "albctl.io/resource"
 INGRESS_TAG = "albctl.io/ingress"  # the member Ingress a rule or target group belongs to
+# on a Gateway stack's target group: the Service port it serves (ns/name:port)
+SERVICE_TAG = "albctl.io/service"
 # on a rule or listener whose action authenticates with OIDC: a digest of the client secret
 # (AWS never returns the secret, so a changed Secret is seen by this tag)
 OIDC_SECRET_TAG = "albctl.io/oidc-secret-digest"

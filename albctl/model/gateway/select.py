@@ -1,0 +1,93 @@
+"""Which Gateways are albctl's, and the input of each one's build (pure).
+
+A Gateway is albctl's when its ``gatewayClassName`` names a GatewayClass whose
+``spec.controllerName`` is one albctl serves (``albctl.io/alb``, or those given with
+``--gateway-controller-name``: adding ``gateway.k8s.aws/alb`` takes LBC's classes over).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from albctl.model.gateway.inputs import GatewayInput, stack_id
+from albctl.model.gateway.objects import (
+    Gateway,
+    GatewayClass,
+    HTTPRoute,
+    Namespace,
+    ReferenceGrant,
+)
+from albctl.model.inventory import Inventory
+from albctl.model.objects import EndpointSlice, Node, Secret, Service
+from albctl.model.settings import BuildSettings
+
+
+class GatewayObjects(Protocol):
+    """The objects a Gateway build reads (``albctl.manifests.ObjectSet`` is one)."""
+
+    @property
+    def gateway_classes(self) -> Sequence[GatewayClass]: ...
+    @property
+    def gateways(self) -> Sequence[Gateway]: ...
+    @property
+    def http_routes(self) -> Sequence[HTTPRoute]: ...
+    @property
+    def reference_grants(self) -> Sequence[ReferenceGrant]: ...
+    @property
+    def namespaces(self) -> Sequence[Namespace]: ...
+    @property
+    def services(self) -> Sequence[Service]: ...
+    @property
+    def endpoint_slices(self) -> Sequence[EndpointSlice]: ...
+    @property
+    def nodes(self) -> Sequence[Node]: ...
+    @property
+    def secrets(self) -> Sequence[Secret]: ...
+
+
+def our_classes(objs: GatewayObjects, settings: BuildSettings) -> dict[str, GatewayClass]:
+    return {
+        c.metadata.name: c
+        for c in objs.gateway_classes
+        if c.spec.controller_name in settings.gateway_controller_names
+    }
+
+
+def our_gateways(objs: GatewayObjects, settings: BuildSettings) -> dict[str, Gateway]:
+    """Stack id -> Gateway, for the Gateways of albctl's classes (not being deleted)."""
+    classes = our_classes(objs, settings)
+    return {
+        stack_id(g): g
+        for g in objs.gateways
+        if g.spec.gateway_class_name in classes and not g.metadata.deletion_timestamp
+    }
+
+
+def gateway_input(
+    objs: GatewayObjects,
+    gateway: Gateway,
+    inventory: Inventory,
+    settings: BuildSettings,
+    now: datetime.datetime | None = None,
+    pod_gates: Mapping[str, frozenset[str]] | None = None,
+    slices_index: Mapping[tuple[str, str], Sequence[EndpointSlice]] | None = None,
+) -> GatewayInput:
+    classes = our_classes(objs, settings)
+    return GatewayInput(
+        gateway=gateway,
+        gateway_class=classes.get(gateway.spec.gateway_class_name),
+        routes=[r for r in objs.http_routes if not r.metadata.deletion_timestamp],
+        grants=list(objs.reference_grants),
+        namespaces={n.metadata.name: n.metadata.labels for n in objs.namespaces},
+        services={s.key: s for s in objs.services},
+        endpoint_slices=objs.endpoint_slices,
+        nodes=objs.nodes,
+        inventory=inventory,
+        settings=settings,
+        secrets={s.key: s for s in objs.secrets},
+        now=now,
+        pod_gates=pod_gates or {},
+        slices_index=slices_index,
+    )

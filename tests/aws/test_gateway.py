@@ -1,0 +1,186 @@
+"""Gateways through the one-shot engine against moto in-process: the ALB in AWS after apply,
+requests routed through the rules read back from AWS, idempotency, status problems, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from albctl.aws.clients import AwsClients
+from albctl.aws.routes import read_table
+from albctl.config import Settings
+from albctl.controller.engine import Engine, Report
+from albctl.model.router import parse_request, route
+from albctl.model.tags import STACK_TAG
+from tests.conftest import AwsEnv
+from tests.gateway_helpers import (
+    backend_ref,
+    gateway,
+    gateway_class,
+    http_route,
+    listener,
+    path,
+    reference_grant,
+)
+from tests.helpers import REGION, endpoint_slice, objects, service
+
+STACK = "gateway/infra/gw"
+
+
+def _engine(env: AwsEnv, target_type: str = "ip") -> Engine:
+    settings = Settings(cluster_name=env.cluster, region=REGION, default_target_type=target_type)  # type: ignore[arg-type]
+    return Engine(settings, env.clients)  # type: ignore[arg-type]
+
+
+def _docs(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        gateway_class(),
+        gateway(
+            "gw",
+            "infra",
+            listener("http"),
+            listener("admin", hostname="admin.example.com"),
+        ),
+        service("web", "shop", node_port=None, target_port=8080),
+        service("api", "shop", node_port=None, target_port=9000),
+        service("admin", "ops", node_port=None, target_port=8080),
+        endpoint_slice("web", ["10.0.1.10", "10.0.2.11"], "shop", port=8080),
+        endpoint_slice("api", ["10.0.1.20"], "shop", port=9000),
+        endpoint_slice("admin", ["10.0.1.30"], "ops", port=8080),
+        http_route(
+            "web",
+            "shop",
+            {
+                "matches": [path("/api")],
+                "backendRefs": [backend_ref("api", weight=90), backend_ref("web", weight=10)],
+            },
+            {"matches": [path("/")], "backendRefs": [backend_ref("web")]},
+            {
+                "matches": [path("/old", "Exact")],
+                "filters": [
+                    {
+                        "type": "RequestRedirect",
+                        "requestRedirect": {
+                            "path": {"type": "ReplaceFullPath", "replaceFullPath": "/new"},
+                            "statusCode": 301,
+                        },
+                    }
+                ],
+            },
+            hostnames=["shop.example.com"],
+        ),
+        http_route(
+            "admin",
+            "ops",
+            {"backendRefs": [backend_ref("admin")]},
+            parents=[{"name": "gw", "namespace": "infra", "sectionName": "admin"}],
+        ),
+        *extra,
+    ]
+
+
+def _run(env: AwsEnv, mode: str, *docs: dict[str, Any]) -> Report:
+    return _engine(env).run(objects(*docs), mode)
+
+
+def _table(env: AwsEnv) -> Any:
+    c: AwsClients = env.clients  # type: ignore[assignment]
+    [lb] = c.elbv2.describe_load_balancers()["LoadBalancers"]
+    return read_table(c, lb["LoadBalancerArn"])
+
+
+def _where(table: Any, method: str, url: str, *headers: str) -> str:
+    r = route(table, parse_request(method, url, list(headers)))
+    a = r.action
+    if a.type == "forward":
+        svcs = sorted(table.services.get(f.target_group, f.target_group) for f in a.forward)
+        return "forward " + ",".join(svcs)
+    if a.type == "redirect":
+        assert a.redirect is not None
+        return f"redirect {a.redirect.path} {a.redirect.status_code}"
+    assert a.fixed_response is not None
+    return f"fixed {a.fixed_response.status_code}"
+
+
+def test_a_gateway_becomes_one_alb_that_routes_as_the_routes_say(aws: AwsEnv) -> None:
+    report = _run(aws, "apply", *_docs())
+    [o] = report.outcomes
+    assert o.group_id == STACK
+    assert o.ok, [str(e) for e in o.build.problems] if o.build else o.error
+    c: AwsClients = aws.clients  # type: ignore[assignment]
+    [lb] = c.elbv2.describe_load_balancers()["LoadBalancers"]
+    tags = c.elbv2.describe_tags(ResourceArns=[lb["LoadBalancerArn"]])["TagDescriptions"][0]
+    assert {t["Key"]: t["Value"] for t in tags["Tags"]}[STACK_TAG] == STACK
+    table = _table(aws)
+    assert [li.port for li in table.listeners] == [80]
+    assert _where(table, "GET", "http://shop.example.com/api/v1") == (
+        "forward shop/api:80,shop/web:80"
+    )
+    assert _where(table, "GET", "http://shop.example.com/apix") == "forward shop/web:80"
+    assert _where(table, "GET", "http://lb/api", "Host: shop.example.com:8080") == (
+        "forward shop/api:80,shop/web:80"
+    )  # the Host header's port is ignored
+    assert _where(table, "GET", "http://shop.example.com/old") == "redirect /new HTTP_301"
+    assert _where(table, "GET", "http://admin.example.com/x") == "forward ops/admin:80"
+    assert _where(table, "GET", "http://other.example.com/") == "fixed 404"
+    # the weights as given
+    r = route(table, parse_request("GET", "http://shop.example.com/api", []))
+    assert sorted(f.weight for f in r.action.forward) == [10, 90]
+    # ip targets registered from the EndpointSlices
+    tgs = c.elbv2.describe_target_groups()["TargetGroups"]
+    assert len(tgs) == 3
+    ids = {
+        h["Target"]["Id"]
+        for tg in tgs
+        for h in c.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])[
+            "TargetHealthDescriptions"
+        ]
+    }
+    assert ids == {"10.0.1.10", "10.0.2.11", "10.0.1.20", "10.0.1.30"}
+    # a second apply changes nothing
+    again = _run(aws, "apply", *_docs())
+    assert not again.has_changes, [c.to_json() for o in again.outcomes for c in o.plan.changes]
+    # delete: nothing of the stack left
+    gone = _run(aws, "delete", *_docs())
+    assert gone.ok
+    assert c.elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert c.elbv2.describe_target_groups()["TargetGroups"] == []
+
+
+def test_unresolvable_backends_answer_500_and_are_reported(aws: AwsEnv) -> None:
+    cross = http_route(
+        "cross",
+        "shop",
+        {"matches": [path("/ops")], "backendRefs": [backend_ref("admin", namespace="ops")]},
+        {"matches": [path("/gone")], "backendRefs": [backend_ref("missing")]},
+        {
+            "matches": [path("/kind")],
+            "backendRefs": [backend_ref("x", kind="Bucket", group="example.com")],
+        },
+        {
+            "matches": [path("/mod")],
+            "filters": [{"type": "RequestHeaderModifier"}],
+            "backendRefs": [backend_ref("web")],
+        },
+        hostnames=["cross.example.com"],
+    )
+    report = _run(aws, "apply", *_docs(cross))
+    [o] = report.outcomes
+    assert not o.ok  # one-shot exits 1, and the rest is applied
+    assert o.build is not None
+    problems = sorted(str(e) for e in o.build.problems)
+    assert any("RefNotPermitted" in p or "no ReferenceGrant" in p for p in problems), problems
+    assert any("Service shop/missing not found" in p for p in problems)
+    assert any("RequestHeaderModifier is not supported" in p for p in problems)
+    assert o.gateway is not None
+    [ps] = o.gateway.routes["HTTPRoute/shop/cross"]
+    assert ps.conditions["Accepted"].status
+    assert ps.conditions["ResolvedRefs"].reason == "RefNotPermitted"
+    assert ps.conditions["PartiallyInvalid"].status
+    table = _table(aws)
+    for p in ("/ops", "/gone", "/kind", "/mod"):
+        assert _where(table, "GET", f"http://cross.example.com{p}") == "fixed 500", p
+    assert _where(table, "GET", "http://shop.example.com/") == "forward shop/web:80"
+    # the ReferenceGrant makes the cross-namespace backend resolvable
+    report = _run(aws, "apply", *_docs(cross, reference_grant("ops", "shop")))
+    table = _table(aws)
+    assert _where(table, "GET", "http://cross.example.com/ops") == "forward ops/admin:80"
