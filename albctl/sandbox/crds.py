@@ -21,13 +21,16 @@ _AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"
 VERSION = "v1beta1"
 
 CRD_DIR = Path(__file__).resolve().parent.parent / "crds"
+# the Gateway API kinds, for the sandbox only (users install the upstream CRDs)
+GATEWAY_CRDS = Path(__file__).resolve().parent / "gateway_crds.yaml"
 
 
 def builtin_crds() -> list[Obj]:
-    """Fresh copies of the albctl.io CRD manifests: the same files the helm chart installs
-    (``albctl/crds/`` is kept identical to ``helm/albctl/crds/`` by a test)."""
+    """Fresh copies of the albctl.io CRD manifests (the same files the helm chart installs:
+    ``albctl/crds/`` is kept identical to ``helm/albctl/crds/`` by a test), and minimal CRDs of
+    the Gateway API kinds, as if their upstream CRDs had been installed."""
     out: list[Obj] = []
-    for path in sorted(CRD_DIR.glob("*.yaml")):
+    for path in [*sorted(CRD_DIR.glob("*.yaml")), GATEWAY_CRDS]:
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc.get("kind") == "CustomResourceDefinition":
                 out.append(doc)

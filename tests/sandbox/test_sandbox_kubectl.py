@@ -222,8 +222,13 @@ def test_get_custom_resources_and_crds(kubectl: Kubectl, kube: client.ApiClient)
     crds = _table(kubectl("get", "crd").stdout)
     assert crds[0] == ["NAME", "CREATED", "AT"]
     assert [r[0] for r in crds[1:]] == [
+        "gatewayclasses.gateway.networking.k8s.io",
+        "gateways.gateway.networking.k8s.io",
+        "grpcroutes.gateway.networking.k8s.io",
+        "httproutes.gateway.networking.k8s.io",
         "ingressclassparams.albctl.io",
         "loadbalancergroups.albctl.io",
+        "referencegrants.gateway.networking.k8s.io",
         "targetgroupbindings.albctl.io",
     ]
     kubectl("delete", "lbg", "blog")
@@ -367,3 +372,116 @@ def test_create_subcommands_and_namespace_lifecycle(kubectl: Kubectl) -> None:
     kubectl("delete", "namespace", "shop")
     assert kubectl("get", "ns", "shop", check=False).returncode == 1
     assert kubectl("get", "ingress", "-A").stderr.strip() == "No resources found"
+
+
+GATEWAY_MANIFEST = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: albctl
+spec:
+  controllerName: albctl.io/alb
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: same-namespace
+  namespace: default
+spec:
+  gatewayClassName: albctl
+  listeners:
+  - name: http
+    port: 80
+    protocol: HTTP
+    allowedRoutes:
+      namespaces:
+        from: Same
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: HTTPRoute
+metadata:
+  name: exact-matching
+  namespace: default
+spec:
+  parentRefs:
+  - name: same-namespace
+  rules:
+  - matches:
+    - path:
+        type: Exact
+        value: /
+    backendRefs:
+    - name: infra-backend-v1
+      port: 8080
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata:
+  name: allow
+  namespace: default
+spec:
+  from:
+  - group: gateway.networking.k8s.io
+    kind: HTTPRoute
+    namespace: other
+  to:
+  - group: ""
+    kind: Service
+"""
+
+
+def test_kubectl_applies_gateway_api_manifests_and_status_is_a_subresource(
+    kubectl: Kubectl, kube: client.ApiClient, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "gateway.yaml"
+    manifest.write_text(GATEWAY_MANIFEST)
+    out = kubectl("apply", "-f", str(manifest)).stdout.splitlines()
+    assert out == [
+        "gatewayclass.gateway.networking.k8s.io/albctl created",
+        "gateway.gateway.networking.k8s.io/same-namespace created",
+        "httproute.gateway.networking.k8s.io/exact-matching created",
+        "referencegrant.gateway.networking.k8s.io/allow created",
+    ]
+    # a v1beta1 HTTPRoute is the same object read as v1 (one storage)
+    got = yaml.safe_load(
+        kubectl(
+            "get", "httproutes.v1.gateway.networking.k8s.io", "exact-matching", "-o", "yaml"
+        ).stdout
+    )
+    assert got["apiVersion"] == "gateway.networking.k8s.io/v1"
+    custom = client.CustomObjectsApi(kube)
+    status = {
+        "status": {
+            "conditions": [
+                {
+                    "type": "Programmed",
+                    "status": "True",
+                    "reason": "Programmed",
+                    "message": "",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                }
+            ],
+            "addresses": [{"type": "Hostname", "value": "lb.example.com"}],
+        }
+    }
+    custom.patch_namespaced_custom_object_status(
+        "gateway.networking.k8s.io", "v1", "default", "gateways", "same-namespace", status
+    )
+    rows = _table(kubectl("get", "gateway").stdout)
+    assert rows[0] == ["NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"]
+    assert rows[1][:4] == ["same-namespace", "albctl", "lb.example.com", "True"]
+    # a write of the main resource bumps the generation (spec changed), keeps the status
+    gw = custom.get_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", "default", "gateways", "same-namespace"
+    )
+    assert gw["metadata"]["generation"] == 1
+    gw["spec"]["listeners"][0]["port"] = 8080
+    gw["status"] = {}
+    custom.replace_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", "default", "gateways", "same-namespace", gw
+    )
+    gw = custom.get_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", "default", "gateways", "same-namespace"
+    )
+    assert gw["metadata"]["generation"] == 2
+    assert gw["status"]["addresses"] == [{"type": "Hostname", "value": "lb.example.com"}]
