@@ -722,6 +722,8 @@ def run(
             help="Directory with the webhooks' tls.crt and tls.key (reloaded when they change).",
         ),
     ] = DEFAULT_WEBHOOK_CERT_DIR,
+    default_target_type: TargetTypeOpt = None,
+    gateway_controller_name: GatewayControllerOpt = None,
 ) -> None:
     """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
     from albctl.config import Settings, wildcard_matching
@@ -753,7 +755,13 @@ def run(
     lease = parse_duration(lease_duration)
     try:
         settings = Settings.resolve(
-            cluster_name, vpc_id, region, ingress_class, default_tags
+            cluster_name,
+            vpc_id,
+            region,
+            ingress_class,
+            default_tags,
+            default_target_type,
+            list(gateway_controller_name or []),
         ).model_copy(
             update={
                 "enable_backend_sg": enable_backend_security_group,

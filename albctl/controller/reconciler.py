@@ -157,6 +157,9 @@ class Reconciler:
         # called with the names of target groups whose registered targets may have changed
         # (pod readiness gates look at them again)
         self.on_target_groups: Callable[[set[str]], None] = lambda names: None
+        # stacks of other kinds (Gateways: albctl.controller.gateways) by id prefix: their
+        # reconcile (the same outcome as an IngressGroup's) and the ids of their stacks
+        self.kinds: dict[str, tuple[Callable[[str], Any], Callable[[], set[str]]]] = {}
         clients.hooks.append(self._on_aws_call)
         clients.guards.append(self._guard)
         clients.throttle_hooks.append(self._on_throttle)
@@ -225,7 +228,10 @@ class Reconciler:
     def group_ids(self) -> set[str]:
         objs = self.snapshots.objects()
         _, where = self._groups(objs)
-        return set(where.values())
+        out = set(where.values())
+        for _, ids in self.kinds.values():
+            out |= ids()
+        return out
 
     # --- the full reconcile ----------------------------------------------------------------
 
@@ -243,7 +249,9 @@ class Reconciler:
         members: list[Ingress] = []
         leaving: list[Ingress] = []
         try:
-            plan, build, lb, members, leaving, result = self._reconcile(gid)
+            other = next((fn for p, (fn, _) in self.kinds.items() if gid.startswith(p)), None)
+            run = other or self._reconcile
+            plan, build, lb, members, leaving, result = run(gid)
         except NotLeaderError:
             raise
         except AlbctlError as exc:
@@ -911,7 +919,11 @@ class Reconciler:
         history = list(status.get("history") or [])
         if changes or result == "Failed":
             history = [record, *history][:HISTORY_LIMIT]
-        member_rows = _member_rows(members, leaving, invalid)
+        member_rows = (
+            build.member_rows
+            if build is not None and build.member_rows is not None
+            else _member_rows(members, leaving, invalid)
+        )
         new_status: dict[str, Any] = {
             "groupID": gid,
             "loadBalancer": lb or (status.get("loadBalancer") if result == "Failed" else None),

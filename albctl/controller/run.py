@@ -37,6 +37,8 @@ from albctl.aws.lean import lean_session
 from albctl.aws.observe import Observer
 from albctl.config import Settings
 from albctl.controller.bindings import BindingController
+from albctl.controller.gateway_watch import GatewayEvents, gateway_informers
+from albctl.controller.gateways import GatewayReconciler
 from albctl.controller.metrics import Metrics
 from albctl.controller.queue import WorkQueue
 from albctl.controller.readiness import PREFIX as READINESS_PREFIX
@@ -68,6 +70,7 @@ from albctl.kube.leader import LeaderElector
 from albctl.kube.shards import Callbacks, ShardElector, sharded_holder
 from albctl.kube.writer import FINALIZER, KubeWriter
 from albctl.logs import log_event
+from albctl.model.gateway.inputs import STACK_PREFIX
 from albctl.model.groups import services_of
 from albctl.model.objects import Ingress
 from albctl.model.shards import shard_of
@@ -209,6 +212,11 @@ class Controller:
             self.bindings.target_types,
         )
         self.reconciler.on_target_groups = self._on_target_groups
+        self.gateways = GatewayReconciler(self.reconciler)
+        self.reconciler.kinds[STACK_PREFIX] = (self.gateways.reconcile, self.gateways.stack_ids)
+        self.gateway_events = GatewayEvents(
+            self.informers, self.gateways.stack_ids, lambda gid: self.queue.add(f"g:{gid}")
+        )
         self.bindings.on_target_groups = self._on_target_groups
         self.webhooks = self._webhooks(settings, options)
         self._group_of_ingress: dict[str, set[str]] = {}
@@ -238,6 +246,8 @@ class Controller:
         }
         # only pods with albctl's readiness gates are kept, trimmed to what the gates need
         informers["Pod"] = Informer(self.api, POD, ns, transform=trim_pod)
+        # the Gateway API kinds, when their CRDs are installed
+        informers.update(gateway_informers(self.api, ns))
         return informers
 
     def _webhooks(self, settings: Settings, options: RunOptions) -> WebhookServer | None:
@@ -423,7 +433,7 @@ class Controller:
         o = new or old
         assert o is not None
         key = f"{o['metadata'].get('namespace')}/{o['metadata']['name']}"
-        for g in self._groups_using(key):
+        for g in self._groups_using(key) | self.gateway_events.using_service(key):
             self.queue.add(f"g:{g}")
         for b in self.bindings.keys_for_service(key):
             self.queue.add(f"b:{b}")
@@ -436,6 +446,8 @@ class Controller:
             return
         for g in self._groups_using(f"{o['metadata'].get('namespace')}/{svc}"):
             self.queue.add(f"t:{g}")
+        for g in self.gateway_events.using_service(f"{o['metadata'].get('namespace')}/{svc}"):
+            self.queue.add(f"g:{g}")
         for b in self.bindings.keys_for_service(f"{o['metadata'].get('namespace')}/{svc}"):
             self.queue.add(f"b:{b}")
 
@@ -500,6 +512,7 @@ class Controller:
         self.informers["IngressClass"].handlers.append(self._on_class)
         self.informers["IngressClassParams"].handlers.append(self._on_class)
         self.informers["Pod"].handlers.append(self._on_pod)
+        self.gateway_events.wire()
 
     def _wanted(self, gid: str, shards: set[int] | None) -> bool:
         if self.shard_elector is None:

@@ -92,6 +92,13 @@ TARGET_GROUP_BINDING = Kind(
     "albctl.io", "v1beta1", "targetgroupbindings", True, "TargetGroupBinding"
 )
 LOAD_BALANCER_GROUP = Kind("albctl.io", "v1beta1", "loadbalancergroups", False, "LoadBalancerGroup")
+NAMESPACE = Kind("", "v1", "namespaces", False, "Namespace")
+# the Gateway API (gateway.networking.k8s.io): watched when its CRDs are installed
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+GATEWAY_CLASS = Kind(GATEWAY_API_GROUP, "v1", "gatewayclasses", False, "GatewayClass")
+GATEWAY = Kind(GATEWAY_API_GROUP, "v1", "gateways", True, "Gateway")
+HTTP_ROUTE = Kind(GATEWAY_API_GROUP, "v1", "httproutes", True, "HTTPRoute")
+REFERENCE_GRANT = Kind(GATEWAY_API_GROUP, "v1beta1", "referencegrants", True, "ReferenceGrant")
 
 
 def _error(status: int, reason: str, body: str) -> KubeError:

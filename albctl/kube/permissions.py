@@ -40,6 +40,17 @@ CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
     Permission("albctl.io", "targetgroupbindings/status", ("patch",)),
     Permission("albctl.io", "loadbalancergroups", ("get", "create", "delete")),
     Permission("albctl.io", "loadbalancergroups/status", ("patch",)),
+    # the Gateway API, when its CRDs are installed: classes, Gateways (finalizer read fresh and
+    # merge-patched; status read fresh and merge-patched), routes (status likewise), grants,
+    # and the namespaces' labels that listeners select routes by
+    Permission("gateway.networking.k8s.io", "gatewayclasses", LIST_WATCH),
+    Permission("gateway.networking.k8s.io", "gatewayclasses/status", ("patch",)),
+    Permission("gateway.networking.k8s.io", "gateways", ("get", "list", "watch", "patch")),
+    Permission("gateway.networking.k8s.io", "gateways/status", ("patch",)),
+    Permission("gateway.networking.k8s.io", "httproutes", ("get", "list", "watch")),
+    Permission("gateway.networking.k8s.io", "httproutes/status", ("patch",)),
+    Permission("gateway.networking.k8s.io", "referencegrants", LIST_WATCH),
+    Permission("", "namespaces", LIST_WATCH),
 )
 
 NAMESPACED_PERMISSIONS: tuple[Permission, ...] = (

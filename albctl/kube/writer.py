@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from albctl.kube.api import (
+    GATEWAY,
+    GATEWAY_CLASS,
     INGRESS,
     LOAD_BALANCER_GROUP,
     POD,
@@ -25,9 +28,11 @@ from albctl.logs import log_event
 from albctl.model.binding import FINALIZER as BINDING_FINALIZER
 from albctl.model.groups import FINALIZER
 
+GATEWAY_FINALIZER = "albctl.io/gateway"  # on the Gateways albctl serves
+
 log = logging.getLogger(__name__)
 
-__all__ = ["BINDING_FINALIZER", "FINALIZER", "KubeWriter"]
+__all__ = ["BINDING_FINALIZER", "FINALIZER", "GATEWAY_FINALIZER", "KubeWriter"]
 
 
 class KubeWriter:
@@ -86,6 +91,52 @@ class KubeWriter:
         return self._update_finalizers(
             TARGET_GROUP_BINDING, namespace, name, BINDING_FINALIZER, False
         )
+
+    def add_gateway_finalizer(self, namespace: str, name: str) -> bool:
+        return self._update_finalizers(GATEWAY, namespace, name, GATEWAY_FINALIZER, True)
+
+    def remove_gateway_finalizer(self, namespace: str, name: str) -> bool:
+        return self._update_finalizers(GATEWAY, namespace, name, GATEWAY_FINALIZER, False)
+
+    def set_status(
+        self, kind: Kind, namespace: str | None, name: str, status: dict[str, Any]
+    ) -> None:
+        """Merge ``status`` into the object's status subresource (gone: nothing)."""
+        with contextlib.suppress(NotFound):
+            self.api.merge_patch(kind, name, {"status": status}, namespace, sub="status")
+
+    def update_status(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> bool:
+        """Read the object, let ``change`` compute its new status (None: nothing to write) and
+        write it with the read resourceVersion; on a conflict, read again. False when gone."""
+        for _ in range(5):
+            try:
+                obj = self.api.get(kind, name, namespace)
+            except NotFound:
+                return False
+            status = change(obj)
+            if status is None:
+                return True
+            patch = {
+                "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                "status": status,
+            }
+            try:
+                self.api.merge_patch(kind, name, patch, namespace, sub="status")
+                return True
+            except Conflict:
+                continue
+            except NotFound:
+                return False
+        return False
+
+    def set_gateway_class_status(self, name: str, status: dict[str, Any]) -> None:
+        self.set_status(GATEWAY_CLASS, None, name, status)
 
     def set_binding_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         with contextlib.suppress(NotFound):

@@ -51,6 +51,9 @@ class BuildResult:
     # route's unresolved backend answers 500, an invalid listener takes no routes); unlike
     # ``invalid``, nothing of theirs is frozen
     problems: list[InvalidInputError] = field(default_factory=list)
+    # the members as a LoadBalancerGroup lists them, for stacks whose members are not
+    # Ingresses (a Gateway's routes); None: the group's Ingresses
+    member_rows: list[dict[str, str]] | None = None
 
 
 def build_group(inp: GroupInput) -> BuildResult:

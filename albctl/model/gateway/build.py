@@ -66,7 +66,26 @@ def build_gateway(inp: GatewayInput) -> GatewayBuild:
     _gateway_conditions(status, listeners, result)
     result.problems = _problems(inp, listeners, status, rules)
     result.active = sorted(k for k, ps in status.routes.items() if _accepted(ps))
+    result.member_rows = _rows(status, result.problems)
     return GatewayBuild(result, status)
+
+
+def _rows(status: GatewayStatus, problems: list[InvalidInputError]) -> list[dict[str, str]]:
+    """The Gateway's routes as LoadBalancerGroup members: Active, or Invalid with the first
+    problem."""
+    rows = []
+    for key in sorted(status.routes):
+        ns, _, name = key.removeprefix("HTTPRoute/").partition("/")
+        first = next((e for e in problems if e.obj == key), None)
+        rows.append(
+            {
+                "namespace": ns,
+                "name": name,
+                "state": "Invalid" if first else "Active",
+                "message": str(first) if first else "",
+            }
+        )
+    return rows
 
 
 def _accepted(parents: list[ParentStatus]) -> bool:

@@ -73,6 +73,7 @@ def gateway_input(
     now: datetime.datetime | None = None,
     pod_gates: Mapping[str, frozenset[str]] | None = None,
     slices_index: Mapping[tuple[str, str], Sequence[EndpointSlice]] | None = None,
+    secrets: Mapping[str, Secret] | None = None,
 ) -> GatewayInput:
     classes = our_classes(objs, settings)
     return GatewayInput(
@@ -86,8 +87,31 @@ def gateway_input(
         nodes=objs.nodes,
         inventory=inventory,
         settings=settings,
-        secrets={s.key: s for s in objs.secrets},
+        secrets=secrets if secrets is not None else {s.key: s for s in objs.secrets},
         now=now,
         pod_gates=pod_gates or {},
         slices_index=slices_index,
     )
+
+
+def secret_refs(gateway: Gateway) -> list[str]:
+    """``namespace/name`` of the Secrets the Gateway's listeners name."""
+    out: list[str] = []
+    for li in gateway.spec.listeners:
+        for ref in li.tls.certificate_refs if li.tls else ():
+            if not ref.group and ref.kind == "Secret":
+                key = f"{ref.namespace or gateway.metadata.namespace}/{ref.name}"
+                if key not in out:
+                    out.append(key)
+    return out
+
+
+def routes_using(objs: GatewayObjects, service_key: str) -> set[tuple[str, str]]:
+    """(namespace, name) of the HTTPRoutes whose backendRefs name the Service."""
+    out: set[tuple[str, str]] = set()
+    for r in objs.http_routes:
+        for rule in r.spec.rules:
+            for b in rule.backend_refs:
+                if f"{b.namespace or r.metadata.namespace}/{b.name}" == service_key:
+                    out.add((r.metadata.namespace, r.metadata.name))
+    return out

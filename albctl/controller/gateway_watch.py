@@ -1,0 +1,117 @@
+"""Watching the Gateway API: its informers, when the cluster serves the kinds, and which
+Gateways to reconcile after a change.
+
+The kinds (GatewayClass, Gateway, HTTPRoute, ReferenceGrant of ``gateway.networking.k8s.io``,
+and Namespaces for ``allowedRoutes`` selectors) are watched only when the API server serves
+``gateway.networking.k8s.io/v1`` at start: the controller starts without the CRDs (they are
+the user's to install) and logs that the Gateway API is off; installing them later takes a
+restart. Any change of these kinds queues every Gateway albctl serves (there are few); a change
+of a Service, its EndpointSlices or a gated pod queues the Gateways whose routes send to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from albctl.controller.trim import trim_metadata
+from albctl.kube.api import (
+    GATEWAY,
+    GATEWAY_API_GROUP,
+    GATEWAY_CLASS,
+    HTTP_ROUTE,
+    NAMESPACE,
+    REFERENCE_GRANT,
+    KubeApi,
+    KubeError,
+)
+from albctl.kube.informer import Informer, Obj
+from albctl.logs import log_event
+from albctl.model.gateway.inputs import STACK_PREFIX
+
+log = logging.getLogger(__name__)
+
+KINDS = {
+    "GatewayClass": GATEWAY_CLASS,
+    "Gateway": GATEWAY,
+    "HTTPRoute": HTTP_ROUTE,
+    "ReferenceGrant": REFERENCE_GRANT,
+}
+
+
+def served(api: KubeApi) -> bool:
+    """Whether the API server serves the Gateway API (its CRDs are installed)."""
+    try:
+        api.request("GET", f"/apis/{GATEWAY_API_GROUP}/v1")
+    except KubeError as exc:
+        log_event(log, "gateway API off", reason=f"{exc.status} {exc.reason}")
+        return False
+    return True
+
+
+def gateway_informers(api: KubeApi, namespaces: list[str] | None) -> dict[str, Informer]:
+    """Informers of the Gateway API kinds (empty when the API server does not serve them)."""
+    if not served(api):
+        return {}
+    log_event(log, "gateway API on", group=GATEWAY_API_GROUP)
+    out = {
+        name: Informer(
+            api, kind, None if not kind.namespaced else namespaces, transform=trim_metadata
+        )
+        for name, kind in KINDS.items()
+    }
+    out["Namespace"] = Informer(api, NAMESPACE, None, transform=trim_metadata)
+    return out
+
+
+def _stack_of(obj: Obj) -> str:
+    meta = obj["metadata"]
+    return f"{STACK_PREFIX}{meta.get('namespace', '')}/{meta['name']}"
+
+
+class GatewayEvents:
+    """Routes informer events to the Gateway stacks to reconcile."""
+
+    def __init__(
+        self,
+        informers: dict[str, Informer],
+        stack_ids: Callable[[], set[str]],
+        enqueue: Callable[[str], None],
+    ) -> None:
+        self.informers = informers
+        self.stack_ids = stack_ids
+        self.enqueue = enqueue
+
+    def wire(self) -> None:
+        for name in (*KINDS, "Namespace"):
+            if name in self.informers:
+                self.informers[name].handlers.append(self.on_change)
+
+    def on_change(self, old: Obj | None, new: Obj | None) -> None:
+        ids = self.stack_ids()
+        for obj in (old, new):
+            if obj is not None and obj.get("kind") == "Gateway":
+                ids.add(_stack_of(obj))  # a Gateway gone from the cache, too
+        for gid in sorted(ids):
+            self.enqueue(gid)
+
+    def using_service(self, service_key: str) -> set[str]:
+        """The Gateway stacks whose routes send to the Service ``namespace/name``."""
+        routes = self.informers.get("HTTPRoute")
+        if routes is None:
+            return set()
+        out: set[str] = set()
+        for raw in routes.list():
+            ns = raw["metadata"].get("namespace", "")
+            spec = raw.get("spec") or {}
+            names = {
+                f"{b.get('namespace') or ns}/{b.get('name')}"
+                for rule in spec.get("rules") or []
+                for b in rule.get("backendRefs") or []
+            }
+            if service_key not in names:
+                continue
+            for p in spec.get("parentRefs") or []:
+                if p.get("kind", "Gateway") == "Gateway":
+                    out.add(f"{STACK_PREFIX}{p.get('namespace') or ns}/{p.get('name')}")
+        return out
