@@ -1281,3 +1281,28 @@ def test_schema_rejects_bad_webhook_values(overrides: dict[str, Any], needle: st
     with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmValuesError) as err:
         chart.validate_schema(values(**overrides))
     assert needle in str(err.value)
+
+
+def test_gateway_values() -> None:
+    docs = render(values())
+    assert not [d for d in docs if d["kind"] == "GatewayClass"]
+    assert not [a for a in args(docs) if a.startswith(("--gateway", "--default-target"))]
+    docs = render(
+        values(
+            defaultTargetType="ip",
+            gateway={
+                "controllerNames": ["albctl.io/alb", "gateway.k8s.aws/alb"],
+                "gatewayClass": {"create": True, "name": "aws-alb"},
+            },
+        )
+    )
+    cls = one(docs, "GatewayClass")
+    assert cls["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert cls["metadata"]["name"] == "aws-alb"
+    assert cls["spec"]["controllerName"] == "albctl.io/alb"
+    got = args(docs)
+    assert "--default-target-type=ip" in got
+    assert [a for a in got if a.startswith("--gateway-controller-name=")] == [
+        "--gateway-controller-name=albctl.io/alb",
+        "--gateway-controller-name=gateway.k8s.aws/alb",
+    ]
