@@ -257,3 +257,7 @@ class Stack(_Frozen):
     backend_rules_source: str | None = None
     # TLS Secrets imported into ACM, referenced by listeners as secret/<ns>/<name>
     certificates: tuple[ImportedCertificate, ...] = ()
+    # the rules' priorities give their order only; the plan keeps existing rules where they
+    # are and puts new ones in the gaps (model.plan.priorities): a Gateway's rules, where an
+    # unrelated route must not move the others
+    stable_priorities: bool = False

@@ -130,7 +130,14 @@ def _diff_listeners(
             update={"certificates": tuple(cert_arns.get(c, c) for c in li.certificates)}
         )
         diff_listener(li, obs_listeners.get(li.id), replaced, ch)
-    ch += diff_rules(desired.rules, obs_listeners, rules_by_listener, frozen, replaced)
+    ch += diff_rules(
+        desired.rules,
+        obs_listeners,
+        rules_by_listener,
+        frozen,
+        replaced,
+        stable=desired.stable_priorities,
+    )
 
     def keeps_rules(oli: ObservedListener) -> bool:
         """A listener still holding rules of a left-out member or not ours stays."""

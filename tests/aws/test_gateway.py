@@ -184,3 +184,27 @@ def test_unresolvable_backends_answer_500_and_are_reported(aws: AwsEnv) -> None:
     report = _run(aws, "apply", *_docs(cross, reference_grant("ops", "shop")))
     table = _table(aws)
     assert _where(table, "GET", "http://cross.example.com/ops") == "forward ops/admin:80"
+
+
+def test_an_unrelated_route_moves_no_rule_priority(aws: AwsEnv) -> None:
+    _run(aws, "apply", *_docs())
+    later = http_route(
+        "later",
+        "shop",
+        {"matches": [path("/api/v2/extra")], "backendRefs": [backend_ref("web")]},
+        hostnames=["shop.example.com"],  # sorts between two rules of route web
+    )
+    plan = _run(aws, "plan", *_docs(later))
+    [o] = plan.outcomes
+    rules = [c for c in o.plan.changes if c.kind == "ListenerRule"]
+    assert [c.action for c in rules] == ["create"], [c.to_json() for c in rules]
+    assert not any("priority" in c.details and c.action == "update" for c in rules)
+    applied = _run(aws, "apply", *_docs(later))
+    assert applied.ok
+    table = _table(aws)
+    assert _where(table, "GET", "http://shop.example.com/api/v2/extra/1") == "forward shop/web:80"
+    assert _where(table, "GET", "http://shop.example.com/api/v2") == (
+        "forward shop/api:80,shop/web:80"
+    )
+    assert _where(table, "GET", "http://shop.example.com/old") == "redirect /new HTTP_301"
+    assert not _run(aws, "plan", *_docs(later)).has_changes

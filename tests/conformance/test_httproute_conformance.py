@@ -116,7 +116,10 @@ def _url(table: RoutingTable, req: dict[str, Any]) -> tuple[str, list[str]]:
     return f"http://{hostname}{quote(path, safe='/?=&%')}", headers
 
 
-def _apply_rewrites(transforms: Any, host: str, path: str) -> tuple[str, str]:
+def _apply_rewrites(transforms: Any, host: str, path: str, query: str = "") -> tuple[str, str]:
+    """ALB's transforms: host-header-rewrite on the host, url-rewrite on the URL's path and
+    query string (ELB guide, "Transforms for listener rules"); the rewritten path."""
+    path = path + (f"?{query}" if query else "")
     for t in transforms:
         for rw in t.rewrites:
             replace = re.sub(r"\$(\d)", r"\\\1", rw.replace)
@@ -124,7 +127,7 @@ def _apply_rewrites(transforms: Any, host: str, path: str) -> tuple[str, str]:
                 host = re.sub(rw.regex, replace, host, count=1)
             else:
                 path = re.sub(rw.regex, replace, path, count=1)
-    return host, path
+    return host, path.partition("?")[0]
 
 
 def _answer(table: RoutingTable, req: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +136,7 @@ def _answer(table: RoutingTable, req: dict[str, Any]) -> dict[str, Any]:
     parsed = parse_request(req.get("method", "GET"), url, headers)
     r = route(table, parsed)
     a = r.action
-    host, path = _apply_rewrites(r.transforms, parsed.host, parsed.path)
+    host, path = _apply_rewrites(r.transforms, parsed.host, parsed.path, parsed.query)
     if a.type == "fixed-response":
         assert a.fixed_response is not None
         return {"status": int(a.fixed_response.status_code)}

@@ -177,6 +177,7 @@ def _assemble(
         listeners=tuple(alb_listeners),
         rules=tuple(rules),
         backend_rules_source=source,
+        stable_priorities=True,
         certificates=tuple(
             c.model_copy(
                 update={"tags": {**owned(c.id, base_tags), FINGERPRINT_TAG: c.fingerprint}}

@@ -101,9 +101,7 @@ def apply_filters(
             if u.path is not None:
                 full, rewrite = _path(u.path, match, obj, f"{fw}.urlRewrite.path")
                 if rewrite is None:
-                    rewrite = Transform(
-                        type="url-rewrite", rewrites=(Rewrite(regex="^.*$", replace=full),)
-                    )
+                    rewrite = Transform(type="url-rewrite", rewrites=(full_path_rewrite(full),))
                 transforms.append(rewrite)
     return FilterOutcome(redirect, tuple(transforms))
 
@@ -130,11 +128,17 @@ def _path(
 
 def prefix_rewrite(match: HTTPRouteMatch, new: str) -> Rewrite:
     """``/foo`` -> ``/xyz``: /foo/bar -> /xyz/bar, /foo -> /xyz; to ``/``: /foo/bar -> /bar,
-    /foo -> / (the spec's examples)."""
+    /foo -> / (the spec's examples). ALB's url-rewrite regex sees the path and the query
+    string (ELB guide, "Transforms for listener rules"), so the query is carried over."""
     old = re.escape(match.path.value.rstrip("/"))
     if new.rstrip("/") == "":
-        return Rewrite(regex=f"^{old}/?(.*)$", replace="/$1")
-    return Rewrite(regex=f"^{old}(/.*)?$", replace=new.rstrip("/") + "$1")
+        return Rewrite(regex=f"^{old}/?([^?]*)(\\?.*)?$", replace="/$1$2")
+    return Rewrite(regex=f"^{old}(/[^?]*)?(\\?.*)?$", replace=new.rstrip("/") + "$1$2")
+
+
+def full_path_rewrite(path: str) -> Rewrite:
+    """The whole path replaced, the query string kept."""
+    return Rewrite(regex="^[^?]*(\\?.*)?$", replace=path + "$1")
 
 
 def _redirect(

@@ -11,6 +11,7 @@ from typing import Any
 from albctl.model.desired import Rule
 from albctl.model.observed import ObservedListener, ObservedRule
 from albctl.model.plan.changes import Change, Update, action_refs, is_frozen
+from albctl.model.plan.priorities import stable_priorities
 
 
 @dataclass
@@ -27,7 +28,10 @@ def diff_rules(
     rules_by_listener: Mapping[str, list[ObservedRule]],
     frozen: set[str],
     replaced: set[str],
+    stable: bool = False,
 ) -> list[Change]:
+    """``stable``: priorities chosen to move the fewest existing rules (``priorities``),
+    rather than renumbered 1..n."""
     by_listener: dict[str, list[Rule]] = {}
     for r in rules:
         by_listener.setdefault(r.listener, []).append(r)
@@ -37,7 +41,8 @@ def diff_rules(
         observed = rules_by_listener.get(oli.arn, []) if oli else []
         # rules of left-out members and rules albctl does not own keep their priorities
         held = {r.priority for r in observed if not r.resource_id or is_frozen(r.tags, frozen)}
-        placed = _place(by_listener.get(lid, []), held)
+        wanted = by_listener.get(lid, [])
+        placed = _place_stable(wanted, observed, held) if stable else _place(wanted, held)
         obs_by_id = _observed_by_id(observed, placed)
         out.delete += _stale(observed, obs_by_id, {r.id for r in placed}, frozen)
         for r in placed:
@@ -61,6 +66,19 @@ def _place(wanted: list[Rule], held: set[int]) -> list[Rule]:
         )
         next_free += 1
     return placed
+
+
+def _place_stable(wanted: list[Rule], observed: list[ObservedRule], held: set[int]) -> list[Rule]:
+    order = [r.id for r in sorted(wanted, key=lambda r: r.priority)]
+    current: dict[str, int] = {}
+    for o in sorted(observed, key=lambda o: o.priority):
+        if o.resource_id and o.resource_id not in current:
+            current[o.resource_id] = o.priority
+    at = stable_priorities(order, current, held)
+    return [
+        r.model_copy(update={"priority": at[r.id]}) if r.priority != at[r.id] else r
+        for r in sorted(wanted, key=lambda r: at[r.id])
+    ]
 
 
 def _observed_by_id(observed: list[ObservedRule], placed: list[Rule]) -> dict[str, ObservedRule]:
