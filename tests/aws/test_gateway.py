@@ -208,3 +208,82 @@ def test_an_unrelated_route_moves_no_rule_priority(aws: AwsEnv) -> None:
     )
     assert _where(table, "GET", "http://shop.example.com/old") == "redirect /new HTTP_301"
     assert not _run(aws, "plan", *_docs(later)).has_changes
+
+
+def _https(*listeners: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        gateway_class(),
+        gateway("gw", "infra", *listeners),
+        service("web", "shop", node_port=None, target_port=8080),
+        endpoint_slice("web", ["10.0.1.10"], "shop", port=8080),
+        http_route("web", "shop", {"backendRefs": [backend_ref("web")]}),
+    ]
+
+
+def _certs(env: AwsEnv) -> dict[int, list[str]]:
+    c: AwsClients = env.clients  # type: ignore[assignment]
+    [lb] = c.elbv2.describe_load_balancers()["LoadBalancers"]
+    out: dict[int, list[str]] = {}
+    for li in c.elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+        out[li["Port"]] = sorted(x["CertificateArn"] for x in li.get("Certificates") or [])
+    return out
+
+
+def test_https_listeners_import_their_secrets_and_a_bad_one_affects_its_listener_only(
+    aws: AwsEnv,
+) -> None:
+    from tests.tls_helpers import tls_secret
+
+    tls = {"mode": "Terminate", "certificateRefs": [{"name": "shop-tls"}]}
+    other = {"mode": "Terminate", "certificateRefs": [{"name": "api-tls", "namespace": "certs"}]}
+    docs = _https(
+        listener("shop", port=443, protocol="HTTPS", hostname="shop.example.org", tls=tls),
+        listener("api", port=443, protocol="HTTPS", hostname="api.example.org", tls=other),
+        listener("found", port=8443, protocol="HTTPS", hostname="shop.example.com"),
+    )
+    secrets = [
+        tls_secret("shop-tls", "infra", ["shop.example.org"]),
+        tls_secret("api-tls", "certs", ["api.example.org"]),
+    ]
+    report = _run(aws, "apply", *docs, *secrets)
+    [o] = report.outcomes
+    assert o.gateway is not None
+    st = {ls.name: ls for ls in o.gateway.listeners}
+    # another namespace's Secret without a ReferenceGrant: only that listener is refused
+    assert st["api"].conditions["ResolvedRefs"].reason == "RefNotPermitted"
+    assert st["shop"].conditions["Programmed"].status
+    assert st["found"].conditions["Programmed"].status  # ACM discovery by hostname
+    c: AwsClients = aws.clients  # type: ignore[assignment]
+    imported = [
+        cert
+        for cert in c.acm.list_certificates()["CertificateSummaryList"]
+        if cert["DomainName"] == "shop.example.org"
+    ]
+    assert len(imported) == 1
+    certs = _certs(aws)
+    assert certs[443] == [imported[0]["CertificateArn"]]
+    # discovered: the ISSUED certificates covering the hostname (exact and *.example.com)
+    assert len(certs[8443]) == 2 and imported[0]["CertificateArn"] not in certs[8443]
+    assert not o.ok and any("certificateRefs[0]" in e.field for e in o.build.problems)  # type: ignore[union-attr]
+    # the grant lets the other listener's Secret in: both certificates on port 443
+    grant = reference_grant("certs", "infra", kind="Secret", from_kind="Gateway")
+    report = _run(aws, "apply", *docs, *secrets, grant)
+    assert report.ok, [
+        str(e) for o in report.outcomes for e in (o.build.problems if o.build else [])
+    ]
+    assert len(_certs(aws)[443]) == 2
+
+
+def test_a_gateway_with_deletion_protection_is_not_deleted(aws: AwsEnv) -> None:
+    _run(aws, "apply", *_docs())
+    c: AwsClients = aws.clients  # type: ignore[assignment]
+    [lb] = c.elbv2.describe_load_balancers()["LoadBalancers"]
+    c.elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=lb["LoadBalancerArn"],
+        Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}],
+    )
+    report = _run(aws, "delete", *_docs())
+    [o] = report.outcomes
+    assert o.error is not None and "deletion_protection.enabled" in o.error
+    assert len(c.elbv2.describe_load_balancers()["LoadBalancers"]) == 1
+    assert len(c.elbv2.describe_target_groups()["TargetGroups"]) == 3  # nothing touched
