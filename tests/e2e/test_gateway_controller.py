@@ -169,3 +169,17 @@ def test_gateway_status_route_status_and_a_route_moved_between_gateways(live: Li
         lambda: _parents(live, "shop", "broken") == [],
         timeout=30,
     )
+
+
+def test_the_controller_starts_and_serves_ingresses_without_the_gateway_api(live: Live) -> None:
+    from albctl.kube.api import Kind
+
+    crd = Kind("apiextensions.k8s.io", "v1", "customresourcedefinitions", False, "")
+    for plural in ("gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"):
+        live.api.delete(crd, f"{plural}.gateway.networking.k8s.io")
+    live.start_controller()
+    live.apply(*tc.app(live))
+    wait_for("the ALB of the Ingresses", lambda: tc.converged(live), timeout=60)
+    log = live.logs[-1].read_text()
+    assert "gateway API off" in log
+
