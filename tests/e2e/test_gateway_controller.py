@@ -182,4 +182,3 @@ def test_the_controller_starts_and_serves_ingresses_without_the_gateway_api(live
     wait_for("the ALB of the Ingresses", lambda: tc.converged(live), timeout=60)
     log = live.logs[-1].read_text()
     assert "gateway API off" in log
-
