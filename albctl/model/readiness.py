@@ -5,7 +5,8 @@ A pod created in a namespace labelled ``elbv2.k8s.aws/pod-readiness-gate-inject:
 AWS Load Balancer Controller's label) or ``albctl.io/pod-readiness-gate-inject: enabled`` gets
 one readiness gate per target group it will be registered in, condition type
 ``target-health.albctl.io/<target group name>``: the ip target groups of Services that select
-the pod and back an Ingress of albctl's, or that a TargetGroupBinding binds. The target group
+the pod and back an Ingress or a Gateway route of albctl's, or that a TargetGroupBinding
+binds. The target group
 names are the model's own (:func:`albctl.model.builder.build_group`, built here without AWS), so
 the webhook and the controller agree on them.
 """
@@ -18,6 +19,9 @@ from typing import Protocol
 
 from albctl.model.binding import holder, target_group_key
 from albctl.model.builder import GroupInput, build_group
+from albctl.model.gateway.build import build_gateway
+from albctl.model.gateway.objects import Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant
+from albctl.model.gateway.select import gateway_input, our_gateways
 from albctl.model.groups import group_ingresses, services_of
 from albctl.model.inventory import Inventory
 from albctl.model.objects import (
@@ -27,6 +31,7 @@ from albctl.model.objects import (
     IngressClassParams,
     Node,
     Pod,
+    Secret,
     Service,
     TargetGroupBinding,
 )
@@ -58,6 +63,18 @@ class ClusterObjects(Protocol):
     def nodes(self) -> Sequence[Node]: ...
     @property
     def target_group_bindings(self) -> Sequence[TargetGroupBinding]: ...
+    @property
+    def gateway_classes(self) -> Sequence[GatewayClass]: ...
+    @property
+    def gateways(self) -> Sequence[Gateway]: ...
+    @property
+    def http_routes(self) -> Sequence[HTTPRoute]: ...
+    @property
+    def reference_grants(self) -> Sequence[ReferenceGrant]: ...
+    @property
+    def namespaces(self) -> Sequence[Namespace]: ...
+    @property
+    def secrets(self) -> Sequence[Secret]: ...
 
 
 def gate_type(target_group: str) -> str:
@@ -153,6 +170,7 @@ def gate_targets(
             svc = tg.service.rpartition(":")[0]
             if tg.target_type == "ip" and svc in selected:
                 out[tg.name] = GateTarget(tg.name, svc, f"IngressGroup {gid}")
+    out.update(_gateway_targets(objs, settings, selected))
     types = binding_target_types or {}
     bindings = [b for b in objs.target_group_bindings if not b.metadata.deletion_timestamp]
     for b in bindings:
@@ -166,6 +184,21 @@ def gate_targets(
         if (b.spec.target_type or types.get(name, "ip")) != "ip":
             continue
         out[name] = GateTarget(name, svc, f"TargetGroupBinding {b.key}")
+    return out
+
+
+def _gateway_targets(
+    objs: ClusterObjects, settings: BuildSettings, selected: set[str]
+) -> dict[str, GateTarget]:
+    """The ip target groups of albctl's Gateways that send to a selecting Service (the
+    Gateways' routes' backends, built without AWS)."""
+    out: dict[str, GateTarget] = {}
+    for gw in our_gateways(objs, settings).values():
+        stack = build_gateway(gateway_input(objs, gw, Inventory.unknown(), settings)).result.stack
+        for tg in stack.target_groups if stack else ():
+            svc = tg.service.rpartition(":")[0]
+            if tg.target_type == "ip" and svc in selected:
+                out[tg.name] = GateTarget(tg.name, svc, f"Gateway {gw.key}")
     return out
 
 

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from albctl.kube.api import ENDPOINT_SLICE as ENDPOINT_SLICE_KIND
 from albctl.model.readiness import INJECT_LABELS
 from tests.e2e.conftest import E2E, _post, owned
 from tests.e2e.kubelet import Kubelet
@@ -248,6 +249,56 @@ def test_a_pod_whose_containers_are_not_ready_is_never_registered_until_they_are
         # and they stop being ready: the endpoint is not ready, the target deregistered
         kubelet.set_containers_ready("shop", stuck, False)
         wait_for(f"{stuck} deregistered", lambda: _registered(live, tg) == {"10.0.1.30"})
+        assert not kubelet.errors, kubelet.errors
+    finally:
+        kubelet.stop()
+
+
+def test_pods_behind_a_gateway_route_get_gates_and_are_registered_from_containers_ready(
+    live: Live,
+) -> None:
+    from albctl.kube.api import GATEWAY
+    from tests.e2e.test_webhooks import _start
+    from tests.gateway_helpers import backend_ref, gateway, gateway_class, http_route
+    from tests.helpers import endpoint_slice, service
+
+    hooks = _start(live, "--default-target-type", "ip")
+    svc = service("web", "shop", node_port=None, target_port=8080)
+    svc["spec"]["selector"] = {"app": "web"}
+    live.apply(
+        _namespace("shop", **{INJECT_LABELS[1]: "enabled"}),
+        gateway_class(),
+        gateway("gw", "shop"),
+        svc,
+        endpoint_slice("web", [], "shop", port=8080),
+        http_route("web", "shop", {"backendRefs": [backend_ref("web")]}, parents=[{"name": "gw"}]),
+    )
+    wait_for(
+        "the gateway programmed",
+        lambda: any(
+            c["type"] == "Programmed" and c["status"] == "True"
+            for c in (live.api.get(GATEWAY, "gw", "shop").get("status") or {}).get("conditions", [])
+        ),
+        timeout=60,
+    )
+    [tg] = [t["TargetGroupName"] for t in owned(live.e2e)["tgs"]]
+    live.api.delete(ENDPOINT_SLICE_KIND, "web-a", "shop")  # the kubelet's slice takes over
+    kubelet = Kubelet(live.api, tick=0.1)
+    kubelet.track_service("shop", "web", {"app": "web"}, 8080)
+    kubelet.start()
+    try:
+        hooks.health({"10.0.1.40": INITIAL})
+        p = _create_pod(live, "shop", app="web")
+        assert p["spec"]["readinessGates"] == [{"conditionType": GATE + tg}]
+        name = _pod_name(p)
+        kubelet.start_pod("shop", name, "10.0.1.40")
+        wait_for("registered", lambda: _registered(live, tg) == {"10.0.1.40"}, timeout=60)
+        wait_for(
+            "gate False while initial",
+            lambda: (_gate(live, "shop", name) or {}).get("reason") == "Elb.InitialHealthChecking",
+        )
+        hooks.health({})
+        wait_for("Ready", lambda: _ready(live, "shop", name), timeout=60)
         assert not kubelet.errors, kubelet.errors
     finally:
         kubelet.stop()

@@ -333,3 +333,31 @@ def test_endpoint_slice_target_ref_parses() -> None:
     s = EndpointSlice.model_validate(_slice(("10.0.1.2", "gated", {"ready": True})))
     ref = s.endpoints[0].target_ref
     assert ref is not None and ref.name == "gated" and ref.kind == "Pod"
+
+
+def test_gate_targets_include_the_ip_target_groups_of_gateway_routes() -> None:
+    from albctl.model.gateway.build import build_gateway
+    from albctl.model.gateway.select import gateway_input, our_gateways
+    from tests.gateway_helpers import backend_ref, gateway, gateway_class, http_route
+
+    ip = BuildSettings(cluster_name="c1", default_target_type="ip")
+    objs = objects(
+        gateway_class(),
+        gateway("gw", "shop"),
+        _web_service(),
+        http_route(
+            "web",
+            "shop",
+            {"backendRefs": [backend_ref("web")]},
+            parents=[{"name": "gw"}],
+        ),
+    )
+    [gw] = our_gateways(objs, ip).values()
+    stack = build_gateway(gateway_input(objs, gw, inventory(), ip)).result.stack
+    assert stack is not None
+    [tg] = stack.target_groups
+    got = gate_targets("shop", {"app": "web"}, objs, ip)
+    assert set(got) == {tg.name}  # the name the real build gives
+    assert got[tg.name].owner == "Gateway shop/gw" and got[tg.name].service == "shop/web"
+    # instance targets are nodes: no gate
+    assert gate_targets("shop", {"app": "web"}, objs, SETTINGS) == {}
