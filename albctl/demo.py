@@ -214,6 +214,10 @@ def _create(api: Any, doc: dict[str, Any]) -> None:
             k.ENDPOINT_SLICE,
             k.NODE,
             k.TARGET_GROUP_BINDING,
+            k.GATEWAY_CLASS,
+            k.GATEWAY,
+            k.HTTP_ROUTE,
+            k.REFERENCE_GRANT,
         )
     }
     if doc["kind"] == "Namespace":
@@ -306,8 +310,10 @@ def embedded(
     workers: int = 2,
     resync: float = 60,
     pod_ips: dict[str, int] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Iterator[Embedded]:
-    """Start moto (seeded like a VPC), the sandbox API server and the controller; stop all after."""
+    """Start moto (seeded like a VPC), the sandbox API server and the controller; stop all after.
+    ``overrides``: settings of the controller (``albctl.config.Settings`` fields)."""
     import logging
 
     from albctl.aws.clients import AwsClients
@@ -333,7 +339,8 @@ def embedded(
             resync_period=resync,
             workers=workers,
         )
-        controller = Controller(Settings(cluster_name=cluster, region=REGION), options)
+        settings = Settings(cluster_name=cluster, region=REGION).model_copy(update=overrides or {})
+        controller = Controller(settings, options)
         controller.start()
         api = KubeApi(str(kubeconfig), user_agent=f"albctl-demo/{__version__}")
         try:
