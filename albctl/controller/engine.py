@@ -205,7 +205,9 @@ class Engine:
             groups = {k: g for k, g in groups.items() if k in wanted or g.resource_name in wanted}
         gateways = our_gateways(objects, self.settings.build_settings())
         if only is not None:
-            gateways = {k: g for k, g in gateways.items() if k in wanted}
+            gateways = {
+                k: g for k, g in gateways.items() if k in wanted or k.replace("/", ".") in wanted
+            }
         report = Report(ignored=grouping.ignored, notes=list(objects.notes))
         for key, reason in grouping.ignored:
             log_event(log, "ingress ignored", ingress=key, reason=reason)

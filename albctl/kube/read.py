@@ -9,11 +9,16 @@ from typing import Any
 from albctl.kube.api import (
     ENDPOINT_SLICE,
     EVENT,
+    GATEWAY,
+    GATEWAY_CLASS,
+    HTTP_ROUTE,
     INGRESS,
     INGRESS_CLASS,
     INGRESS_CLASS_PARAMS,
     LOAD_BALANCER_GROUP,
+    NAMESPACE,
     NODE,
+    REFERENCE_GRANT,
     SERVICE,
     Kind,
     KubeApi,
@@ -28,6 +33,11 @@ READ_KINDS: tuple[Kind, ...] = (
     SERVICE,
     ENDPOINT_SLICE,
     NODE,
+    NAMESPACE,
+    GATEWAY_CLASS,
+    GATEWAY,
+    HTTP_ROUTE,
+    REFERENCE_GRANT,
 )
 
 
@@ -38,7 +48,7 @@ def cluster_documents(api: KubeApi) -> list[dict[str, Any]]:
         try:
             items = api.list(kind).get("items", [])
         except NotFound:
-            continue  # e.g. our CRDs are not installed
+            continue  # e.g. our CRDs or the Gateway API's are not installed
         for it in items:
             it.setdefault("kind", kind.kind)
             it.setdefault("apiVersion", kind.api_version)

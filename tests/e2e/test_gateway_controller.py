@@ -4,6 +4,7 @@ the Gateway API kinds) and a moto server. Status is read from the API as a user 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -117,6 +118,19 @@ def test_gateway_status_route_status_and_a_route_moved_between_gateways(live: Li
     assert _parent_conds(p)["Accepted"] == ("False", "NoMatchingParent")
     assert _where(live, "gateway/infra/gw", "http://shop.example.com/x") == "shop/web:80"
     assert _where(live, "gateway/infra/gw", "http://broken.example.com/gone") == "500"
+    # the live plan of the Gateway: nothing to change
+    proc = live.e2e.albctl(
+        "plan",
+        "--kubeconfig",
+        str(live.kubeconfig),
+        "--group",
+        "gateway.infra.gw",
+        "--default-target-type",
+        "ip",
+        "-o",
+        "json",
+    )
+    assert json.loads(proc.stdout) == {"changes": []}, proc.stdout + proc.stderr
     # each Gateway is a load balancer group for the review commands
     lbg = live.api.get(LOAD_BALANCER_GROUP, "gateway.infra.gw")
     assert lbg["status"]["groupID"] == "gateway/infra/gw"
