@@ -3,9 +3,9 @@ Gateways to reconcile after a change.
 
 The kinds (GatewayClass, Gateway, HTTPRoute, ReferenceGrant of ``gateway.networking.k8s.io``,
 and Namespaces for ``allowedRoutes`` selectors) are watched only when the API server serves
-``gateway.networking.k8s.io/v1`` at start: the controller starts without the CRDs (they are
-the user's to install) and logs that the Gateway API is off; installing them later takes a
-restart. Any change of these kinds queues every Gateway albctl serves (there are few); a change
+``gateway.networking.k8s.io/v1``: the controller starts without the CRDs (they are the user's to
+install), logs that the Gateway API is off, and looks again every resync period (at most every
+30 s) until it is served: then the informers are started and every Gateway is queued. Any change of these kinds queues every Gateway albctl serves (there are few); a change
 of a Service, its EndpointSlices or a gated pod queues the Gateways whose routes send to it.
 """
 
@@ -39,19 +39,22 @@ KINDS = {
 }
 
 
-def served(api: KubeApi) -> bool:
+def served(api: KubeApi, quiet: bool = False) -> bool:
     """Whether the API server serves the Gateway API (its CRDs are installed)."""
     try:
         api.request("GET", f"/apis/{GATEWAY_API_GROUP}/v1")
     except KubeError as exc:
-        log_event(log, "gateway API off", reason=f"{exc.status} {exc.reason}")
+        if not quiet:
+            log_event(log, "gateway API off", reason=f"{exc.status} {exc.reason}")
         return False
     return True
 
 
-def gateway_informers(api: KubeApi, namespaces: list[str] | None) -> dict[str, Informer]:
+def gateway_informers(
+    api: KubeApi, namespaces: list[str] | None, quiet: bool = False
+) -> dict[str, Informer]:
     """Informers of the Gateway API kinds (empty when the API server does not serve them)."""
-    if not served(api):
+    if not served(api, quiet):
         return {}
     log_event(log, "gateway API on", group=GATEWAY_API_GROUP)
     out = {
@@ -82,10 +85,10 @@ class GatewayEvents:
         self.stack_ids = stack_ids
         self.enqueue = enqueue
 
-    def wire(self) -> None:
-        for name in (*KINDS, "Namespace"):
-            if name in self.informers:
-                self.informers[name].handlers.append(self.on_change)
+    def wire(self, informers: dict[str, Informer] | None = None) -> None:
+        for name, inf in (informers or self.informers).items():
+            if name in (*KINDS, "Namespace"):
+                inf.handlers.append(self.on_change)
 
     def on_change(self, old: Obj | None, new: Obj | None) -> None:
         ids = self.stack_ids()

@@ -633,6 +633,30 @@ class Controller:
                 log_event(log, "periodic resync")
                 self.enqueue_all(include_aws=True)
 
+    def _await_gateway_api(self) -> None:
+        """Start watching the Gateway API once its CRDs are installed."""
+        interval = min(30.0, self.options.resync_period)
+        while not self._stop.wait(interval):
+            ns = self.options.watch_namespaces or None
+            got = gateway_informers(self.api, ns, quiet=True)
+            if not got:
+                continue
+            self.gateway_events.wire(got)
+            for inf in got.values():
+                inf.start()
+            for inf in got.values():
+                while not inf.wait_synced(30):
+                    if self._stop.is_set():
+                        return
+            # one new dict, swapped in: readers iterate the old one undisturbed
+            merged = {**self.informers, **got}
+            self.informers = merged
+            self.snapshots.informers = merged
+            self.gateway_events.informers = merged
+            for gid in sorted(self.gateways.stack_ids()):
+                self.queue.add(f"g:{gid}")
+            return
+
     # --- health ---------------------------------------------------------------------------
 
     def ready(self) -> bool:
@@ -706,6 +730,10 @@ class Controller:
             t.start()
             self._workers.append(t)
         threading.Thread(target=self._resync, name="resync", daemon=True).start()
+        if "Gateway" not in self.informers:
+            threading.Thread(
+                target=self._await_gateway_api, name="gateway-api", daemon=True
+            ).start()
         if self.shard_elector is not None:
             self.shard_elector.start()
         elif self.elector:

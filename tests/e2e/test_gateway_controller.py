@@ -185,14 +185,33 @@ def test_gateway_status_route_status_and_a_route_moved_between_gateways(live: Li
     )
 
 
-def test_the_controller_starts_and_serves_ingresses_without_the_gateway_api(live: Live) -> None:
+def test_the_controller_starts_without_the_gateway_api_and_takes_it_up_once_installed(
+    live: Live,
+) -> None:
+    import yaml
+
     from albctl.kube.api import Kind
+    from albctl.sandbox.crds import GATEWAY_CRDS
 
     crd = Kind("apiextensions.k8s.io", "v1", "customresourcedefinitions", False, "")
     for plural in ("gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"):
         live.api.delete(crd, f"{plural}.gateway.networking.k8s.io")
-    live.start_controller()
+    live.start_controller("--default-target-type", "ip")
     live.apply(*tc.app(live))
     wait_for("the ALB of the Ingresses", lambda: tc.converged(live), timeout=60)
     log = live.logs[-1].read_text()
     assert "gateway API off" in log
+    # the CRDs installed while albctl runs: it starts watching them, no restart
+    for doc in yaml.safe_load_all(GATEWAY_CRDS.read_text()):
+        if doc:
+            live.api.create(crd, doc)
+    live.apply(
+        _ns("infra"),
+        gateway_class(),
+        gateway("gw", "infra", listener("http")),
+        http_route(
+            "web", "web", {"backendRefs": [backend_ref("api")]}, hostnames=["gw.example.com"]
+        ),
+    )
+    wait_for("the gateway's ALB", lambda: _lb_of(live, "gateway/infra/gw"), timeout=60)
+    wait_for("gateway API on", lambda: "gateway API on" in live.logs[-1].read_text())
