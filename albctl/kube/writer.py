@@ -39,42 +39,62 @@ class KubeWriter:
     def __init__(self, api: KubeApi) -> None:
         self.api = api
 
-    def _update_finalizers(
-        self, kind: Kind, namespace: str, name: str, finalizer: str, add: bool
-    ) -> bool:
-        """True when a change was written."""
+    def _read_modify_write(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+        sub: str | None = None,
+    ) -> bool | None:
+        """Read the object, merge-patch what ``change`` returns (None: nothing to write) with
+        the read resourceVersion; on a conflict, read again (5 times at most). True when
+        written, False when nothing was to write, None when the object is gone."""
         for _ in range(5):
             try:
                 obj = self.api.get(kind, name, namespace)
             except NotFound:
+                return None
+            patch = change(obj)
+            if patch is None:
                 return False
-            finalizers = list(obj["metadata"].get("finalizers") or [])
-            if add == (finalizer in finalizers):
-                return False
-            if add:
-                finalizers.append(finalizer)
-            else:
-                finalizers = [f for f in finalizers if f != finalizer]
-            patch = {
-                "metadata": {
-                    "finalizers": finalizers,
-                    "resourceVersion": obj["metadata"]["resourceVersion"],
-                }
+            meta = {
+                **patch.get("metadata", {}),
+                "resourceVersion": obj["metadata"]["resourceVersion"],
             }
             try:
-                self.api.merge_patch(kind, name, patch, namespace)
-                log_event(
-                    log,
-                    "finalizer " + ("added" if add else "removed"),
-                    kind=kind.kind,
-                    object=f"{namespace}/{name}",
-                )
+                self.api.merge_patch(kind, name, {**patch, "metadata": meta}, namespace, sub=sub)
                 return True
             except Conflict:
                 continue
             except NotFound:
-                return False
+                return None
         return False
+
+    def _update_finalizers(
+        self, kind: Kind, namespace: str, name: str, finalizer: str, add: bool
+    ) -> bool:
+        """True when a change was written."""
+
+        def change(obj: dict[str, Any]) -> dict[str, Any] | None:
+            finalizers = list(obj["metadata"].get("finalizers") or [])
+            if add == (finalizer in finalizers):
+                return None
+            if add:
+                finalizers.append(finalizer)
+            else:
+                finalizers = [f for f in finalizers if f != finalizer]
+            return {"metadata": {"finalizers": finalizers}}
+
+        written = self._read_modify_write(kind, namespace, name, change)
+        if written:
+            log_event(
+                log,
+                "finalizer " + ("added" if add else "removed"),
+                kind=kind.kind,
+                object=f"{namespace}/{name}",
+            )
+        return bool(written)
 
     def add_finalizer(self, namespace: str, name: str) -> bool:
         return self._update_finalizers(INGRESS, namespace, name, FINALIZER, True)
@@ -114,26 +134,12 @@ class KubeWriter:
     ) -> bool:
         """Read the object, let ``change`` compute its new status (None: nothing to write) and
         write it with the read resourceVersion; on a conflict, read again. False when gone."""
-        for _ in range(5):
-            try:
-                obj = self.api.get(kind, name, namespace)
-            except NotFound:
-                return False
+
+        def patch(obj: dict[str, Any]) -> dict[str, Any] | None:
             status = change(obj)
-            if status is None:
-                return True
-            patch = {
-                "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
-                "status": status,
-            }
-            try:
-                self.api.merge_patch(kind, name, patch, namespace, sub="status")
-                return True
-            except Conflict:
-                continue
-            except NotFound:
-                return False
-        return False
+            return None if status is None else {"status": status}
+
+        return self._read_modify_write(kind, namespace, name, patch, sub="status") is not None
 
     def set_gateway_class_status(self, name: str, status: dict[str, Any]) -> None:
         self.set_status(GATEWAY_CLASS, None, name, status)

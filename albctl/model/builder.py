@@ -15,10 +15,10 @@ from typing import Any
 from albctl.errors import InvalidInputError
 from albctl.model.annotations import PREFIX as ANN
 from albctl.model.certificates import (
-    FINGERPRINT_TAG,
     CertInput,
     MemberCertificates,
     member_certificates,
+    stack_certificates,
 )
 from albctl.model.desired import LB_ID, Action, Listener, Rule, Stack, TargetGroup
 from albctl.model.ingress import listeners, load_balancer
@@ -220,13 +220,7 @@ def _assemble(
         listeners=tuple(listeners_),
         rules=tuple(rules),
         backend_rules_source=source,
-        certificates=tuple(
-            c.model_copy(
-                update={"tags": {**owned(c.id, base_tags), FINGERPRINT_TAG: c.fingerprint}}
-            )
-            for cid, c in sorted(imported.items())
-            if any(cid in li.certificates for li in listeners_)
-        ),
+        certificates=stack_certificates(imported, listeners_, owned, base_tags),
     )
 
 

@@ -9,11 +9,12 @@ already imported from it keeps serving); the other hosts are not affected.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from albctl.errors import InvalidInputError
 from albctl.model.certs import certificates_for_host
+from albctl.model.desired import Listener
 from albctl.model.inventory import Inventory
 from albctl.model.objects import Secret
 from albctl.model.tls import (
@@ -121,3 +122,18 @@ def _import(
     out.imported[rid] = parsed.certificate
     out.materials[rid] = parsed.material
     return rid
+
+
+def stack_certificates(
+    imported: Mapping[str, ImportedCertificate],
+    listeners: Sequence[Listener],
+    owned: Callable[[str, Mapping[str, str]], dict[str, str]],
+    base_tags: Mapping[str, str],
+) -> tuple[ImportedCertificate, ...]:
+    """The imported certificates some listener serves, with their ownership and fingerprint
+    tags."""
+    return tuple(
+        c.model_copy(update={"tags": {**owned(c.id, base_tags), FINGERPRINT_TAG: c.fingerprint}})
+        for cid, c in sorted(imported.items())
+        if any(cid in li.certificates for li in listeners)
+    )

@@ -20,18 +20,14 @@ from typing import Protocol
 from albctl.model.binding import holder, target_group_key
 from albctl.model.builder import GroupInput, build_group
 from albctl.model.gateway.build import build_gateway
-from albctl.model.gateway.objects import Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant
-from albctl.model.gateway.select import gateway_input, our_gateways
+from albctl.model.gateway.select import GatewayObjects, gateway_input, our_gateways
 from albctl.model.groups import group_ingresses, services_of
 from albctl.model.inventory import Inventory
 from albctl.model.objects import (
-    EndpointSlice,
     Ingress,
     IngressClass,
     IngressClassParams,
-    Node,
     Pod,
-    Secret,
     Service,
     TargetGroupBinding,
 )
@@ -46,7 +42,7 @@ INJECT_VALUE = "enabled"
 HEALTHY = "healthy"
 
 
-class ClusterObjects(Protocol):
+class ClusterObjects(GatewayObjects, Protocol):
     """The cached objects the decision needs (``albctl.manifests.ObjectSet`` is one)."""
 
     @property
@@ -56,25 +52,7 @@ class ClusterObjects(Protocol):
     @property
     def ingress_class_params(self) -> Sequence[IngressClassParams]: ...
     @property
-    def services(self) -> Sequence[Service]: ...
-    @property
-    def endpoint_slices(self) -> Sequence[EndpointSlice]: ...
-    @property
-    def nodes(self) -> Sequence[Node]: ...
-    @property
     def target_group_bindings(self) -> Sequence[TargetGroupBinding]: ...
-    @property
-    def gateway_classes(self) -> Sequence[GatewayClass]: ...
-    @property
-    def gateways(self) -> Sequence[Gateway]: ...
-    @property
-    def http_routes(self) -> Sequence[HTTPRoute]: ...
-    @property
-    def reference_grants(self) -> Sequence[ReferenceGrant]: ...
-    @property
-    def namespaces(self) -> Sequence[Namespace]: ...
-    @property
-    def secrets(self) -> Sequence[Secret]: ...
 
 
 def gate_type(target_group: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from albctl.errors import InvalidInputError
 from albctl.model.builder import BuildResult
-from albctl.model.certificates import FINGERPRINT_TAG
+from albctl.model.certificates import stack_certificates
 from albctl.model.desired import LB_ID, Listener, Rule, Stack
 from albctl.model.gateway.attachment import Attachment, attach, route_key
 from albctl.model.gateway.backends import Backends
@@ -178,13 +178,7 @@ def _assemble(
         rules=tuple(rules),
         backend_rules_source=source,
         stable_priorities=True,
-        certificates=tuple(
-            c.model_copy(
-                update={"tags": {**owned(c.id, base_tags), FINGERPRINT_TAG: c.fingerprint}}
-            )
-            for cid, c in sorted(imported.items())
-            if any(cid in li.certificates for li in alb_listeners)
-        ),
+        certificates=stack_certificates(imported, alb_listeners, owned, base_tags),
     )
 
 
