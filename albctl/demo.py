@@ -217,6 +217,7 @@ def _create(api: Any, doc: dict[str, Any]) -> None:
             k.GATEWAY_CLASS,
             k.GATEWAY,
             k.HTTP_ROUTE,
+            k.GRPC_ROUTE,
             k.REFERENCE_GRANT,
         )
     }

@@ -1,8 +1,8 @@
 """Read Kubernetes manifests from YAML files and directories (one-shot mode).
 
 Kinds read: Ingress, IngressClass, IngressClassParams, Service, EndpointSlice, Pod, Node,
-TargetGroupBinding, Secret, Namespace, and the Gateway API's GatewayClass, Gateway, HTTPRoute and
-ReferenceGrant; others are skipped with a note. Namespaced objects without a
+TargetGroupBinding, Secret, Namespace, and the Gateway API's GatewayClass, Gateway, HTTPRoute,
+GRPCRoute and ReferenceGrant; others are skipped with a note. Namespaced objects without a
 namespace land in ``default``, as kubectl would put them. The path ``-`` reads standard input.
 """
 
@@ -21,6 +21,7 @@ from albctl.errors import ManifestError
 from albctl.model.gateway.objects import (
     Gateway,
     GatewayClass,
+    GRPCRoute,
     HTTPRoute,
     Namespace,
     ReferenceGrant,
@@ -54,6 +55,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "GatewayClass": GatewayClass,
     "Gateway": Gateway,
     "HTTPRoute": HTTPRoute,
+    "GRPCRoute": GRPCRoute,
     "ReferenceGrant": ReferenceGrant,
 }
 SILENT: set[str] = set()
@@ -72,6 +74,7 @@ ATTRS = {
     "GatewayClass": "gateway_classes",
     "Gateway": "gateways",
     "HTTPRoute": "http_routes",
+    "GRPCRoute": "grpc_routes",
     "ReferenceGrant": "reference_grants",
 }
 
@@ -91,6 +94,7 @@ class ObjectSet:
     gateway_classes: list[GatewayClass] = field(default_factory=list)
     gateways: list[Gateway] = field(default_factory=list)
     http_routes: list[HTTPRoute] = field(default_factory=list)
+    grpc_routes: list[GRPCRoute] = field(default_factory=list)
     reference_grants: list[ReferenceGrant] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # values computed from this set (groups, instance hints...), kept with it: the controller

@@ -19,6 +19,7 @@ from albctl.kube.api import (
     GATEWAY,
     GATEWAY_API_GROUP,
     GATEWAY_CLASS,
+    GRPC_ROUTE,
     HTTP_ROUTE,
     NAMESPACE,
     REFERENCE_GRANT,
@@ -35,6 +36,7 @@ KINDS = {
     "GatewayClass": GATEWAY_CLASS,
     "Gateway": GATEWAY,
     "HTTPRoute": HTTP_ROUTE,
+    "GRPCRoute": GRPC_ROUTE,
     "ReferenceGrant": REFERENCE_GRANT,
 }
 
@@ -100,11 +102,14 @@ class GatewayEvents:
 
     def using_service(self, service_key: str) -> set[str]:
         """The Gateway stacks whose routes send to the Service ``namespace/name``."""
-        routes = self.informers.get("HTTPRoute")
-        if routes is None:
-            return set()
         out: set[str] = set()
-        for raw in routes.list():
+        raws = [
+            raw
+            for kind in ("HTTPRoute", "GRPCRoute")
+            if (inf := self.informers.get(kind)) is not None
+            for raw in inf.list()
+        ]
+        for raw in raws:
             ns = raw["metadata"].get("namespace", "")
             spec = raw.get("spec") or {}
             names = {

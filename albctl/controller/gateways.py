@@ -23,7 +23,7 @@ from albctl.controller.engine import needs_of
 from albctl.controller.indexes import build_indexes
 from albctl.controller.reconciler import Reconciler, summarize
 from albctl.errors import AlbctlError, GuardRailError
-from albctl.kube.api import GATEWAY, HTTP_ROUTE, NotFound
+from albctl.kube.api import GATEWAY, ROUTE_KINDS, NotFound
 from albctl.kube.events import ObjectRef, now_rfc3339
 from albctl.kube.writer import GATEWAY_FINALIZER
 from albctl.logs import log_event
@@ -219,14 +219,16 @@ class GatewayReconciler:
         rec.writer.update_status(GATEWAY, gw.metadata.namespace, gw.metadata.name, gateway_status)
         controller = self._controller_of(gw)
         for key, parents in st.routes.items():
-            self._route_status(key.removeprefix("HTTPRoute/"), gw.key, parents, now, controller)
+            self._route_status(key, gw.key, parents, now, controller)
         self._detach_routes(gw, keep=set(st.routes))
         self._accept_class(gw)
 
     def _route_status(
         self, key: str, gateway: str, parents: list[Any], now: str, controller: str
     ) -> None:
-        ns, _, name = key.partition("/")
+        """Write the route's (``<kind>/<ns>/<name>``) entries of this Gateway."""
+        kind, _, rest = key.partition("/")
+        ns, _, name = rest.partition("/")
 
         def change(obj: dict[str, Any]) -> dict[str, Any] | None:
             prev = (obj.get("status") or {}).get("parents") or []
@@ -234,26 +236,26 @@ class GatewayReconciler:
             new = route_parents_json(prev, gateway, parents, controller, generation, now)
             return None if new == prev else {"parents": new}
 
-        self.rec.writer.update_status(HTTP_ROUTE, ns, name, change)
+        self.rec.writer.update_status(ROUTE_KINDS[kind], ns, name, change)
 
     def _detach_routes(self, gw: Gateway, keep: set[str] | None = None) -> None:
         """Remove this Gateway's entries from routes it no longer reports on."""
-        inf = self.rec.snapshots.informers.get("HTTPRoute")
-        for raw in inf.list() if inf else []:
-            meta = raw.get("metadata") or {}
-            key = f"HTTPRoute/{meta.get('namespace')}/{meta.get('name')}"
-            if keep is not None and key in keep:
-                continue
-            parents = (raw.get("status") or {}).get("parents") or []
-            for c in self.controller_names:
-                if any(
-                    p.get("controllerName") == c
-                    and (p.get("parentRef") or {}).get("name") == gw.metadata.name
-                    and (p.get("parentRef") or {}).get("namespace") == gw.metadata.namespace
-                    for p in parents
-                ):
-                    route = key.removeprefix("HTTPRoute/")
-                    self._route_status(route, gw.key, [], now_rfc3339(), c)
+        for kind in ROUTE_KINDS:
+            inf = self.rec.snapshots.informers.get(kind)
+            for raw in inf.list() if inf else []:
+                meta = raw.get("metadata") or {}
+                key = f"{kind}/{meta.get('namespace')}/{meta.get('name')}"
+                if keep is not None and key in keep:
+                    continue
+                parents = (raw.get("status") or {}).get("parents") or []
+                for c in self.controller_names:
+                    if any(
+                        p.get("controllerName") == c
+                        and (p.get("parentRef") or {}).get("name") == gw.metadata.name
+                        and (p.get("parentRef") or {}).get("namespace") == gw.metadata.namespace
+                        for p in parents
+                    ):
+                        self._route_status(key, gw.key, [], now_rfc3339(), c)
 
     def _accept_class(self, gw: Gateway) -> None:
         raw = self.rec.snapshots.raw("GatewayClass", gw.spec.gateway_class_name)
@@ -301,11 +303,12 @@ class GatewayReconciler:
         if got.result.group_error is not None:
             self._event(gw, "Warning", "InvalidGateway", str(got.result.group_error))
         for e in got.result.problems:
-            if e.obj.startswith("HTTPRoute/"):
-                ns, _, name = e.obj.removeprefix("HTTPRoute/").partition("/")
-                raw = self.rec.snapshots.raw("HTTPRoute", f"{ns}/{name}")
+            kind, _, rest = e.obj.partition("/")
+            if kind in ROUTE_KINDS:
+                ns, _, name = rest.partition("/")
+                raw = self.rec.snapshots.raw(kind, f"{ns}/{name}")
                 uid = (raw or {}).get("metadata", {}).get("uid", "")
-                ref = ObjectRef("HTTPRoute", name, ns, uid, API_VERSION)
+                ref = ObjectRef(kind, name, ns, uid, API_VERSION)
                 self.rec.recorder.record(ref, "Warning", "InvalidRoute", str(e))
             else:
                 self._event(gw, "Warning", "InvalidGateway", str(e))

@@ -98,6 +98,8 @@ GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 GATEWAY_CLASS = Kind(GATEWAY_API_GROUP, "v1", "gatewayclasses", False, "GatewayClass")
 GATEWAY = Kind(GATEWAY_API_GROUP, "v1", "gateways", True, "Gateway")
 HTTP_ROUTE = Kind(GATEWAY_API_GROUP, "v1", "httproutes", True, "HTTPRoute")
+GRPC_ROUTE = Kind(GATEWAY_API_GROUP, "v1", "grpcroutes", True, "GRPCRoute")
+ROUTE_KINDS = {"HTTPRoute": HTTP_ROUTE, "GRPCRoute": GRPC_ROUTE}
 REFERENCE_GRANT = Kind(GATEWAY_API_GROUP, "v1beta1", "referencegrants", True, "ReferenceGrant")
 
 

@@ -49,6 +49,8 @@ CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
     Permission("gateway.networking.k8s.io", "gateways/status", ("patch",)),
     Permission("gateway.networking.k8s.io", "httproutes", ("get", "list", "watch")),
     Permission("gateway.networking.k8s.io", "httproutes/status", ("patch",)),
+    Permission("gateway.networking.k8s.io", "grpcroutes", ("get", "list", "watch")),
+    Permission("gateway.networking.k8s.io", "grpcroutes/status", ("patch",)),
     Permission("gateway.networking.k8s.io", "referencegrants", LIST_WATCH),
     Permission("", "namespaces", LIST_WATCH),
 )

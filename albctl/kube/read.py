@@ -11,6 +11,7 @@ from albctl.kube.api import (
     EVENT,
     GATEWAY,
     GATEWAY_CLASS,
+    GRPC_ROUTE,
     HTTP_ROUTE,
     INGRESS,
     INGRESS_CLASS,
@@ -37,6 +38,7 @@ READ_KINDS: tuple[Kind, ...] = (
     GATEWAY_CLASS,
     GATEWAY,
     HTTP_ROUTE,
+    GRPC_ROUTE,
     REFERENCE_GRANT,
 )
 

@@ -287,3 +287,33 @@ def test_a_gateway_with_deletion_protection_is_not_deleted(aws: AwsEnv) -> None:
     assert o.error is not None and "deletion_protection.enabled" in o.error
     assert len(c.elbv2.describe_load_balancers()["LoadBalancers"]) == 1
     assert len(c.elbv2.describe_target_groups()["TargetGroups"]) == 3  # nothing touched
+
+
+def test_a_grpc_route_gets_grpc_target_groups_on_the_https_listener(aws: AwsEnv) -> None:
+    route = http_route(
+        "calls",
+        "shop",
+        {
+            "matches": [{"method": {"service": "shop.Cart", "method": "Add"}}],
+            "backendRefs": [backend_ref("api")],
+        },
+    )
+    route["kind"] = "GRPCRoute"
+    docs = _https(listener("grpc", port=443, protocol="HTTPS", hostname="grpc.example.com"))
+    report = _run(aws, "apply", *docs[:-1], route, service("api", "shop", node_port=None))
+    assert report.ok, [
+        str(e) for o in report.outcomes for e in (o.build.problems if o.build else [])
+    ]
+    c: AwsClients = aws.clients  # type: ignore[assignment]
+    [tg] = c.elbv2.describe_target_groups()["TargetGroups"]
+    assert tg["ProtocolVersion"] == "GRPC"
+    assert tg["Matcher"] == {"GrpcCode": "12"}
+    assert tg["HealthCheckPath"] == "/AWS.ALB/healthcheck"
+    table = _table(aws)
+    r = route_call(table, "https://grpc.example.com/shop.Cart/Add")
+    assert r == "forward shop/api:80"
+    assert route_call(table, "https://grpc.example.com/shop.Cart/Remove") == "fixed 404"
+
+
+def route_call(table: Any, url: str) -> str:
+    return _where(table, "POST", url, "content-type: application/grpc")

@@ -25,6 +25,7 @@ from albctl.aws.seed import node_manifests
 from albctl.kube.api import (
     EVENT,
     GATEWAY,
+    GRPC_ROUTE,
     HTTP_ROUTE,
     INGRESS,
     LOAD_BALANCER_GROUP,
@@ -912,7 +913,19 @@ def test_controller_uses_exactly_the_declared_permissions(live: Live) -> None:
     gw_doc["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] = {
         "matchLabels": {"kubernetes.io/metadata.name": "web"}
     }
-    live.apply(gw_doc)
+    grpc = http_route(
+        "calls",
+        "web",
+        {"backendRefs": [backend_ref("api")]},
+        parents=[{"name": "gw", "namespace": "web"}],
+    )
+    grpc["kind"] = "GRPCRoute"  # on an HTTP listener: not allowed, and its status says so
+    live.apply(gw_doc, grpc)
+    wait_for(
+        "the GRPCRoute's status",
+        lambda: (live.api.get(GRPC_ROUTE, "calls", "web").get("status") or {}).get("parents"),
+        timeout=40,
+    )
     wait_for(
         "the route accepted",
         lambda: any(

@@ -570,3 +570,82 @@ def test_other_classes_are_not_ours() -> None:
     )
     objs = objects(gateway_class("aws", "gateway.k8s.aws/alb"), gateway(cls="aws"))
     assert list(our_gateways(objs, lbc)) == ["gateway/infra/gw"]
+
+
+# --- GRPCRoute --------------------------------------------------------------------------------
+
+
+def grpc_route(name: str, *rules: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    doc = http_route(name, "shop", *rules, **kw)
+    doc["kind"] = "GRPCRoute"
+    return doc
+
+
+def _method(
+    service: str | None = None, method: str | None = None, type_: str = "Exact"
+) -> dict[str, Any]:
+    m: dict[str, Any] = {"type": type_}
+    if service:
+        m["service"] = service
+    if method:
+        m["method"] = method
+    return {"method": m}
+
+
+def test_grpc_routes_route_calls_by_service_and_method_on_https_listeners() -> None:
+    https = gateway(
+        "gw",
+        "infra",
+        listener("https", port=443, protocol="HTTPS", hostname="grpc.example.com"),
+        listener("http"),
+    )
+    b = build(
+        grpc_route(
+            "g",
+            {"matches": [_method("shop.Cart", "Add")], "backendRefs": [backend_ref("api")]},
+            {"matches": [_method("shop.Cart")], "backendRefs": [backend_ref("web")]},
+            {"matches": [_method(method="Health")], "backendRefs": [backend_ref("v2")]},
+            {
+                "matches": [
+                    {
+                        **_method("shop\\.V[0-9]+", "Get.*", "RegularExpression"),
+                        "headers": [{"name": "x-env", "value": "beta"}],
+                    }
+                ],
+                "backendRefs": [backend_ref("v2")],
+            },
+        ),
+        gw=https,
+    )
+    call = "content-type: application/grpc"
+    assert where(b, "https://grpc.example.com/shop.Cart/Add", call, method="POST") == "shop/api:80"
+    assert (
+        where(b, "https://grpc.example.com/shop.Cart/Remove", call, method="POST") == "shop/web:80"
+    )
+    assert (
+        where(b, "https://grpc.example.com/other.Svc/Health", call, method="POST") == "shop/v2:80"
+    )
+    assert (
+        where(b, "https://grpc.example.com/shop.V2/GetItem", call, "x-env: beta", method="POST")
+        == "shop/v2:80"
+    )
+    assert where(b, "https://grpc.example.com/shop.V2/GetItem", call, method="POST") == "404"
+    # gRPC target groups, gRPC health checks
+    assert b.result.stack is not None
+    for tg in b.result.stack.target_groups:
+        assert tg.protocol_version == "GRPC"
+        assert tg.health_check.grpc_code == "12" and tg.health_check.path == "/AWS.ALB/healthcheck"
+    # attached to the HTTPS listener only: ALB serves gRPC on HTTPS
+    counts = {ls.name: ls.attached_routes for ls in b.status.listeners}
+    assert counts == {"https": 1, "http": 0}
+    kinds = {ls.name: ls.supported_kinds for ls in b.status.listeners}
+    assert ("gateway.networking.k8s.io", "GRPCRoute") in kinds["https"]
+    assert ("gateway.networking.k8s.io", "GRPCRoute") not in kinds["http"]
+    assert parent(b, "GRPCRoute/shop/g")["Accepted"] == (True, "Accepted")
+
+
+def test_a_grpc_route_on_an_http_listener_is_not_allowed() -> None:
+    b = build(grpc_route("g", {"backendRefs": [backend_ref("api")]}))
+    assert parent(b, "GRPCRoute/shop/g")["Accepted"] == (False, "NotAllowedByListeners")
+    [e] = b.result.problems
+    assert e.obj == "GRPCRoute/shop/g" and "GRPCRoutes" in e.message

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from albctl.model.binding import selector_matches
 from albctl.model.gateway.hostnames import effective_hostnames
 from albctl.model.gateway.inputs import GatewayInput
-from albctl.model.gateway.listeners import HTTP_ROUTE, ListenerBuild
+from albctl.model.gateway.listeners import ListenerBuild
 from albctl.model.gateway.objects import GROUP, Gateway, HTTPRoute, ParentReference
 from albctl.model.gateway.status import ACCEPTED, Cond, ParentStatus
 
@@ -33,7 +33,7 @@ class Attachment:
 
 
 def route_key(route: HTTPRoute) -> str:
-    return f"HTTPRoute/{route.key}"
+    return f"{route.kind}/{route.key}"
 
 
 def names_gateway(ref: ParentReference, route: HTTPRoute, gw: Gateway) -> bool:
@@ -96,7 +96,7 @@ def _attach_one(
                 ACCEPTED,
                 False,
                 "NotAllowedByListeners",
-                f"{where}: no listener {_named(ref)} allows HTTPRoutes from namespace "
+                f"{where}: no listener {_named(ref)} allows {route.kind}s from namespace "
                 f"{route.metadata.namespace}",
             )
         )
@@ -138,7 +138,7 @@ def _allows(
     namespaces: Mapping[str, Mapping[str, str]],
     gw: Gateway,
 ) -> bool:
-    if HTTP_ROUTE not in lb.status.supported_kinds:
+    if (GROUP, route.kind) not in lb.status.supported_kinds:
         return False
     ns = route.metadata.namespace
     allowed = lb.listener.allowed_routes.namespaces

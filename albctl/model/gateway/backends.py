@@ -14,7 +14,8 @@ only some backends are invalid the valid ones take all the traffic (docs/gateway
 Target groups are LBC's (pkg/gateway/model/model_build_target_group.go): one per route,
 Service and port, target type ``--default-target-type`` (instance unless set), HTTP, health
 check ``/`` on the traffic port every 15 s, timeout 5 s, 3 healthy / 3 unhealthy, codes
-200-399; named ``k8s-<route ns>-<route name>-<hash>``.
+200-399 (a GRPCRoute's: protocol version GRPC, ``/AWS.ALB/healthcheck``, gRPC code 12); named
+``k8s-<route ns>-<route name>-<hash>``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ HEALTH_CHECK = HealthCheck(
     unhealthy_threshold=3,
     http_code="200-399",
 )
+GRPC_HEALTH_CHECK = HEALTH_CHECK.model_copy(
+    update={"path": "/AWS.ALB/healthcheck", "http_code": None, "grpc_code": "12"}
+)
 
 
 @dataclass
@@ -91,7 +95,7 @@ class Backends:
             return out
         if len(forward) > MAX_FORWARD_TARGET_GROUPS:
             raise InvalidInputError(
-                f"HTTPRoute/{route.key}",
+                f"{route.kind}/{route.key}",
                 f"spec.rules[{ri}].backendRefs",
                 f"{len(forward)} backends; an ALB forward takes at most "
                 f"{MAX_FORWARD_TARGET_GROUPS}",
@@ -105,7 +109,7 @@ class Backends:
         if ref.group or ref.kind != "Service":
             raise _Unresolved("InvalidKind", f"{where}: {ref.group or 'core'}/{ref.kind}")
         if not permitted(
-            self.inp.grants, (GROUP, "HTTPRoute", route_ns), ("", "Service", ns, ref.name)
+            self.inp.grants, (GROUP, route.kind, route_ns), ("", "Service", ns, ref.name)
         ):
             raise _Unresolved(
                 "RefNotPermitted",
@@ -132,6 +136,8 @@ class Backends:
     def _build(self, route: HTTPRoute, svc: Service, sp: ServicePort, tg_id: str) -> TargetGroup:
         inp, gi = self.inp, self.group_input
         sobj = f"Service/{svc.key}"
+        grpc = route.kind == "GRPCRoute"
+        version = "GRPC" if grpc else "HTTP1"
         target_type = inp.settings.default_target_type
         if svc.spec.ip_families[:1] == ("IPv6",):
             raise InvalidInputError(
@@ -152,7 +158,7 @@ class Backends:
             str(port),
             target_type,
             "HTTP",
-            "HTTP1",
+            version,
         )
         name = target_group_name(route.metadata.namespace, route.metadata.name, *identity)
         return TargetGroup(
@@ -162,9 +168,9 @@ class Backends:
             service=f"{svc.key}:{sp.port}",
             port=port,
             protocol="HTTP",
-            protocol_version="HTTP1",
+            protocol_version=version,
             target_type="instance" if target_type == "instance" else "ip",
-            health_check=HEALTH_CHECK,
+            health_check=GRPC_HEALTH_CHECK if grpc else HEALTH_CHECK,
             attributes={},
             tags={SERVICE_TAG: f"{svc.key}:{sp.port}"},
             targets=final_targets(gi, sobj, svc.metadata.namespace, name, targets, waiting),

@@ -49,7 +49,7 @@ def build_gateway(inp: GatewayInput) -> GatewayBuild:
     status.listeners = [lb.status for lb in listeners]
     attachments, status.routes = attach(inp, listeners)
     backends = Backends(inp)
-    rules = RuleBuilder(backends, lambda r: f"HTTPRoute/{r.key}")
+    rules = RuleBuilder(backends, route_key)
     valid = [lb for lb in listeners if lb.status.valid]
     try:
         if not valid:
@@ -75,7 +75,7 @@ def _rows(status: GatewayStatus, problems: list[InvalidInputError]) -> list[dict
     problem."""
     rows = []
     for key in sorted(status.routes):
-        ns, _, name = key.removeprefix("HTTPRoute/").partition("/")
+        ns, _, name = key.partition("/")[2].partition("/")
         first = next((e for e in problems if e.obj == key), None)
         rows.append(
             {
@@ -232,7 +232,7 @@ def _problems(
     """What the statuses report as wrong, as errors naming the object and the field."""
     out = [e for lb in listeners if (e := listener_error(inp, lb)) is not None]
     for key, parents in sorted(status.routes.items()):
-        obj = key  # HTTPRoute/<ns>/<name>
+        obj = key  # <kind>/<ns>/<name>
         for ps in parents:
             acc = ps.conditions[ACCEPTED]
             if not acc.status:

@@ -30,7 +30,9 @@ from albctl.model.gateway.status import (
 )
 
 HTTP_ROUTE = (GROUP, "HTTPRoute")
-ROUTE_KINDS = {"HTTP": [HTTP_ROUTE], "HTTPS": [HTTP_ROUTE]}
+GRPC_ROUTE = (GROUP, "GRPCRoute")
+# ALB serves gRPC on HTTPS listeners only
+ROUTE_KINDS = {"HTTP": [HTTP_ROUTE], "HTTPS": [HTTP_ROUTE, GRPC_ROUTE]}
 
 
 @dataclass

@@ -179,8 +179,48 @@ class HTTPRouteSpec(_Obj):
 
 
 class HTTPRoute(_Obj):
+    """An HTTPRoute, or a GRPCRoute read as one (``kind``; see :mod:`albctl.model.gateway.grpc`)."""
+
+    kind: str = "HTTPRoute"
     metadata: ObjectMeta
     spec: HTTPRouteSpec = HTTPRouteSpec()
+
+    @property
+    def key(self) -> str:
+        return f"{self.metadata.namespace}/{self.metadata.name}"
+
+
+# --- GRPCRoute (apis/v1/grpcroute_types.go) ----------------------------------------------------
+
+
+class GRPCMethodMatch(_Obj):
+    type: str = "Exact"
+    service: str | None = None
+    method: str | None = None
+
+
+class GRPCRouteMatch(_Obj):
+    method: GRPCMethodMatch | None = None
+    headers: tuple[HTTPHeaderMatch, ...] = ()
+
+
+class GRPCRouteRule(_Obj):
+    name: str | None = None
+    matches: tuple[GRPCRouteMatch, ...] = (GRPCRouteMatch(),)
+    filters: tuple[HTTPRouteFilter, ...] = ()
+    backend_refs: tuple[HTTPBackendRef, ...] = Field((), alias="backendRefs")
+    session_persistence: dict[str, object] | None = Field(None, alias="sessionPersistence")
+
+
+class GRPCRouteSpec(_Obj):
+    parent_refs: tuple[ParentReference, ...] = Field((), alias="parentRefs")
+    hostnames: tuple[str, ...] = ()
+    rules: tuple[GRPCRouteRule, ...] = (GRPCRouteRule(),)
+
+
+class GRPCRoute(_Obj):
+    metadata: ObjectMeta
+    spec: GRPCRouteSpec = GRPCRouteSpec()
 
     @property
     def key(self) -> str:

@@ -11,10 +11,12 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from albctl.model.gateway.grpc import as_http_route
 from albctl.model.gateway.inputs import GatewayInput, stack_id
 from albctl.model.gateway.objects import (
     Gateway,
     GatewayClass,
+    GRPCRoute,
     HTTPRoute,
     Namespace,
     ReferenceGrant,
@@ -33,6 +35,8 @@ class GatewayObjects(Protocol):
     def gateways(self) -> Sequence[Gateway]: ...
     @property
     def http_routes(self) -> Sequence[HTTPRoute]: ...
+    @property
+    def grpc_routes(self) -> Sequence[GRPCRoute]: ...
     @property
     def reference_grants(self) -> Sequence[ReferenceGrant]: ...
     @property
@@ -79,7 +83,7 @@ def gateway_input(
     return GatewayInput(
         gateway=gateway,
         gateway_class=classes.get(gateway.spec.gateway_class_name),
-        routes=[r for r in objs.http_routes if not r.metadata.deletion_timestamp],
+        routes=all_routes(objs),
         grants=list(objs.reference_grants),
         namespaces={n.metadata.name: n.metadata.labels for n in objs.namespaces},
         services={s.key: s for s in objs.services},
@@ -106,10 +110,16 @@ def secret_refs(gateway: Gateway) -> list[str]:
     return out
 
 
+def all_routes(objs: GatewayObjects) -> list[HTTPRoute]:
+    """The HTTPRoutes and GRPCRoutes (read as HTTPRoutes) that are not being deleted."""
+    grpc = [as_http_route(g) for g in objs.grpc_routes]
+    return [r for r in [*objs.http_routes, *grpc] if not r.metadata.deletion_timestamp]
+
+
 def routes_using(objs: GatewayObjects, service_key: str) -> set[tuple[str, str]]:
-    """(namespace, name) of the HTTPRoutes whose backendRefs name the Service."""
+    """(namespace, name) of the routes whose backendRefs name the Service."""
     out: set[tuple[str, str]] = set()
-    for r in objs.http_routes:
+    for r in all_routes(objs):
         for rule in r.spec.rules:
             for b in rule.backend_refs:
                 if f"{b.namespace or r.metadata.namespace}/{b.name}" == service_key:
