@@ -649,3 +649,34 @@ def test_a_grpc_route_on_an_http_listener_is_not_allowed() -> None:
     assert parent(b, "GRPCRoute/shop/g")["Accepted"] == (False, "NotAllowedByListeners")
     [e] = b.result.problems
     assert e.obj == "GRPCRoute/shop/g" and "GRPCRoutes" in e.message
+
+
+def test_a_route_naming_the_host_beats_an_older_wildcard_narrowed_by_the_listener() -> None:
+    gw = gateway("gw", "infra", listener("abc", hostname="abc.example.com"))
+    b = build(
+        http_route(
+            "wide",
+            "shop",
+            {"backendRefs": [backend_ref("web")]},
+            hostnames=["*.example.com"],
+            created="2020-01-01T00:00:00Z",
+        ),
+        http_route(
+            "exact",
+            "shop",
+            {"backendRefs": [backend_ref("api")]},
+            hostnames=["abc.example.com"],
+            created="2021-01-01T00:00:00Z",
+        ),
+        gw=gw,
+    )
+    assert where(b, "http://abc.example.com/") == "shop/api:80"
+
+
+def test_a_grpc_rule_without_a_usable_backend_answers_unavailable() -> None:
+    https = gateway(
+        "gw", "infra", listener("https", port=443, protocol="HTTPS", hostname="g.example.com")
+    )
+    b = build(grpc_route("g", {"backendRefs": [backend_ref("api", weight=0)]}), gw=https)
+    # 503: gRPC clients read it as UNAVAILABLE, the status the GRPCRoute spec asks for
+    assert where(b, "https://g.example.com/s/m", method="POST") == "503"

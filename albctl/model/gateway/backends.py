@@ -5,7 +5,8 @@ core Service (group ``""``, kind ``Service``) with a port; one in another namesp
 ReferenceGrant; an unresolvable ref (unknown kind ``InvalidKind``, missing Service or port
 ``BackendNotFound``, not permitted ``RefNotPermitted``) makes the route's ``ResolvedRefs``
 False, and requests that would have gone to it get HTTP 500. When every backend of a rule is
-invalid, or every weight is 0, or the rule has none, the rule answers a fixed 500.
+invalid, or every weight is 0, or the rule has none, the rule answers a fixed 500 (a GRPCRoute's:
+503, which gRPC clients read as UNAVAILABLE, the status its spec asks for).
 
 ALB forwards by weight (0-999, at most 5 target groups); larger weights are scaled keeping
 their proportions. A share of the traffic cannot be answered with a fixed 500 on ALB, so when
@@ -48,6 +49,12 @@ FIXED_500 = Action(
     type="fixed-response",
     fixed_response=FixedResponseConfig(status_code="500", content_type="text/plain"),
 )
+# a GRPCRoute rule without a usable backend: UNAVAILABLE (gateway-api grpcroute_types.go
+# GRPCBackendRef), which gRPC clients read from HTTP 503 (gRPC's HTTP-to-gRPC status mapping)
+FIXED_503 = Action(
+    type="fixed-response",
+    fixed_response=FixedResponseConfig(status_code="503", content_type="text/plain"),
+)
 HEALTH_CHECK = HealthCheck(
     protocol="HTTP",
     port="traffic-port",
@@ -80,7 +87,7 @@ class Backends:
     def rule_action(self, route: HTTPRoute, ri: int) -> RuleBackends:
         """The forward (or fixed 500) of ``spec.rules[ri]``."""
         rule = route.spec.rules[ri]
-        out = RuleBackends(FIXED_500)
+        out = RuleBackends(FIXED_503 if route.kind == "GRPCRoute" else FIXED_500)
         forward: list[tuple[str, int]] = []
         for j, ref in enumerate(rule.backend_refs):
             where = f"spec.rules[{ri}].backendRefs[{j}]"

@@ -2,7 +2,9 @@
 spec's precedence across all routes of a port, as ALB rules.
 
 Order (gateway-api ``HTTPRouteRule`` and ``HTTPRouteSpec.Hostnames``, continuing on ties): the
-matching hostname (exact names before wildcards, longer first, any host last); the match
+matching hostname (exact names before wildcards, longer first, any host last), then the route's
+own hostname that matched (a route naming the host exactly before one whose wildcard the
+listener narrowed to it); the match
 (:func:`albctl.model.gateway.matches.precedence`); the oldest route; the route's
 ``namespace/name``; the rule's index; the match's index. A route with several hostnames gets one
 ALB rule per hostname, so each takes its own place in that order.
@@ -32,7 +34,7 @@ from albctl.model.desired import Action, Condition, FixedResponseConfig, Rule, T
 from albctl.model.gateway.attachment import Attachment, route_key
 from albctl.model.gateway.backends import FIXED_500, Backends, RuleBackends
 from albctl.model.gateway.filters import FilterOutcome, apply_filters, check_rule
-from albctl.model.gateway.hostnames import owner, specificity, wildcard_covers
+from albctl.model.gateway.hostnames import intersect, owner, specificity, wildcard_covers
 from albctl.model.gateway.listeners import ListenerBuild
 from albctl.model.gateway.matches import match_conditions, precedence, split_path
 from albctl.model.gateway.objects import HTTPRoute
@@ -128,7 +130,8 @@ class RuleBuilder:
                         )
                         break
                     for vi, conds in enumerate(variants):
-                        key = (specificity(host), precedence(match), *base, vi)
+                        own = specificity(route_hostname(route, a, host))
+                        key = (specificity(host), own, precedence(match), *base, vi)
                         out.append(_Entry(key, conds, action, fo.transforms, route_key(route)))
         return out
 
@@ -143,6 +146,18 @@ class RuleBuilder:
             if all(sum(c.value_count for c in s) <= MAX_CONDITION_VALUES_PER_RULE for s in sets):
                 return sets
         return None
+
+
+def route_hostname(route: HTTPRoute, a: Attachment, host: str | None) -> str | None:
+    """The route's own hostname that gave ``host`` on the attachment's listener (the most
+    specific if several did): the spec ranks routes by their own hostnames, so among rules
+    for one host condition, a route naming that host exactly goes before one whose wildcard
+    was narrowed to it by the listener."""
+    listener_host = (a.listener.listener.hostname or "").lower() or None
+    got = [
+        h.lower() for h in route.spec.hostnames if intersect(listener_host, h.lower()) == host
+    ]
+    return min(got, key=specificity) if got else None
 
 
 def fallbacks(listeners: list[ListenerBuild]) -> list[_Entry]:
@@ -162,7 +177,7 @@ def fallbacks(listeners: list[ListenerBuild]) -> list[_Entry]:
         ]
         if wider:
             cond = (Condition(field="host-header", values=(host,)),)
-            key = (specificity(host), _LAST, "", "", 0, 0, 0)
+            key = (specificity(host), (9, 0), _LAST, "", "", 0, 0, 0)
             out.append(_Entry(key, cond, FIXED_404, (), f"Gateway/{lb.listener.name}"))
     return out
 
