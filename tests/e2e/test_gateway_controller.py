@@ -62,6 +62,7 @@ def _where(lv: Live, stack: str, url: str) -> str:
     return a.fixed_response.status_code
 
 
+@pytest.mark.localstack
 def test_gateway_status_route_status_and_a_route_moved_between_gateways(live: Live) -> None:
     live.apply(
         _ns("infra"),
