@@ -317,3 +317,18 @@ def test_a_grpc_route_gets_grpc_target_groups_on_the_https_listener(aws: AwsEnv)
 
 def route_call(table: Any, url: str) -> str:
     return _where(table, "POST", url, "content-type: application/grpc")
+
+
+def test_a_gateway_that_cannot_be_built_keeps_its_load_balancer_serving(aws: AwsEnv) -> None:
+    _run(aws, "apply", *_docs())
+    before = _table(aws)
+    broken = [d for d in _docs() if d["kind"] != "Gateway"]
+    broken.append(gateway("gw", "infra", listener("tcp", protocol="TCP")))
+    report = _run(aws, "apply", *broken)
+    [o] = report.outcomes
+    assert not o.ok and o.build is not None and o.build.group_error is not None
+    assert "spec.listeners" in str(o.build.group_error)
+    assert o.plan.changes == []  # nothing of the stack touched
+    after = _table(aws)
+    assert after == before
+    assert _where(after, "GET", "http://shop.example.com/api") == "forward shop/api:80,shop/web:80"
