@@ -154,9 +154,7 @@ def route_hostname(route: HTTPRoute, a: Attachment, host: str | None) -> str | N
     for one host condition, a route naming that host exactly goes before one whose wildcard
     was narrowed to it by the listener."""
     listener_host = (a.listener.listener.hostname or "").lower() or None
-    got = [
-        h.lower() for h in route.spec.hostnames if intersect(listener_host, h.lower()) == host
-    ]
+    got = [h.lower() for h in route.spec.hostnames if intersect(listener_host, h.lower()) == host]
     return min(got, key=specificity) if got else None
 
 
