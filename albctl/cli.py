@@ -6,6 +6,7 @@ from the standard boto3 chain (AWS_REGION, credentials, AWS_ENDPOINT_URL).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -123,6 +124,10 @@ class EngineArgs:
     default_tags: str | None
     default_target_type: str | None = None
     gateway_controller_names: tuple[str, ...] = ()
+
+    def with_gateway(self, names: list[str] | None) -> EngineArgs:
+        """These settings with the ``--gateway-controller-name`` values given."""
+        return dataclasses.replace(self, gateway_controller_names=tuple(names or ()))
 
     def engine(self) -> Any:
         return _engine(self)
@@ -328,14 +333,8 @@ def plan(
     from albctl.render import print_report
 
     args = EngineArgs(
-        cluster_name,
-        vpc_id,
-        region,
-        ingress_class,
-        default_tags,
-        default_target_type,
-        tuple(gateway_controller_name or ()),
-    )
+        cluster_name, vpc_id, region, ingress_class, default_tags, default_target_type
+    ).with_gateway(gateway_controller_name)
     if kubeconfig:
         report = _plan_live(kubeconfig, group, args, output, log_level)
     else:
@@ -373,14 +372,8 @@ def apply(
     """Make AWS match the Ingresses and Gateways in the files. Idempotent; invalid Ingresses
     are left as they are."""
     args = EngineArgs(
-        cluster_name,
-        vpc_id,
-        region,
-        ingress_class,
-        default_tags,
-        default_target_type,
-        tuple(gateway_controller_name or ()),
-    )
+        cluster_name, vpc_id, region, ingress_class, default_tags, default_target_type
+    ).with_gateway(gateway_controller_name)
     _finish(_run("apply", filename, prune, args, output, log_level), "apply", output)
 
 
@@ -397,13 +390,8 @@ def delete(
 ) -> None:
     """Delete the AWS resources of the IngressGroups and Gateways in the files (only resources
     albctl owns)."""
-    args = EngineArgs(
-        cluster_name,
-        vpc_id,
-        region,
-        ingress_class,
-        None,
-        gateway_controller_names=tuple(gateway_controller_name or ()),
+    args = EngineArgs(cluster_name, vpc_id, region, ingress_class, None).with_gateway(
+        gateway_controller_name
     )
     _finish(_run("delete", filename, False, args, output, log_level), "delete", output)
 

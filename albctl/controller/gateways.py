@@ -88,7 +88,7 @@ class GatewayReconciler:
         objs = self.rec.snapshots.objects()
         gw = next((g for g in objs.gateways if stack_id(g) == gid), None)
         observer = self._observer()
-        observed = self.rec._fresh(gid, observer)
+        observed = self.rec.read_stack(gid, observer)
         if gw is None or gw.metadata.deletion_timestamp or not self._ours(objs, gw):
             return self._remove(gid, gw, objs, observed)
         try:
@@ -115,7 +115,7 @@ class GatewayReconciler:
         got = self._build(gid, gw, objs, observed)
         build = got.result
         needs_certs = needs_of(objs).certificates
-        inventory = rec._mem(gid).inventory
+        inventory = rec.memory_of(gid).inventory
         observed = with_certificates(
             rec.clients, rec.settings.cluster_name, {gid: observed}, inventory, needs_certs
         ).get(gid, observed)
@@ -126,12 +126,12 @@ class GatewayReconciler:
             observed = observer.for_desired(observed, build.stack)
         frozen = {f"Gateway/{gw.key}"} if build.group_error is not None else set()
         plan = diff_stack(build.stack, observed, frozen)
-        lb_info, arns, managed_sg = rec._apply(plan, build, observed)
+        lb_info, arns, managed_sg = rec.apply_plan(plan, build, observed)
         if build.stack is not None:
             rules = rec.networking.finish(gid, build.stack, observed, managed_sg, objs, vpc)
             for w in rules.warnings:
                 self._event(gw, "Warning", "SecurityGroupRuleSkipped", w)
-        rec._remember(gid, build.stack, arns)
+        rec.remember(gid, build.stack, arns)
         self._publish(gw, got, lb_info)
         self._events(gw, got, plan)
         bad = bool(build.problems or build.group_error)
@@ -145,8 +145,8 @@ class GatewayReconciler:
         self, gid: str, gw: Gateway, objs: ObjectSet, observed: ObservedStack
     ) -> GatewayBuild:
         rec = self.rec
-        inventory = rec._inventory(gid, objs, observed)
-        rec._mem(gid).inventory = inventory
+        inventory = rec.discover(gid, objs, observed)
+        rec.memory_of(gid).inventory = inventory
         ix = build_indexes(objs)
         return build_gateway(
             gateway_input(
@@ -190,12 +190,12 @@ class GatewayReconciler:
             rec.clients, rec.settings.cluster_name, {gid: observed}, None
         ).get(gid, observed)
         plan = diff_stack(None, observed)
-        vpc = rec.settings.vpc_id or rec._vpc_of(observed)
+        vpc = rec.settings.vpc_id or rec.vpc_of(observed)
         if plan.changes:
             observed = rec.networking.prepare(None, observed, plan, vpc)
-        _, arns, managed_sg = rec._apply(plan, None, observed)
+        _, arns, managed_sg = rec.apply_plan(plan, None, observed)
         rec.networking.finish(gid, None, observed, managed_sg, objs, vpc)
-        rec._remember(gid, None, arns)
+        rec.remember(gid, None, arns)
         self._detach_routes(gw)
         rec.writer.remove_gateway_finalizer(gw.metadata.namespace, gw.metadata.name)
         self._event(gw, "Normal", "Deleted", f"load balancer of {gid} deleted")

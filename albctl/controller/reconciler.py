@@ -184,7 +184,7 @@ class Reconciler:
         if n is not None:
             self._local.throttles = n + 1
 
-    def _mem(self, gid: str) -> GroupMemory:
+    def memory_of(self, gid: str) -> GroupMemory:
         with self._lock:
             return self.memory.setdefault(gid, GroupMemory())
 
@@ -304,15 +304,15 @@ class Reconciler:
             read_attributes=False,
             backend_security_group=self.backend_sg,
         )
-        observed = self._fresh(gid, observer)
+        observed = self.read_stack(gid, observer)
         leaving = self._leaving(gid, objs, where, group, observed)
         # finalizers before anything is created in AWS
         self._add_finalizers(members, set(group.invalid) if group else set())
         plan, build, observed = self._plan(gid, group, objs, observed, observer, leaving)
-        mem = self._mem(gid)
+        mem = self.memory_of(gid)
         fp = _fingerprint(build.stack if build else None, sorted(build.invalid) if build else [])
         drift = bool(plan.changes) and mem.fingerprint == fp
-        lb_info, arns, managed_sg = self._apply(plan, build, observed)
+        lb_info, arns, managed_sg = self.apply_plan(plan, build, observed)
         if build is None or build.stack is not None:
             stack = build.stack if build else None
             vpc = self.settings.vpc_id or (mem.inventory.vpc_id if mem.inventory else None)
@@ -322,7 +322,7 @@ class Reconciler:
             self._report_drift(gid, plan, members)
         mem.fingerprint = fp
         mem.lb_arn = lb_info["arn"] if lb_info else None
-        self._remember(gid, build.stack if build else None, arns)
+        self.remember(gid, build.stack if build else None, arns)
         for ing in members:
             self.member_of[ing.key] = gid
         # after AWS: status, then finalizers of members that left
@@ -483,11 +483,11 @@ class Reconciler:
             ).get(gid, observed)
             plan = diff_stack(None, observed)
             if plan.changes:
-                vpc = self.settings.vpc_id or self._vpc_of(observed)
+                vpc = self.settings.vpc_id or self.vpc_of(observed)
                 observed = self.networking.prepare(None, observed, plan, vpc)
         return plan, build, observed
 
-    def _apply(
+    def apply_plan(
         self, plan: Plan, build: BuildResult | None, observed: ObservedStack
     ) -> tuple[dict[str, Any] | None, dict[str, str], str | None]:
         """Apply the plan: (load balancer arn, DNS name and scheme; target group ARNs by id;
@@ -516,7 +516,7 @@ class Reconciler:
                 client_secrets=build.client_secrets if build else None,
             )
             if build is not None and build.stack is not None and vpc is None:
-                applier.vpc_id = self._vpc_of(observed)
+                applier.vpc_id = self.vpc_of(observed)
             result = applier.apply(plan, observed)
             if any(c.kind == "Certificate" for c in plan.changes):
                 self.discovery.invalidate_certificates()  # the new import must be listed
@@ -577,7 +577,7 @@ class Reconciler:
                 )
             self.member_of.pop(ing.key, None)
 
-    def _inventory(self, gid: str, objs: ObjectSet, observed: ObservedStack) -> Inventory:
+    def discover(self, gid: str, objs: ObjectSet, observed: ObservedStack) -> Inventory:
         needs = needs_of(objs)
         inventory = discover_inventory(
             self.clients,
@@ -608,23 +608,23 @@ class Reconciler:
         once with a fresh list (a certificate issued a moment ago is then used at once)."""
         services = build_indexes(objs).services
         secrets = self._read_secrets(group, services)
-        self._mem(gid).secrets = secrets
+        self.memory_of(gid).secrets = secrets
         needs_certs = needs_of(objs).certificates
         for fresh in (False, True):
             if fresh:
                 self.discovery.invalidate_certificates()
             cached = needs_certs and self.discovery.certificates() is not None
-            inventory = self._inventory(gid, objs, observed)
+            inventory = self.discover(gid, objs, observed)
             build = build_group(self._group_input(group, objs, inventory, secrets))
             if not (cached and _certificate_miss(build)):
                 break
-        self._mem(gid).inventory = inventory
+        self.memory_of(gid).inventory = inventory
         seen = with_certificates(
             self.clients, self.settings.cluster_name, {gid: observed}, inventory, needs_certs
         )
         return inventory, seen.get(gid, observed), build
 
-    def _fresh(self, gid: str, observer: Observer) -> ObservedStack:
+    def read_stack(self, gid: str, observer: Observer) -> ObservedStack:
         """The stack as AWS lists it, read again (a few times, with backoff) while something
         this process created for it lately is not listed yet, or something it deleted is
         still listed: AWS's reads are eventually consistent, and a plan made from such a read
@@ -634,7 +634,7 @@ class Reconciler:
             if attempt:
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
-            mem = self._mem(gid)
+            mem = self.memory_of(gid)
             known = {*mem.tg_arns.values(), *([mem.lb_arn] if mem.lb_arn else [])}
             observed = observer.observe({gid}, known).get(gid) or ObservedStack(
                 group_id=gid, backend_security_group=observer.backend_security_group
@@ -672,7 +672,7 @@ class Reconciler:
                     out[key] = Secret.model_validate(raw)
         return out
 
-    def _vpc_of(self, observed: ObservedStack) -> str | None:
+    def vpc_of(self, observed: ObservedStack) -> str | None:
         if observed.load_balancers and observed.load_balancers[0].vpc_id:
             return observed.load_balancers[0].vpc_id
         inv = discover_inventory(self.clients, None, False)
@@ -689,9 +689,9 @@ class Reconciler:
                 return None
             raise
 
-    def _remember(self, gid: str, stack: Stack | None, arns: dict[str, str]) -> None:
+    def remember(self, gid: str, stack: Stack | None, arns: dict[str, str]) -> None:
         """Target group ARNs and targets as applied, for the fast path (no AWS call)."""
-        mem = self._mem(gid)
+        mem = self.memory_of(gid)
         before = set(mem.tg_names.values())
         if stack is None:
             mem.tg_arns.clear()
@@ -752,7 +752,7 @@ class Reconciler:
         objs = self.snapshots.objects()
         groups, _ = self._groups(objs)
         group = groups.get(gid)
-        mem = self._mem(gid)
+        mem = self.memory_of(gid)
         if group is None or not mem.tg_arns or mem.inventory is None:
             return self._full_needed(gid, "group or target groups unknown")
         # no AWS discovery on the fast path: the inventory of the last full reconcile serves
