@@ -7,13 +7,13 @@ the whole key.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from albctl.errors import InvalidInputError
+from albctl.model.values.load_balancer import cidrs
 
 PREFIX = "alb.ingress.kubernetes.io/"
 
@@ -118,13 +118,7 @@ class Annotations:
         values = self.string_list(name)
         if values is None:
             return None
-        out = []
-        for v in values:
-            try:
-                out.append(str(ipaddress.ip_network(v, strict=False)))
-            except ValueError:
-                raise self.error(self.obj, name, f"{v!r} is not a valid CIDR") from None
-        return out
+        return cidrs(values, lambda m: self.error(self.obj, name, m))
 
     def prefixed(self, prefix: str) -> dict[str, str]:
         """All annotations whose name starts with ``prefix`` (e.g. ``actions.``), by suffix."""

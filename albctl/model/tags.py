@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 CLUSTER_TAG = "albctl.io/cluster"
 STACK_TAG = "albctl.io/stack"
@@ -16,6 +17,25 @@ SERVICE_TAG = "albctl.io/service"
 OIDC_SECRET_TAG = "albctl.io/oidc-secret-digest"
 
 OWNERSHIP_KEYS = (CLUSTER_TAG, STACK_TAG, RESOURCE_TAG)
+# the resource id of the cluster's shared backend security group
+BACKEND_SG_RESOURCE = "backend-sg"
+
+
+@dataclass(frozen=True)
+class TagScheme:
+    """The tag keys a controller tracks its stacks by: albctl's, or LBC's when taking over."""
+
+    cluster: str
+    stack: str
+    resource: str
+
+    def owns(self, tags: Mapping[str, str], cluster: str, stack: str | None = None) -> bool:
+        if tags.get(self.cluster) != cluster or self.resource not in tags:
+            return False
+        return stack is None or tags.get(self.stack) == stack
+
+
+ALBCTL_TAGS = TagScheme(CLUSTER_TAG, STACK_TAG, RESOURCE_TAG)
 
 
 def owned_by(tags: Mapping[str, str], cluster: str, stack: str | None = None) -> bool:

@@ -9,23 +9,22 @@ the client secret; the secret itself goes to the applier, never into a plan or a
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from albctl.errors import InvalidInputError, MissingObjectError
+from albctl.errors import InvalidInputError
 from albctl.model.annotations import PREFIX as ANN
 from albctl.model.annotations import Annotations
 from albctl.model.desired import (
     Action,
     AuthenticateCognito,
     AuthenticateOidc,
-    JwtClaim,
     JwtValidation,
 )
 from albctl.model.ingress.context import MemberContext
+from albctl.model.values import auth as auth_values
 
 
 class _CaseInsensitive(BaseModel):
@@ -122,22 +121,14 @@ def with_auth(ctx: MemberContext, action: Action, ann: Annotations) -> Action:
 
 
 def _common(ann: Annotations) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    on_unauth = ann.choice(
-        "auth-on-unauthenticated-request", ("authenticate", "allow", "deny"), True
+    on_unauth = ann.choice("auth-on-unauthenticated-request", auth_values.ON_UNAUTHENTICATED, True)
+    return auth_values.common(
+        on_unauth,
+        ann.string("auth-scope", service_override=True),
+        ann.string("auth-session-cookie", service_override=True),
+        ann.integer("auth-session-timeout", True, *auth_values.SESSION_TIMEOUT),
+        lambda m: ann.error(ann.obj, "auth-session-timeout", m),
     )
-    if on_unauth:
-        out["on_unauthenticated"] = on_unauth
-    scope = ann.string("auth-scope", service_override=True)
-    if scope:
-        out["scope"] = scope
-    cookie = ann.string("auth-session-cookie", service_override=True)
-    if cookie:
-        out["session_cookie"] = cookie
-    timeout = ann.integer("auth-session-timeout", True, 1, 604800)
-    if timeout is not None:
-        out["session_timeout"] = timeout
-    return out
 
 
 def _idp_json(ann: Annotations, name: str) -> tuple[str, Any]:
@@ -168,31 +159,22 @@ def _oidc(ctx: MemberContext, ann: Annotations) -> AuthenticateOidc:
     source, data = _idp_json(ann, "auth-idp-oidc")
     cfg = _OidcJson.parse(source, "auth-idp-oidc", data)
     where = f"annotation {ANN}auth-idp-oidc"
-    ref = f"{ctx.ns}/{cfg.secret_name}"
-    secret = ctx.inp.secrets.get(ref)
-    client_id: bytes | None
-    client_secret: bytes | None
-    if secret is None and not ctx.inp.inventory.aws_known:
-        # admission and offline routing read no Secrets: judge the rest of the Ingress
-        client_id, client_secret = b"unknown", b"unknown"
-    elif secret is None:
-        raise MissingObjectError(source, where, f"Secret {ref} (secretName) not found")
-    else:
-        client_id = secret.value("clientID") or secret.value("clientId")
-        client_secret = secret.value("clientSecret")
-    for key, value in (("clientID", client_id), ("clientSecret", client_secret)):
-        if not value:
-            raise InvalidInputError(source, where, f"Secret {ref} has no key {key!r}")
-    assert client_id is not None and client_secret is not None
-    digest = hashlib.sha256(b"albctl-oidc\0" + ref.encode() + b"\0" + client_secret).hexdigest()
-    ctx.client_secrets[digest[:16]] = client_secret.decode()
+    client_id, digest = auth_values.oidc_client(
+        ctx.inp.secrets,
+        ctx.inp.inventory.aws_known,
+        f"{ctx.ns}/{cfg.secret_name}",
+        source,
+        where,
+        lambda m: InvalidInputError(source, where, m),
+        ctx.client_secrets,
+    )
     return AuthenticateOidc(
         issuer=cfg.issuer,
         authorization_endpoint=cfg.authorization_endpoint,
         token_endpoint=cfg.token_endpoint,
         user_info_endpoint=cfg.user_info_endpoint,
-        client_id=client_id.decode(),
-        client_secret_digest=digest[:16],
+        client_id=client_id,
+        client_secret_digest=digest,
         extra_params=cfg.extra_params,
         **_common(ann),
     )
@@ -203,14 +185,8 @@ def _jwt(ctx: MemberContext) -> JwtValidation | None:
     if got is None:
         return None
     cfg = _JwtJson.parse(got[0], "jwt-validation", got[1])
-    return JwtValidation(
-        jwks_endpoint=cfg.jwks_endpoint,
-        issuer=cfg.issuer,
-        additional_claims=tuple(
-            JwtClaim(name=c.name, format=c.format, values=tuple(c.values))
-            for c in cfg.additional_claims
-        ),
-    )
+    claims = [(c.name, c.format, c.values) for c in cfg.additional_claims]
+    return auth_values.jwt_validation(cfg.jwks_endpoint, cfg.issuer, claims)
 
 
 def needs_https(action: Action) -> str | None:

@@ -18,6 +18,7 @@ from albctl.model.desired import (
 from albctl.model.ingress.context import MemberContext
 from albctl.model.ingress.inputs import MAX_CERTS_PER_LISTENER, MAX_LISTENERS
 from albctl.model.ingress.listener_rules import with_secret_digest
+from albctl.model.values import listener as mtls_values
 
 
 def ssl_redirect(ctx: MemberContext) -> int | None:
@@ -34,15 +35,12 @@ def explicit_certificates(ctx: MemberContext) -> list[str] | None:
     certs = ctx.ann.string_list("certificate-arn")
     if ps and ps.certificate_arn:
         certs = list(ps.certificate_arn)
-    for c in certs or []:
-        if not c.startswith("arn:"):
-            raise ctx.error(
-                bool(ps and ps.certificate_arn),
-                "certificate-arn",
-                "certificateArn",
-                f"{c!r} is not an ARN",
-            )
-    return certs
+    if certs is None:
+        return None
+    from_params = bool(ps and ps.certificate_arn)
+    return mtls_values.certificate_arns(
+        certs, lambda m: ctx.error(from_params, "certificate-arn", "certificateArn", m)
+    )
 
 
 def tls_secrets(ctx: MemberContext) -> list[tuple[int, str, tuple[str, ...]]]:
@@ -119,10 +117,6 @@ def listener_attributes(
     return {p: a for p, a in out.items() if a}, warnings
 
 
-MTLS_MODES = ("off", "passthrough", "verify")
-_VERIFY_ONLY = ("trustStore", "ignoreClientCertificateExpiry", "advertiseTrustStoreCaNames")
-
-
 def mutual_authentication(
     ctx: MemberContext, ports: Mapping[int, str]
 ) -> dict[int, MutualAuthentication]:
@@ -155,44 +149,17 @@ def _mtls_error(ctx: MemberContext, src: str, entry: Any, why: str) -> InvalidIn
 def _mtls_entry(
     ctx: MemberContext, src: str, entry: dict[str, Any], ports: Mapping[int, str]
 ) -> MutualAuthentication:
-    port, mode = ci_get(entry, "port"), ci_get(entry, "mode")
+    port = ci_get(entry, "port")
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise _mtls_error(ctx, src, entry, "port must be a number 1-65535")
     if ports.get(port) != "HTTPS":
         raise _mtls_error(ctx, src, entry, f"port {port} is not an HTTPS port in listen-ports")
-    if mode not in MTLS_MODES:
-        raise _mtls_error(ctx, src, entry, f"mode must be one of {', '.join(MTLS_MODES)}")
-    given = {k: ci_get(entry, k) for k in _VERIFY_ONLY}
-    if mode != "verify":
-        extra = [k for k, v in given.items() if v is not None]
-        if extra:
-            raise _mtls_error(ctx, src, entry, f"mode {mode} does not take {', '.join(extra)}")
-        return MutualAuthentication(mode=mode)
-    store, ignore, advertise = given.values()
-    if not isinstance(store, str) or not store:
-        raise _mtls_error(ctx, src, entry, "mode verify needs a trustStore (name or ARN)")
-    if ignore is not None and not isinstance(ignore, bool):
-        raise _mtls_error(ctx, src, entry, "ignoreClientCertificateExpiry must be true or false")
-    if advertise is not None and advertise not in ("on", "off"):
-        raise _mtls_error(ctx, src, entry, "advertiseTrustStoreCaNames must be on or off")
-    return MutualAuthentication(
-        mode="verify",
-        trust_store_arn=_trust_store_arn(ctx, src, entry, store),
-        ignore_client_certificate_expiry=bool(ignore),
-        advertise_trust_store_ca_names=advertise or "off",
+    return mtls_values.mutual_authentication(
+        ctx.inp.inventory,
+        ci_get(entry, "mode"),
+        {k: ci_get(entry, k) for k in mtls_values.VERIFY_ONLY},
+        lambda why: _mtls_error(ctx, src, entry, why),
     )
-
-
-def _trust_store_arn(ctx: MemberContext, src: str, entry: Any, store: str) -> str:
-    if store.startswith("arn:"):
-        return store
-    inv = ctx.inp.inventory
-    if not inv.aws_known:
-        return f"arn:unknown:trust-store:{store}"
-    arn = inv.trust_stores_by_name.get(store)
-    if arn is None:
-        raise _mtls_error(ctx, src, entry, f"no trust store named {store!r}")
-    return arn
 
 
 def check_ssl_redirect(ports: Mapping[int, tuple[str, str]], port: int | None, setter: str) -> None:

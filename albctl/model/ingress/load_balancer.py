@@ -11,8 +11,9 @@ from albctl.model.annotations import PREFIX as ANN
 from albctl.model.desired import LB_ID, LoadBalancer
 from albctl.model.ingress.context import MemberContext
 from albctl.model.ingress.inputs import GroupInput
-from albctl.model.names import load_balancer_name, valid_lb_name
+from albctl.model.names import load_balancer_name
 from albctl.model.subnets import SubnetError, discover, resolve
+from albctl.model.values import load_balancer as values
 
 
 def member_settings(ctx: MemberContext) -> dict[str, Any]:
@@ -92,11 +93,10 @@ def _capacity(ctx: MemberContext) -> int | None:
     ps = ctx.spec
     if ps and ps.minimum_load_balancer_capacity is not None:
         units = ps.minimum_load_balancer_capacity.capacity_units
-        if units < 0:
-            raise ctx.error(
-                True, "", "minimumLoadBalancerCapacity.capacityUnits", f"got {units}, expected >= 0"
-            )
-        return units
+        return values.capacity_units(
+            units,
+            lambda m: ctx.error(True, "", "minimumLoadBalancerCapacity.capacityUnits", m),
+        )
     got = ctx.ann.string_map("minimum-load-balancer-capacity")
     if got is None:
         return None
@@ -116,25 +116,14 @@ def _customer_owned_pool(ctx: MemberContext) -> str | None:
     pool = ctx.ann.string("customer-owned-ipv4-pool")
     if pool is None:
         return None
-    if not pool.startswith("ipv4pool-coip-"):
-        raise ctx.ann.error(
-            ctx.obj,
-            "customer-owned-ipv4-pool",
-            f"got {pool!r}, expected a customer-owned IPv4 pool id (ipv4pool-coip-...)",
-        )
-    inv = ctx.inp.inventory
     scheme = (ctx.spec.scheme if ctx.spec else None) or ctx.ann.string("scheme")
     scheme = scheme or ctx.inp.settings.default_scheme
-    existing = inv.existing_customer_owned_ipv4_pool
-    if inv.existing_scheme == scheme and existing is not None and existing != pool:
-        raise ctx.ann.error(
-            ctx.obj,
-            "customer-owned-ipv4-pool",
-            f"got {pool!r}, but the load balancer was created with "
-            f"{existing or 'no customer-owned pool'!r}; the pool is set only when the load "
-            "balancer is created: delete and recreate the Ingress to change it",
-        )
-    return pool
+    return values.customer_owned_pool(
+        ctx.inp.inventory,
+        pool,
+        scheme,
+        lambda m: ctx.ann.error(ctx.obj, "customer-owned-ipv4-pool", m),
+    )
 
 
 def _ipam_pool(ctx: MemberContext) -> str | None:
@@ -144,14 +133,14 @@ def _ipam_pool(ctx: MemberContext) -> str | None:
     if from_params:
         assert ps is not None and ps.ipam_configuration is not None
         pool = ps.ipam_configuration.ipv4_ipam_pool_id
-    if pool is not None and not re.fullmatch(r"ipam-pool-[0-9a-z]+", pool):
-        raise ctx.error(
-            from_params,
-            "ipam-ipv4-pool-id",
-            "ipamConfiguration.ipv4IPAMPoolId",
-            f"got {pool!r}, expected an IPAM pool id (ipam-pool-...)",
-        )
-    return pool
+    if pool is None:
+        return None
+    return values.ipam_pool(
+        pool,
+        lambda m: ctx.error(
+            from_params, "ipam-ipv4-pool-id", "ipamConfiguration.ipv4IPAMPoolId", m
+        ),
+    )
 
 
 def member_attributes(ctx: MemberContext) -> dict[str, str]:
@@ -166,15 +155,12 @@ def _name(ctx: MemberContext) -> str | None:
     name = ctx.ann.string("load-balancer-name")
     if ps and ps.load_balancer_name:
         name = ps.load_balancer_name
-    if name is not None and not valid_lb_name(name):
-        raise ctx.error(
-            bool(ps and ps.load_balancer_name),
-            "load-balancer-name",
-            "loadBalancerName",
-            f"{name!r}: expected 1-32 letters, digits or '-', not starting or ending "
-            "with '-' and not starting with 'internal-'",
-        )
-    return name
+    if name is None:
+        return None
+    from_params = bool(ps and ps.load_balancer_name)
+    return values.lb_name(
+        name, lambda m: ctx.error(from_params, "load-balancer-name", "loadBalancerName", m)
+    )
 
 
 def _subnets(ctx: MemberContext) -> list[str] | None:
@@ -184,31 +170,14 @@ def _subnets(ctx: MemberContext) -> list[str] | None:
         if ps.subnets.ids:
             subnets = list(ps.subnets.ids)
         elif ctx.inp.inventory.aws_known:
-            tags = ps.subnets.tags
-            subnets = [
-                s.id
-                for s in ctx.inp.inventory.subnets
-                if all(s.tags.get(k) in v for k, v in tags.items())
-            ]
+            subnets = values.subnets_by_tags(ctx.inp.inventory, ps.subnets.tags)
     return subnets
 
 
 def _resolve_sgs(ctx: MemberContext, names: list[str]) -> list[str]:
-    inv = ctx.inp.inventory
-    out = []
-    for n in names:
-        if n.startswith("sg-") or not inv.aws_known:
-            out.append(n)
-            continue
-        match = [s.id for s in inv.security_groups if s.tags.get("Name") == n or s.name == n]
-        if not match:
-            raise ctx.ann.error(ctx.obj, "security-groups", f"security group {n!r} not found")
-        if len(match) > 1:
-            raise ctx.ann.error(
-                ctx.obj, "security-groups", f"security group name {n!r} is ambiguous"
-            )
-        out.append(match[0])
-    return out
+    return values.security_groups(
+        ctx.inp.inventory, names, lambda m: ctx.ann.error(ctx.obj, "security-groups", m)
+    )
 
 
 def _web_acl(ctx: MemberContext) -> str | None:
@@ -217,30 +186,17 @@ def _web_acl(ctx: MemberContext) -> str | None:
     name = (ps.wafv2_acl_name if ps else None) or ctx.ann.string("wafv2-acl-name")
     arn = (ps.wafv2_acl_arn if ps else None) or ctx.ann.string("wafv2-acl-arn")
     if name:
-        if name == "none":
-            return ""
-        if not ctx.inp.inventory.aws_known:
-            return f"arn:unknown:wafv2:{name}"
-        found = ctx.inp.inventory.web_acls_by_name.get(name)
-        if found is None:
-            raise ctx.error(
-                bool(ps and ps.wafv2_acl_name),
-                "wafv2-acl-name",
-                "wafv2AclName",
-                f"no regional WAFv2 web ACL named {name!r}",
-            )
-        return found
+        by_params = bool(ps and ps.wafv2_acl_name)
+        return values.web_acl_by_name(
+            ctx.inp.inventory,
+            name,
+            lambda m: ctx.error(by_params, "wafv2-acl-name", "wafv2AclName", m),
+        )
     if arn:
-        if arn == "none":
-            return ""
-        if not arn.startswith("arn:") or ":wafv2:" not in arn:
-            raise ctx.error(
-                bool(ps and ps.wafv2_acl_arn),
-                "wafv2-acl-arn",
-                "wafv2AclArn",
-                f"{arn!r} is not a WAFv2 web ACL ARN (or none)",
-            )
-        return arn
+        arn_params = bool(ps and ps.wafv2_acl_arn)
+        return values.web_acl_arn(
+            arn, lambda m: ctx.error(arn_params, "wafv2-acl-arn", "wafv2AclArn", m)
+        )
     return None
 
 

@@ -3,7 +3,6 @@ and the backend group that target security groups admit."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,6 +12,7 @@ from albctl.model.desired import BACKEND_SG_ID, MANAGED_SG_ID, SecurityGroup, Se
 from albctl.model.ingress.context import MemberContext
 from albctl.model.ingress.inputs import GroupInput
 from albctl.model.names import security_group_name
+from albctl.model.values import load_balancer as values
 
 MANAGE_BACKEND_RULES = f"annotation {ANN}manage-backend-security-group-rules"
 
@@ -20,14 +20,9 @@ MANAGE_BACKEND_RULES = f"annotation {ANN}manage-backend-security-group-rules"
 def inbound_cidrs(ctx: MemberContext) -> list[str] | None:
     cidrs = ctx.ann.cidrs("inbound-cidrs")
     if ctx.spec and ctx.spec.inbound_cidrs:
-        cidrs = []
-        for c in ctx.spec.inbound_cidrs:
-            try:
-                cidrs.append(str(ipaddress.ip_network(c, strict=False)))
-            except ValueError:
-                raise ctx.error(
-                    True, "inbound-cidrs", "inboundCIDRs", f"{c!r} is not a valid CIDR"
-                ) from None
+        cidrs = values.cidrs(
+            ctx.spec.inbound_cidrs, lambda m: ctx.error(True, "inbound-cidrs", "inboundCIDRs", m)
+        )
     return cidrs
 
 
@@ -37,15 +32,12 @@ def prefix_lists(ctx: MemberContext) -> list[str] | None:
     from_params = bool(ps and (ps.prefix_lists_ids or ps.legacy_prefix_lists_ids))
     if ps and from_params:
         lists = list(ps.prefix_lists_ids or ps.legacy_prefix_lists_ids or ())
-    for pl in lists or []:
-        if not pl.startswith("pl-"):
-            raise ctx.error(
-                from_params,
-                "security-group-prefix-lists",
-                "prefixListsIDs",
-                f"{pl!r} is not a prefix list id (pl-...)",
-            )
-    return lists
+    if lists is None:
+        return None
+    return values.prefix_lists(
+        lists,
+        lambda m: ctx.error(from_params, "security-group-prefix-lists", "prefixListsIDs", m),
+    )
 
 
 def _inbound_rules(

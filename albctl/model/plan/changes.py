@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from albctl.model.desired import Action
+from albctl.model.lbc import LBC_TRACKING_KEYS
 from albctl.model.tags import INGRESS_TAG, OWNERSHIP_KEYS, TARGETS_RECORD_PREFIX
 
-ChangeAction = Literal["create", "update", "replace", "delete"]
+# adopt: albctl's ownership tags added to a resource another controller made (LBC's)
+ChangeAction = Literal["adopt", "create", "update", "replace", "delete"]
 Kind = Literal[
     "SecurityGroup",
     "Certificate",
@@ -58,6 +60,7 @@ def tag_diff(desired: Mapping[str, str], observed: Mapping[str, str]) -> dict[st
         if k not in desired
         and not k.startswith(("aws:", TARGETS_RECORD_PREFIX))
         and k not in OWNERSHIP_KEYS
+        and k not in LBC_TRACKING_KEYS
     )
     out: dict[str, Any] = {}
     if add:

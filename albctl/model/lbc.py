@@ -1,0 +1,48 @@
+"""The AWS Load Balancer Controller's (LBC's) identity, as albctl needs it to take a stack over.
+
+Facts from LBC's sources (kubernetes-sigs/aws-load-balancer-controller): tracking tags
+(``pkg/deploy/tracking/provider.go``), the backend security group and its rules
+(``pkg/networking/backend_sg_provider.go``, ``pkg/targetgroupbinding/networking_manager.go``),
+finalizers (``pkg/ingress/finalizer.go``) and the leader-election Lease of its deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from albctl.model.tags import TagScheme
+
+LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+LBC_STACK_TAG = "ingress.k8s.aws/stack"  # the group name, or ns/name of an implicit group
+LBC_RESOURCE_TAG = "ingress.k8s.aws/resource"  # LoadBalancer, <port>, <port>:<n>, ...
+# on LBC's shared backend security group (with elbv2.k8s.aws/cluster)
+LBC_SG_RESOURCE_TAG = "elbv2.k8s.aws/resource"
+LBC_BACKEND_SG = "backend-sg"
+# the description of the rules LBC adds on the targets' security groups
+LBC_RULE_DESCRIPTION = "elbv2.k8s.aws/targetGroupBinding=shared"
+
+LBC_TAGS = TagScheme(LBC_CLUSTER_TAG, LBC_STACK_TAG, LBC_RESOURCE_TAG)
+# LBC's tracking keys stay on the resources albctl adopts (albctl never removes them): with
+# them LBC finds its stack again if it is reinstalled instead (a way back)
+LBC_TRACKING_KEYS = (
+    LBC_CLUSTER_TAG,
+    LBC_STACK_TAG,
+    LBC_RESOURCE_TAG,
+    LBC_SG_RESOURCE_TAG,
+    "ingress.k8s.aws/cluster",  # LBC's legacy cluster key (ALB ingress controller 1.x)
+)
+
+LBC_INGRESS_FINALIZER = "ingress.k8s.aws/resources"  # implicit groups
+LBC_GROUP_FINALIZER_PREFIX = "group.ingress.k8s.aws/"  # + the group name: explicit groups
+LBC_BINDING_FINALIZER = "elbv2.k8s.aws/resources"  # on LBC's TargetGroupBindings
+LBC_LEASE = "aws-load-balancer-controller-leader"
+LBC_NAMESPACE = "kube-system"  # where LBC's chart is usually installed
+
+
+def lbc_finalizers(finalizers: Iterable[str]) -> list[str]:
+    """The finalizers LBC put on an Ingress."""
+    return [
+        f
+        for f in finalizers
+        if f == LBC_INGRESS_FINALIZER or f.startswith(LBC_GROUP_FINALIZER_PREFIX)
+    ]
