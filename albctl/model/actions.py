@@ -144,7 +144,7 @@ def _parse_forward(obj: str, name: str, data: dict[str, Any]) -> ParsedAction:
             obj, name, f"forwardConfig.targetGroups has {len(entries)} entries; ALB allows 5"
         )
     targets = [_forward_target(obj, name, i, e, len(entries)) for i, e in enumerate(entries)]
-    enabled, duration = _stickiness(obj, name, ci_get(cfg, "targetGroupStickinessConfig") or {})
+    enabled, duration = stickiness(obj, name, ci_get(cfg, "targetGroupStickinessConfig") or {})
     return ParsedAction(
         type="forward",
         targets=tuple(targets),
@@ -195,7 +195,7 @@ def _forward_target(obj: str, name: str, i: int, e: Any, count: int) -> ServiceR
     raise _err(obj, name, f"forwardConfig.targetGroups[{i}] needs serviceName or targetGroupARN")
 
 
-def _stickiness(obj: str, name: str, sticky: Any) -> tuple[bool, int | None]:
+def stickiness(obj: str, name: str, sticky: Any) -> tuple[bool, int | None]:
     """(enabled, duration) of targetGroupStickinessConfig (1 hour by default when enabled)."""
     enabled = bool(ci_get(sticky, "enabled")) if isinstance(sticky, dict) else False
     duration = ci_get(sticky, "durationSeconds") if isinstance(sticky, dict) else None

@@ -20,7 +20,6 @@ from typing import Any
 from albctl.errors import GuardRailError
 from albctl.model.desired import (
     BACKEND_SG_ID,
-    LB_ID,
     MANAGED_SG_ID,
     Action,
     Condition,
@@ -103,8 +102,8 @@ def adopt_stack(
     tg_ids = _target_group_ids(lbc.target_groups, desired)
     sgs = []
     for sg in lbc.security_groups:
-        want = desired.security_group if sg.resource_id == MANAGED_SG_ID else None
-        tags = _tags(cluster, gid, sg.resource_id, want.tags if want else {})
+        sg_want = desired.security_group if sg.resource_id == MANAGED_SG_ID else None
+        tags = _tags(cluster, gid, sg.resource_id, sg_want.tags if sg_want else {})
         out.changes.append(_change("SecurityGroup", sg.resource_id, sg, sg.tags, tags))
         sgs.append(sg.model_copy(update={"tags": {**sg.tags, **tags}}))
     if backend is not None:
@@ -144,7 +143,7 @@ def adopt_stack(
 def _change(
     kind: Any, rid: str, obs: Any, have: Mapping[str, str], tags: Mapping[str, str]
 ) -> Change:
-    arn = getattr(obs, "arn", None) or getattr(obs, "group_id", "")
+    arn = str(getattr(obs, "arn", None) or getattr(obs, "group_id", ""))
     details = {"arn" if ":" in arn else "id": arn, "tags": _added(tags, have)}
     lbc_id = have.get(LBC_RESOURCE_TAG)
     if lbc_id and lbc_id != rid:
@@ -239,10 +238,10 @@ def _rules(
     gid = desired.group_id
     by_conditions: dict[tuple[str, frozenset[Condition]], str] = {}
     by_priority: dict[tuple[str, int], str] = {}
-    tags_of = {r.id: r.tags for r in desired.rules}
-    for r in desired.rules:
-        by_conditions.setdefault((r.listener, frozenset(r.conditions)), r.id)
-        by_priority[(r.listener, r.priority)] = r.id
+    tags_of = {d.id: d.tags for d in desired.rules}
+    for d in desired.rules:
+        by_conditions.setdefault((d.listener, frozenset(d.conditions)), d.id)
+        by_priority[(d.listener, d.priority)] = d.id
     mine = [
         r
         for r in lbc.rules
@@ -269,6 +268,10 @@ def _rules(
         rid = ids.get(r.arn, f"lbc:{r.resource_id}")
         tags = _tags(cluster, gid, rid, tags_of.get(rid, {}))
         changes.append(_change("ListenerRule", rid, r, r.tags, tags))
-        update = {"resource_id": rid, "tags": {**r.tags, **tags}, "action": _remap(r.action, tg_ids)}
+        update = {
+            "resource_id": rid,
+            "tags": {**r.tags, **tags},
+            "action": _remap(r.action, tg_ids),
+        }
         out.append(r.model_copy(update=update))
     return out

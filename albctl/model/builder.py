@@ -26,7 +26,7 @@ from albctl.model.ingress.inputs import GroupInput
 from albctl.model.ingress.listener_rules import build_listener_rules
 from albctl.model.ingress.member import MemberBuild, build_member, https_only_error
 from albctl.model.ingress.merge import GroupState, try_merge
-from albctl.model.ingress.security_groups import build_security_groups
+from albctl.model.ingress.security_groups import MANAGE_BACKEND_RULES, build_security_groups
 from albctl.model.ingress.tags import Ownership
 from albctl.model.tls import ImportedCertificate, TLSMaterial
 
@@ -206,7 +206,12 @@ def _assemble(
     target_groups = _used_target_groups(state, listeners_, rules, owned)
     inbound = (sorted(state.ports), state.values("cidrs"), state.values("prefix_lists"))
     sg, sg_refs, source = build_security_groups(
-        inp, ex, state.setter("manage_backend_rules"), inbound, owned, base_tags
+        inp,
+        ex,
+        (f"Ingress/{state.setter('manage_backend_rules')}", MANAGE_BACKEND_RULES),
+        inbound,
+        owned,
+        base_tags,
     )
     attributes = dict(sorted(state.values("lb_attributes").items()))
     lb = load_balancer.build_load_balancer(

@@ -8,7 +8,9 @@ finalizers (``pkg/ingress/finalizer.go``) and the leader-election Lease of its d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from albctl.model.tags import TagScheme
 
@@ -46,3 +48,19 @@ def lbc_finalizers(finalizers: Iterable[str]) -> list[str]:
         for f in finalizers
         if f == LBC_INGRESS_FINALIZER or f.startswith(LBC_GROUP_FINALIZER_PREFIX)
     ]
+
+
+def lease_held(lease: Mapping[str, Any], now: datetime.datetime) -> bool:
+    """Whether LBC's leader Lease is held and renewed within its duration (LBC runs)."""
+    spec = lease.get("spec") or {}
+    renewed = spec.get("renewTime") or spec.get("acquireTime")
+    if not spec.get("holderIdentity") or not renewed:
+        return False
+    try:
+        at = datetime.datetime.fromisoformat(str(renewed).replace("Z", "+00:00"))
+    except ValueError:
+        return True  # unreadable: assume it runs (the safe side)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=datetime.UTC)
+    duration = float(spec.get("leaseDurationSeconds") or 15)
+    return now < at + datetime.timedelta(seconds=duration)

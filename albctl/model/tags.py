@@ -38,6 +38,11 @@ class TagScheme:
 ALBCTL_TAGS = TagScheme(CLUSTER_TAG, STACK_TAG, RESOURCE_TAG)
 
 
+def rule_description(cluster: str) -> str:
+    """The description of the rules albctl adds on the targets' security groups."""
+    return f"albctl.io/cluster={cluster}"
+
+
 def owned_by(tags: Mapping[str, str], cluster: str, stack: str | None = None) -> bool:
     """True when ``tags`` carry our cluster tag (and the stack tag, when given)."""
     if tags.get(CLUSTER_TAG) != cluster or RESOURCE_TAG not in tags:

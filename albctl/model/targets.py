@@ -8,10 +8,11 @@ import ipaddress
 from collections.abc import Mapping
 
 from albctl.errors import InvalidInputError, QuotaExceededError
+from albctl.model.binding import selector_matches
 from albctl.model.desired import Target
 from albctl.model.endpoints import endpoint_is_target, is_gated
 from albctl.model.ingress.inputs import MAX_TARGETS_PER_TG, GroupInput
-from albctl.model.objects import Endpoint, Service, ServicePort
+from albctl.model.objects import Endpoint, LabelSelector, Service, ServicePort
 
 EXCLUDE_NODE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
@@ -28,7 +29,7 @@ def instance_targets(
     inp: GroupInput,
     sobj: str,
     sp: ServicePort,
-    selector: Mapping[str, str],
+    selector: Mapping[str, str] | LabelSelector,
     hint: str = "(or set alb.ingress.kubernetes.io/target-type: ip)",
 ) -> tuple[int, list[Target]]:
     """(node port, the ready nodes' instances whose labels match ``selector``)."""
@@ -44,7 +45,7 @@ def instance_targets(
         if n.ready
         and not n.spec.unschedulable
         and EXCLUDE_NODE_LABEL not in n.metadata.labels
-        and all(n.metadata.labels.get(k) == v for k, v in selector.items())
+        and _selects(selector, n.metadata.labels)
         and (iid := n.instance_id) is not None
     ]
     return sp.node_port, targets
@@ -103,3 +104,9 @@ def final_targets(
             sobj, "targets", f"{len(out)} targets; a target group allows {MAX_TARGETS_PER_TG}"
         )
     return tuple(out)
+
+
+def _selects(selector: Mapping[str, str] | LabelSelector, labels: Mapping[str, str]) -> bool:
+    if isinstance(selector, LabelSelector):
+        return selector_matches(labels, selector)
+    return all(labels.get(k) == v for k, v in selector.items())

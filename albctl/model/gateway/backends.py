@@ -33,6 +33,9 @@ from albctl.model.desired import (
     TargetGroup,
 )
 from albctl.model.gateway.attachment import route_key
+from albctl.model.gateway.config.apply import tg_health_check, tg_settings
+from albctl.model.gateway.config.objects import ConfigError, ConfigObject, RouteIdentifier
+from albctl.model.gateway.config.target_group import ResolvedProps, resolve, service_tgc
 from albctl.model.gateway.inputs import GatewayInput
 from albctl.model.gateway.objects import GROUP, HTTPBackendRef, HTTPRoute
 from albctl.model.gateway.references import permitted
@@ -83,6 +86,7 @@ class Backends:
         self.inp = inp
         self.group_input: GroupInput = inp.group_input()
         self.target_groups: dict[str, TargetGroup] = {}
+        self.default_tgcs: list[ConfigObject] = []  # from the LoadBalancerConfigurations
 
     def rule_action(self, route: HTTPRoute, ri: int) -> RuleBackends:
         """The forward (or fixed 500) of ``spec.rules[ri]``."""
@@ -136,6 +140,8 @@ class Backends:
         if tg_id not in self.target_groups:
             try:
                 self.target_groups[tg_id] = self._build(route, svc, sp, tg_id)
+            except ConfigError:
+                raise
             except InvalidInputError as exc:
                 raise _Unresolved("UnsupportedValue", f"{where}: {exc}") from None
         return tg_id
@@ -143,19 +149,20 @@ class Backends:
     def _build(self, route: HTTPRoute, svc: Service, sp: ServicePort, tg_id: str) -> TargetGroup:
         inp, gi = self.inp, self.group_input
         sobj = f"Service/{svc.key}"
-        grpc = route.kind == "GRPCRoute"
-        version = "GRPC" if grpc else "HTTP1"
-        target_type = inp.settings.default_target_type
-        if svc.spec.ip_families[:1] == ("IPv6",):
+        rp = self._props(route, svc)
+        c = tg_settings(rp, route.kind == "GRPCRoute", inp.settings.default_target_type)
+        if svc.spec.ip_families[:1] == ("IPv6",) and c.ip_type != "ipv6":
             raise InvalidInputError(
                 sobj, "spec.ipFamilies", "IPv6 targets need a dualstack load balancer"
             )
         waiting: list[tuple[Target, Endpoint]] = []
-        if target_type == "instance":
+        if c.target_type == "instance":
             hint = "(or run albctl with --default-target-type ip)"
-            port, targets = instance_targets(gi, sobj, sp, {}, hint)
+            port, targets = instance_targets(gi, sobj, sp, c.node_selector, hint)
         else:
-            port, targets, waiting = ip_targets(gi, svc, sp, "ipv4")
+            port, targets, waiting = ip_targets(gi, svc, sp, c.ip_type)
+        defaults = GRPC_HEALTH_CHECK if c.version == "GRPC" else HEALTH_CHECK
+        hc = tg_health_check(rp, defaults, svc, sp, c.target_type, c.version == "GRPC")
         identity = (
             inp.settings.cluster_name,
             inp.gateway.key,
@@ -163,25 +170,36 @@ class Backends:
             svc.metadata.uid or svc.key,
             str(sp.port),
             str(port),
-            target_type,
-            "HTTP",
-            version,
+            c.target_type,
+            c.protocol,
+            c.version,
+            *(() if c.ip_type == "ipv4" else (c.ip_type,)),
         )
-        name = target_group_name(route.metadata.namespace, route.metadata.name, *identity)
+        name = c.name or target_group_name(route.metadata.namespace, route.metadata.name, *identity)
         return TargetGroup(
             id=tg_id,
             name=name,
             ingress=route_key(route),
             service=f"{svc.key}:{sp.port}",
             port=port,
-            protocol="HTTP",
-            protocol_version=version,
-            target_type="instance" if target_type == "instance" else "ip",
-            health_check=GRPC_HEALTH_CHECK if grpc else HEALTH_CHECK,
-            attributes={},
-            tags={SERVICE_TAG: f"{svc.key}:{sp.port}"},
+            protocol=c.protocol,
+            protocol_version=c.version,
+            target_type=c.target_type,
+            ip_address_type=c.ip_type,
+            health_check=hc,
+            attributes=c.attributes,
+            tags={**c.tags, SERVICE_TAG: f"{svc.key}:{sp.port}"},
             targets=final_targets(gi, sobj, svc.metadata.namespace, name, targets, waiting),
+            multi_cluster=c.multi_cluster,
         )
+
+    def _props(self, route: HTTPRoute, svc: Service) -> ResolvedProps:
+        configs = list(self.inp.configs.values())
+        own = service_tgc(configs, svc.metadata.namespace, svc.metadata.name)
+        rid = RouteIdentifier(
+            kind=route.kind, namespace=route.metadata.namespace, name=route.metadata.name
+        )
+        return resolve(own, self.default_tgcs, rid)
 
 
 class _Unresolved(Exception):

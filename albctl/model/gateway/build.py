@@ -19,9 +19,14 @@ from albctl.model.certificates import stack_certificates
 from albctl.model.desired import LB_ID, Listener, Rule, Stack
 from albctl.model.gateway.attachment import Attachment, attach, route_key
 from albctl.model.gateway.backends import Backends
+from albctl.model.gateway.config.load_balancer import (
+    ListenerSettings,
+    LoadBalancerSettings,
+    load_balancer_settings,
+)
 from albctl.model.gateway.inputs import GatewayInput
 from albctl.model.gateway.listeners import ListenerBuild, check_listeners, listener_error
-from albctl.model.gateway.rules import FIXED_404, RuleBuilder, fallbacks, listener_rules
+from albctl.model.gateway.rules import FIXED_404, RuleBuilder, _Entry, fallbacks, listener_rules
 from albctl.model.gateway.status import (
     ACCEPTED,
     PROGRAMMED,
@@ -33,7 +38,7 @@ from albctl.model.gateway.status import (
 from albctl.model.ingress import listeners as ingress_listeners
 from albctl.model.ingress import load_balancer
 from albctl.model.ingress.security_groups import build_security_groups
-from albctl.model.ingress.tags import Ownership
+from albctl.model.ingress.tags import Ownership, check_user_tags
 
 
 @dataclass
@@ -45,27 +50,41 @@ class GatewayBuild:
 def build_gateway(inp: GatewayInput) -> GatewayBuild:
     status = GatewayStatus()
     result = BuildResult(group_id=inp.stack_id, stack=None)
-    listeners = check_listeners(inp)
+    params_error: InvalidInputError | None = None
+    try:
+        lbs = load_balancer_settings(inp)
+    except InvalidInputError as exc:
+        lbs, params_error = LoadBalancerSettings(), exc
+    result.warnings += lbs.warnings
+    listeners = check_listeners(inp, {k: v.certificates for k, v in lbs.listeners.items()})
     status.listeners = [lb.status for lb in listeners]
     attachments, status.routes = attach(inp, listeners)
     backends = Backends(inp)
+    backends.default_tgcs = lbs.default_tgcs
     rules = RuleBuilder(backends, route_key)
     valid = [lb for lb in listeners if lb.status.valid]
     try:
+        if params_error is not None:
+            raise params_error
         if not valid:
             raise InvalidInputError(inp.obj, "spec.listeners", "no listener can be served")
         alb_rules = _rules(inp, valid, attachments, rules)
-        result.stack = _assemble(inp, valid, alb_rules, backends)
+        result.stack = _assemble(inp, valid, alb_rules, backends, lbs)
     except InvalidInputError as exc:
         result.group_error = exc
+    result.invalid = dict(rules.invalid)
+    result.client_secrets = rules.client_secrets
+    _invalid_routes(status, rules.invalid)
     for lb in listeners:
         result.secret_errors += lb.certificates.secret_errors
         result.materials.update(lb.certificates.materials)
         result.warnings += lb.certificates.warnings
     _route_conditions(status, rules)
-    _gateway_conditions(status, listeners, result)
+    _gateway_conditions(status, listeners, result, params_error)
     result.problems = _problems(inp, listeners, status, rules)
-    result.active = sorted(k for k, ps in status.routes.items() if _accepted(ps))
+    result.active = sorted(
+        k for k, ps in status.routes.items() if _accepted(ps) and k not in rules.invalid
+    )
     result.member_rows = _rows(status, result.problems)
     return GatewayBuild(result, status)
 
@@ -104,6 +123,7 @@ def _rules(
 ) -> list[Rule]:
     owned = _owned(inp)
     out: list[Rule] = []
+    by_port: list[tuple[int, list[_Entry]]] = []
     for port in sorted({lb.listener.port for lb in valid}):
         on_port = [lb for lb in valid if lb.listener.port == port]
         names = [(lb.listener.name, (lb.listener.hostname or "").lower() or None) for lb in on_port]
@@ -111,17 +131,23 @@ def _rules(
         for a in attachments:
             if a.listener.listener.port == port:
                 entries += builder.entries(a, names)
-        out += listener_rules(port, entries, owned, inp.obj)
+        by_port.append((port, entries))
+    for port, entries in by_port:
+        # a route found invalid on a later port is left out of every port
+        kept = [e for e in entries if e.member not in builder.invalid]
+        out += listener_rules(port, kept, owned, inp.obj)
     return out
 
 
-def _alb_listeners(inp: GatewayInput, valid: list[ListenerBuild]) -> list[Listener]:
+def _alb_listeners(
+    inp: GatewayInput, valid: list[ListenerBuild], lbs: LoadBalancerSettings, tags: dict[str, str]
+) -> list[Listener]:
     owned = _owned(inp)
-    base_tags = dict(inp.settings.default_tags)
     out: list[Listener] = []
     for port in sorted({lb.listener.port for lb in valid}):
         on_port = [lb for lb in valid if lb.listener.port == port]
         proto = on_port[0].listener.protocol
+        ls = lbs.listeners.get((proto, port), ListenerSettings())
         certs: list[str] = []
         for lb in on_port:
             certs += [r for r in lb.certificates.refs if r not in certs]
@@ -129,30 +155,62 @@ def _alb_listeners(inp: GatewayInput, valid: list[ListenerBuild]) -> list[Listen
             ingress_listeners.build_listener(
                 port,
                 proto,
-                inp.settings.default_ssl_policy,
+                ls.ssl_policy or inp.settings.default_ssl_policy,
                 certs,
                 FIXED_404,
                 owned,
-                base_tags,
+                tags,
+                ls.attributes,
+                ls.mtls,
             )
         )
     return out
 
 
+def _subnets(inp: GatewayInput, lbs: LoadBalancerSettings) -> list[str]:
+    settings = lbs.settings
+    scheme = settings.get("scheme", inp.settings.default_scheme)
+    ip_type = settings.get("ip_address_type", "ipv4")
+    try:
+        return load_balancer.group_subnets(
+            inp.group_input(), settings, scheme, ip_type, inp.gateway.key
+        )
+    except InvalidInputError as exc:
+        for name in ("loadBalancerSubnets", "loadBalancerSubnetsSelector"):
+            if name in lbs.sources:
+                raise lbs.fail(name)(exc.message) from None
+        raise InvalidInputError(inp.obj, "subnets", exc.message) from None
+
+
+def _tags(inp: GatewayInput, lbs: LoadBalancerSettings) -> dict[str, str]:
+    tags = dict(inp.settings.default_tags)
+    if lbs.tags:
+        check_user_tags(lbs.sources["tags"], lbs.tags, "spec.tags")
+        tags.update(lbs.tags)
+    return tags
+
+
 def _assemble(
-    inp: GatewayInput, valid: list[ListenerBuild], rules: list[Rule], backends: Backends
+    inp: GatewayInput,
+    valid: list[ListenerBuild],
+    rules: list[Rule],
+    backends: Backends,
+    lbs: LoadBalancerSettings,
 ) -> Stack:
     gi, owned = inp.group_input(), _owned(inp)
-    base_tags = dict(inp.settings.default_tags)
-    scheme = inp.settings.default_scheme
-    try:
-        subnets = load_balancer.group_subnets(gi, {}, scheme, "ipv4", inp.gateway.key)
-    except InvalidInputError as exc:
-        raise InvalidInputError(inp.obj, "subnets", exc.message) from None
-    alb_listeners = _alb_listeners(inp, valid)
+    base_tags = _tags(inp, lbs)
+    settings = {"scheme": inp.settings.default_scheme, **lbs.settings}
+    subnets = _subnets(inp, lbs)
+    alb_listeners = _alb_listeners(inp, valid, lbs, base_tags)
     ports = sorted(li.port for li in alb_listeners)
+    cidrs = {p: lbs.cidrs for p in ports}
+    lists = {p: lbs.prefix_lists for p in ports}
+    manage = (
+        lbs.sources.get("manageBackendSecurityGroupRules", inp.obj),
+        "spec.manageBackendSecurityGroupRules",
+    )
     sg, sg_refs, source = build_security_groups(
-        gi, {}, inp.gateway.key, (ports, {}, {}), owned, base_tags
+        gi, settings, manage, (ports, cidrs, lists), owned, base_tags
     )
     used = {
         f.target_group
@@ -167,7 +225,7 @@ def _assemble(
     )
     imported = {k: v for lb in valid for k, v in lb.certificates.imported.items()}
     lb = load_balancer.build_load_balancer(
-        gi, {"scheme": scheme}, subnets, sg_refs, {}, owned(LB_ID, base_tags)
+        gi, settings, subnets, sg_refs, lbs.attributes, owned(LB_ID, base_tags)
     )
     return Stack(
         group_id=inp.stack_id,
@@ -198,11 +256,23 @@ def _route_conditions(status: GatewayStatus, rules: RuleBuilder) -> None:
                 ps.set(partial)
 
 
+def _invalid_routes(status: GatewayStatus, invalid: dict[str, InvalidInputError]) -> None:
+    for key, err in invalid.items():
+        msg = f"{err}; its rules stay as they are in AWS until it is fixed"
+        for ps in status.routes.get(key, []):
+            ps.set(Cond(ACCEPTED, False, "UnsupportedValue", msg))
+
+
 def _gateway_conditions(
-    status: GatewayStatus, listeners: list[ListenerBuild], result: BuildResult
+    status: GatewayStatus,
+    listeners: list[ListenerBuild],
+    result: BuildResult,
+    params_error: InvalidInputError | None,
 ) -> None:
     valid = [lb for lb in listeners if lb.status.valid]
-    if not valid:
+    if params_error is not None:
+        status.set(Cond(ACCEPTED, False, "InvalidParameters", str(params_error)))
+    elif not valid:
         status.set(Cond(ACCEPTED, False, "ListenersNotValid", "no listener can be served"))
     elif len(valid) < len(listeners):
         bad = ", ".join(lb.listener.name for lb in listeners if not lb.status.valid)

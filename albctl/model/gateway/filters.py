@@ -48,7 +48,7 @@ def check_rule(rule: HTTPRouteRule, obj: str, where: str) -> None:
                 obj, f"{where}.{name}", "an Application Load Balancer rule cannot express it"
             )
     for i, f in enumerate(rule.filters):
-        if f.type not in ("RequestRedirect", "URLRewrite"):
+        if f.type not in ("RequestRedirect", "URLRewrite", "ExtensionRef"):
             raise InvalidInputError(
                 obj, f"{where}.filters[{i}].type", f"{f.type} is not supported on ALB"
             )

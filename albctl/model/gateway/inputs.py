@@ -7,6 +7,7 @@ import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 
+from albctl.model.gateway.config.objects import ConfigObject
 from albctl.model.gateway.objects import Gateway, GatewayClass, HTTPRoute, ReferenceGrant
 from albctl.model.groups import Group
 from albctl.model.ingress.inputs import GroupInput
@@ -39,6 +40,8 @@ class GatewayInput:
     now: datetime.datetime | None = None
     pod_gates: Mapping[str, frozenset[str]] = field(default_factory=dict)
     slices_index: Mapping[tuple[str, str], Sequence[EndpointSlice]] | None = None
+    # LBC's gateway.k8s.aws objects by ``Kind/namespace/name``
+    configs: Mapping[str, ConfigObject] = field(default_factory=dict)
 
     @property
     def stack_id(self) -> str:

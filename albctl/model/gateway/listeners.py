@@ -13,6 +13,7 @@ certificates discovered for its hostname. A listener whose certificates cannot b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from albctl.errors import InvalidInputError
@@ -47,8 +48,12 @@ class ListenerBuild:
         return f"spec.listeners[{self.index}]"
 
 
-def check_listeners(inp: GatewayInput) -> list[ListenerBuild]:
-    """Every listener of the Gateway with its status; the valid ones take routes."""
+def check_listeners(
+    inp: GatewayInput, configured: Mapping[tuple[str, int], list[str]] | None = None
+) -> list[ListenerBuild]:
+    """Every listener of the Gateway with its status; the valid ones take routes.
+    ``configured``: certificate ARNs of LoadBalancerConfiguration ``listenerConfigurations``
+    by (protocol, port)."""
     out: list[ListenerBuild] = []
     for i, li in enumerate(inp.gateway.spec.listeners):
         st = ListenerStatus(li.name)
@@ -62,7 +67,7 @@ def check_listeners(inp: GatewayInput) -> list[ListenerBuild]:
     _conflicts(out)
     for lb in out:
         if lb.listener.protocol == "HTTPS" and lb.status.conditions[ACCEPTED].status:
-            _certificates(inp, lb)
+            _certificates(inp, lb, (configured or {}).get(("HTTPS", lb.listener.port), []))
         ok = lb.status.valid
         lb.status.set(
             Cond(PROGRAMMED, ok, "Programmed" if ok else "Invalid", "" if ok else _why(lb))
@@ -151,11 +156,13 @@ def _conflicts(listeners: list[ListenerBuild]) -> None:
             seen.add(host)
 
 
-def _certificates(inp: GatewayInput, lb: ListenerBuild) -> None:
-    """The listener's certificates: its certificateRefs, else ACM discovery by hostname."""
+def _certificates(inp: GatewayInput, lb: ListenerBuild, configured: list[str]) -> None:
+    """The listener's certificates: those its port's LoadBalancerConfiguration names (the
+    default first), then its certificateRefs; with neither, ACM discovery by hostname."""
     li, gw_ns = lb.listener, inp.gateway.metadata.namespace
     refs = li.tls.certificate_refs if li.tls else ()
     out = lb.certificates
+    out.refs += configured
     for j, ref in enumerate(refs):
         where = f"{lb.where}.tls.certificateRefs[{j}]"
         ns = ref.namespace or gw_ns
@@ -180,7 +187,7 @@ def _certificates(inp: GatewayInput, lb: ListenerBuild) -> None:
         _merge(out, got)
         for err in got.secret_errors:
             _unresolved(lb, "InvalidCertificateRef", f"{where}: {err.message}")
-    if not refs and inp.inventory.aws_known:
+    if not refs and not configured and inp.inventory.aws_known:
         host = (li.hostname or "").lower()
         got = member_certificates(
             CertInput(inp.obj, gw_ns, (host,) if host else (), (), None, True),

@@ -76,9 +76,20 @@ class GatewayListener(_Obj):
     allowed_routes: AllowedRoutes = Field(AllowedRoutes(), alias="allowedRoutes")
 
 
+class LocalParametersReference(_Obj):
+    group: str = ""
+    kind: str = ""
+    name: str = ""
+
+
+class GatewayInfrastructure(_Obj):
+    parameters_ref: LocalParametersReference | None = Field(None, alias="parametersRef")
+
+
 class GatewaySpec(_Obj):
     gateway_class_name: str = Field("", alias="gatewayClassName")
     listeners: tuple[GatewayListener, ...] = ()
+    infrastructure: GatewayInfrastructure | None = None
 
 
 class Gateway(_Obj):
@@ -145,10 +156,17 @@ class HTTPURLRewriteFilter(_Obj):
     path: HTTPPathModifier | None = None
 
 
+class LocalObjectReference(_Obj):
+    group: str = ""
+    kind: str = ""
+    name: str = ""
+
+
 class HTTPRouteFilter(_Obj):
     type: str
     request_redirect: HTTPRequestRedirectFilter | None = Field(None, alias="requestRedirect")
     url_rewrite: HTTPURLRewriteFilter | None = Field(None, alias="urlRewrite")
+    extension_ref: LocalObjectReference | None = Field(None, alias="extensionRef")
 
 
 class HTTPBackendRef(_Obj):

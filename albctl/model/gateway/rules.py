@@ -33,6 +33,8 @@ from albctl.errors import InvalidInputError, QuotaExceededError
 from albctl.model.desired import Action, Condition, FixedResponseConfig, Rule, Transform
 from albctl.model.gateway.attachment import Attachment, route_key
 from albctl.model.gateway.backends import FIXED_500, Backends, RuleBackends
+from albctl.model.gateway.config.listener_rule import RuleConfig, rule_config
+from albctl.model.gateway.config.objects import ConfigError
 from albctl.model.gateway.filters import FilterOutcome, apply_filters, check_rule
 from albctl.model.gateway.hostnames import intersect, owner, specificity, wildcard_covers
 from albctl.model.gateway.listeners import ListenerBuild
@@ -55,6 +57,7 @@ class _Entry:
     action: Action = field(compare=False)
     transforms: tuple[Transform, ...] = field(compare=False)
     member: str = field(compare=False)
+    tags: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -71,35 +74,55 @@ class RouteProblems:
 
 
 class RuleBuilder:
+    """The ALB rules of the attached routes. A route whose gateway.k8s.aws configuration is
+    invalid is left out (``invalid``): its rules and target groups stay as they are in AWS."""
+
     def __init__(self, backends: Backends, obj_of: Callable[[HTTPRoute], str]) -> None:
         self.backends = backends
         self.obj_of = obj_of
         self.problems: dict[str, RouteProblems] = {}
-        self._rules: dict[tuple[str, int], tuple[RuleBackends, bool]] = {}
+        self.invalid: dict[str, InvalidInputError] = {}
+        self.client_secrets: dict[str, str] = {}
+        self._rules: dict[tuple[str, int], tuple[RuleBackends, bool, RuleConfig | None]] = {}
 
-    def _rule(self, route: HTTPRoute, ri: int) -> tuple[RuleBackends, bool]:
-        """The rule's backends and whether its filters and fields are supported (once)."""
+    def _rule(self, route: HTTPRoute, ri: int) -> tuple[RuleBackends, bool, RuleConfig | None]:
+        """The rule's backends, whether its filters and fields are supported, and its
+        ListenerRuleConfiguration (once)."""
         k = (route.key, ri)
         if k not in self._rules:
             probs = self.problems.setdefault(route_key(route), RouteProblems())
             obj, where = self.obj_of(route), f"spec.rules[{ri}]"
             ok = True
+            inp = self.backends.inp
+            cfg = rule_config(inp, route, ri, self.client_secrets)
             try:
                 check_rule(route.spec.rules[ri], obj, where)
                 rb = self.backends.rule_action(route, ri)
+            except ConfigError:
+                raise
             except InvalidInputError as exc:
                 probs.partial.append(f"{exc.field}: {exc.message}; the rule answers HTTP 500")
                 rb, ok = RuleBackends(FIXED_500), False
             probs.resolved += rb.problems
-            self._rules[k] = (rb, ok)
+            self._rules[k] = (rb, ok, cfg)
         return self._rules[k]
 
     def entries(self, a: Attachment, port_listeners: list[tuple[str, str | None]]) -> list[_Entry]:
+        key = route_key(a.route)
+        if key in self.invalid:
+            return []
+        try:
+            return self._entries(a, port_listeners)
+        except ConfigError as exc:
+            self.invalid[key] = exc
+            return []
+
+    def _entries(self, a: Attachment, port_listeners: list[tuple[str, str | None]]) -> list[_Entry]:
         route = a.route
         probs = self.problems.setdefault(route_key(route), RouteProblems())
         out: list[_Entry] = []
         for ri, rule in enumerate(route.spec.rules):
-            rb, ok = self._rule(route, ri)
+            rb, ok, cfg = self._rule(route, ri)
             for mi, match in enumerate(rule.matches):
                 obj, where = self.obj_of(route), f"spec.rules[{ri}].matches[{mi}]"
                 try:
@@ -118,11 +141,17 @@ class RuleBuilder:
                         if msg not in probs.partial:
                             probs.partial.append(msg)
                         action = FIXED_500
+                others = mc.others
+                if cfg is not None:
+                    action = cfg.apply(action, where)
+                    _check_https(cfg, action, a, where)
+                    others = others + cfg.conditions(mi)
+                tags = cfg.tags if cfg is not None else {}
                 base = (route.metadata.creation_timestamp or "~", route.key, ri, mi)
                 for host in a.hostnames:
                     if host is not None and owner(host, port_listeners) != a.listener.listener.name:
                         continue  # a more specific listener of this port serves that host
-                    variants = self._variants(host, mc.path_variants[0], mc.others)
+                    variants = self._variants(host, mc.path_variants[0], others)
                     if variants is None:
                         probs.partial.append(
                             f"Dropped Rule {where}: more than {MAX_CONDITION_VALUES_PER_RULE} "
@@ -132,7 +161,9 @@ class RuleBuilder:
                     for vi, conds in enumerate(variants):
                         own = specificity(route_hostname(route, a, host))
                         key = (specificity(host), own, precedence(match), *base, vi)
-                        out.append(_Entry(key, conds, action, fo.transforms, route_key(route)))
+                        out.append(
+                            _Entry(key, conds, action, fo.transforms, route_key(route), tags)
+                        )
         return out
 
     @staticmethod
@@ -146,6 +177,17 @@ class RuleBuilder:
             if all(sum(c.value_count for c in s) <= MAX_CONDITION_VALUES_PER_RULE for s in sets):
                 return sets
         return None
+
+
+def _check_https(cfg: RuleConfig, action: Action, a: Attachment, where: str) -> None:
+    """ALB authenticates (and validates JWTs) on HTTPS listeners only."""
+    if a.listener.listener.protocol != "HTTPS" and (action.oidc or action.cognito or action.jwt):
+        raise ConfigError(
+            cfg.obj,
+            "spec.actions",
+            f"{where}: authentication runs on HTTPS listeners only; the route is attached to "
+            f"{a.listener.listener.protocol} listener {a.listener.listener.name}",
+        )
 
 
 def route_hostname(route: HTTPRoute, a: Attachment, host: str | None) -> str | None:
@@ -212,7 +254,7 @@ def listener_rules(
                 priority=len(rules) + 1,
                 conditions=e.conditions,
                 action=e.action,
-                tags=owned(rid, {}, e.member),
+                tags=owned(rid, e.tags, e.member),
                 transforms=e.transforms,
             )
         )

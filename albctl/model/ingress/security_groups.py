@@ -64,13 +64,14 @@ def _inbound_rules(
 def build_security_groups(
     inp: GroupInput,
     settings: Mapping[str, Any],
-    manage_setter: str,
+    manage_setter: tuple[str, str],
     inbound: tuple[list[int], Mapping[int, list[str] | None], Mapping[int, list[str] | None]],
     owned: Callable[[str, Mapping[str, str]], dict[str, str]],
     base_tags: Mapping[str, str],
 ) -> tuple[SecurityGroup | None, tuple[str, ...], str | None]:
     """(managed frontend group or None, the ALB's security group refs, the source of the
-    backend rules on target security groups or None)."""
+    backend rules on target security groups or None). ``manage_setter``: the object and field
+    that asked to manage backend rules."""
     s, group = inp.settings, inp.group
     if "security_groups" in settings:
         refs = tuple(settings["security_groups"])
@@ -78,8 +79,7 @@ def build_security_groups(
             return None, refs, None
         if not s.enable_backend_sg:
             raise InvalidInputError(
-                f"Ingress/{manage_setter}",
-                MANAGE_BACKEND_RULES,
+                *manage_setter,
                 "needs the backend security group, which is disabled "
                 "(--enable-backend-security-group=false)",
             )
