@@ -74,6 +74,16 @@ TargetTypeOpt = Annotated[
         help="Target type when none is set: instance (default, LBC's) or ip; Ingress and Gateway.",
     ),
 ]
+TakeOverOpt = Annotated[
+    bool,
+    typer.Option(
+        "--take-over-lbc",
+        envvar="ALBCTL_TAKE_OVER_LBC",
+        help="Adopt, in place, the load balancer the AWS Load Balancer Controller made for a "
+        "group albctl has no stack for yet (LBC's tags naming this cluster and group); "
+        "docs/migrate.md.",
+    ),
+]
 GatewayControllerOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -105,6 +115,7 @@ def _engine(args: EngineArgs) -> Any:
         args.default_target_type,
         list(args.gateway_controller_names),
     )
+    settings = settings.model_copy(update={"take_over_lbc": args.take_over_lbc})
     return Engine(settings, AwsClients(region=settings.region))
 
 
@@ -124,6 +135,7 @@ class EngineArgs:
     default_tags: str | None
     default_target_type: str | None = None
     gateway_controller_names: tuple[str, ...] = ()
+    take_over_lbc: bool = False
 
     def with_gateway(self, names: list[str] | None) -> EngineArgs:
         """These settings with the ``--gateway-controller-name`` values given."""
@@ -326,6 +338,7 @@ def plan(
     default_tags: DefaultTagsOpt = None,
     default_target_type: TargetTypeOpt = None,
     gateway_controller_name: GatewayControllerOpt = None,
+    take_over_lbc: TakeOverOpt = False,
     output: OutputOpt = "text",
     log_level: LogLevelOpt = "warning",
 ) -> None:
@@ -333,7 +346,13 @@ def plan(
     from albctl.render import print_report
 
     args = EngineArgs(
-        cluster_name, vpc_id, region, ingress_class, default_tags, default_target_type
+        cluster_name,
+        vpc_id,
+        region,
+        ingress_class,
+        default_tags,
+        default_target_type,
+        take_over_lbc=take_over_lbc,
     ).with_gateway(gateway_controller_name)
     if kubeconfig:
         report = _plan_live(kubeconfig, group, args, output, log_level)
@@ -366,13 +385,20 @@ def apply(
     default_tags: DefaultTagsOpt = None,
     default_target_type: TargetTypeOpt = None,
     gateway_controller_name: GatewayControllerOpt = None,
+    take_over_lbc: TakeOverOpt = False,
     output: OutputOpt = "text",
     log_level: LogLevelOpt = "warning",
 ) -> None:
     """Make AWS match the Ingresses and Gateways in the files. Idempotent; invalid Ingresses
     are left as they are."""
     args = EngineArgs(
-        cluster_name, vpc_id, region, ingress_class, default_tags, default_target_type
+        cluster_name,
+        vpc_id,
+        region,
+        ingress_class,
+        default_tags,
+        default_target_type,
+        take_over_lbc=take_over_lbc,
     ).with_gateway(gateway_controller_name)
     _finish(_run("apply", filename, prune, args, output, log_level), "apply", output)
 
@@ -712,6 +738,16 @@ def run(
     ] = DEFAULT_WEBHOOK_CERT_DIR,
     default_target_type: TargetTypeOpt = None,
     gateway_controller_name: GatewayControllerOpt = None,
+    take_over_lbc: TakeOverOpt = False,
+    lbc_namespace: Annotated[
+        str,
+        typer.Option(
+            "--lbc-namespace",
+            envvar="ALBCTL_LBC_NAMESPACE",
+            help="With --take-over-lbc: the namespace of LBC's leader-election Lease "
+            "(aws-load-balancer-controller-leader); while it is held, nothing is taken over.",
+        ),
+    ] = "kube-system",
 ) -> None:
     """Run the controller against a Kubernetes API (kubeconfig or in-cluster)."""
     from albctl.config import Settings, wildcard_matching
@@ -756,6 +792,8 @@ def run(
                 "backend_sg": backend_security_group or None,
                 "import_tls_secrets": import_tls_secrets,
                 "wildcard_host_matching": wildcard_matching(wildcard_host_matching),
+                "take_over_lbc": take_over_lbc,
+                "lbc_namespace": lbc_namespace,
             }
         )
         options = RunOptions(

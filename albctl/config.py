@@ -35,6 +35,10 @@ class Settings(BaseModel):
     wildcard_host_matching: Literal["exact", "alb"] = "exact"
     default_target_type: Literal["instance", "ip"] = "instance"
     gateway_controller_names: tuple[str, ...] = (GATEWAY_CONTROLLER_NAME,)
+    # adopt the stacks LBC made for a group albctl has no stack for yet (--take-over-lbc)
+    take_over_lbc: bool = False
+    # where LBC's leader-election Lease is read (controller mode)
+    lbc_namespace: str = "kube-system"
 
     @classmethod
     def resolve(
@@ -66,6 +70,7 @@ class Settings(BaseModel):
             enable_backend_sg=_env_bool("ALBCTL_ENABLE_BACKEND_SECURITY_GROUP", True),
             backend_sg=os.environ.get("ALBCTL_BACKEND_SECURITY_GROUP") or None,
             import_tls_secrets=_env_bool("ALBCTL_IMPORT_TLS_SECRETS", True),
+            take_over_lbc=_env_bool("ALBCTL_TAKE_OVER_LBC", False),
             wildcard_host_matching=wildcard_matching(
                 os.environ.get("ALBCTL_WILDCARD_HOST_MATCHING", "exact")
             ),

@@ -11,6 +11,7 @@ from albctl.aws.clients import is_mutating
 from albctl.controller.engine import Report
 
 SYMBOL = {
+    "adopt": "[cyan]&[/]",
     "create": "[green]+[/]",
     "update": "[yellow]~[/]",
     "replace": "[magenta]-/+[/]",

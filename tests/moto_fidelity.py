@@ -10,7 +10,10 @@ moto server of the e2e tier (a thread of the test process) behave as AWS documen
   ModifyListener) is in use by that load balancer: AWS lists the load balancer in the target
   group's ``LoadBalancerArns`` and answers DescribeTargetGroups(LoadBalancerArn) with it (ELB
   API reference, ``TargetGroup.LoadBalancerArns``: "the load balancer that routes traffic to
-  this target group"); moto records it on CreateRule and CreateListener only.
+  this target group"); moto records it on CreateRule and CreateListener only;
+- UpdateSecurityGroupRuleDescriptionsIngress of a rule whose source is a security group: AWS
+  finds the rule by protocol, ports and source and sets its description; moto compares the
+  old description too, finds nothing and changes nothing.
 
 Each patch only widens what moto accepts to what AWS accepts; nothing that AWS refuses is let
 through. ``install()`` is idempotent.
@@ -80,6 +83,39 @@ def _rule_lb(backend: Any, rule: Any) -> str | None:
     return None
 
 
+def _describing(original: Any) -> Any:
+    def update(
+        self: Any,
+        group_name_or_id: str,
+        ip_protocol: str,
+        from_port: str,
+        to_port: str,
+        ip_ranges: list[Any],
+        source_groups: list[dict[str, Any]] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        if ip_ranges or not source_groups:
+            return original(
+                self, group_name_or_id, ip_protocol, from_port, to_port, ip_ranges,
+                source_groups, *args, **kwargs,
+            )  # fmt: skip
+        group = self.get_security_group_by_name_or_id(group_name_or_id, kwargs.get("vpc_id"))
+        for pair in source_groups:
+            for rule in group.ingress_rules if group is not None else []:
+                src = rule.source_group or {}
+                same = (str(rule.from_port), str(rule.to_port)) == (str(from_port), str(to_port))
+                if (
+                    same
+                    and rule.ip_protocol == ip_protocol
+                    and src.get("GroupId") == pair.get("GroupId")
+                ):
+                    src["Description"] = pair.get("Description", "")
+        return group
+
+    return update
+
+
 def install() -> None:
     global _INSTALLED
     if _INSTALLED:
@@ -104,6 +140,11 @@ def install() -> None:
     backend.modify_rule = _associating(backend.modify_rule, _rule_lb)  # type: ignore[method-assign]
     backend.modify_listener = _associating(  # type: ignore[method-assign]
         backend.modify_listener, lambda _b, li: li.load_balancer_arn
+    )
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    SecurityGroupBackend.update_security_group_rule_descriptions_ingress = _describing(  # type: ignore[method-assign]
+        SecurityGroupBackend.update_security_group_rule_descriptions_ingress
     )
     resp = responses.ELBV2Response
     resp.create_rule = _with_transforms(resp.create_rule, reset=False)  # type: ignore[method-assign]

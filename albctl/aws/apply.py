@@ -22,6 +22,7 @@ from tenacity import (
 )
 
 from albctl.aws import addons
+from albctl.aws.adopt import apply_adopt
 from albctl.aws.certificates import delete_certificate, import_certificate, reimport_certificate
 from albctl.aws.clients import AwsClients, aws_error, error_code
 from albctl.aws.consistency import ConsistentClients, Recent, settle
@@ -283,6 +284,11 @@ class Applier:
     # --- dispatch ------------------------------------------------------------------------
 
     def _apply_one(self, ch: Change, result: ApplyResult) -> None:
+        if ch.action == "adopt":
+            arn = apply_adopt(self.c, self.cluster, ch)
+            if self.tag_cache is not None:
+                self.tag_cache.invalidate(arn)
+            return
         handler: Callable[[Change, ApplyResult], None] = getattr(self, f"_{ch.action}_{ch.kind}")
         handler(ch, result)
 

@@ -33,7 +33,7 @@ from albctl.model.backend_rules import (
     target_ports,
 )
 from albctl.model.desired import HealthCheck, Target
-from albctl.model.tags import CLUSTER_TAG, RESOURCE_TAG
+from albctl.model.tags import CLUSTER_TAG, RESOURCE_TAG, rule_description
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,6 @@ class HasTargets(Protocol):
 
     @property
     def health_check(self) -> HealthCheck: ...
-
-
-def rule_description(cluster: str) -> str:
-    return f"albctl.io/cluster={cluster}"
 
 
 def backend_sg_name(cluster: str, vpc_id: str | None) -> str:

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from albctl.aws.clients import AwsClients, error_code, paginate
 from albctl.aws.convert import tags_from_aws
 from albctl.logs import log_event
-from albctl.model.tags import CLUSTER_TAG, STACK_TAG
+from albctl.model.tags import ALBCTL_TAGS, TagScheme
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def tagging_mode() -> str:
 
 
 def tagged_resources(
-    clients: AwsClients, cluster: str, stacks: set[str] | None
+    clients: AwsClients, cluster: str, stacks: set[str] | None, scheme: TagScheme = ALBCTL_TAGS
 ) -> dict[str, dict[str, str]] | None:
     """ARN -> tags of the cluster's load balancers and target groups (of ``stacks``), or None
     when the tagging API cannot be used here (then the caller lists instead)."""
@@ -72,9 +72,9 @@ def tagged_resources(
     out: dict[str, dict[str, str]] = {}
     try:
         for chunk in chunks:
-            filters: list[dict[str, Any]] = [{"Key": CLUSTER_TAG, "Values": [cluster]}]
+            filters: list[dict[str, Any]] = [{"Key": scheme.cluster, "Values": [cluster]}]
             if chunk is not None:
-                filters.append({"Key": STACK_TAG, "Values": chunk})
+                filters.append({"Key": scheme.stack, "Values": chunk})
             for m in paginate(
                 clients.resourcegroupstaggingapi.get_resources,
                 "ResourceTagMappingList",

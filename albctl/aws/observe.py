@@ -38,7 +38,7 @@ from albctl.model.observed import (
     ObservedStack,
     ObservedTargetGroup,
 )
-from albctl.model.tags import CLUSTER_TAG, OIDC_SECRET_TAG, RESOURCE_TAG, STACK_TAG, owned_by
+from albctl.model.tags import ALBCTL_TAGS, OIDC_SECRET_TAG, TagScheme
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +127,12 @@ class Observer:
         tag_cache: TagCache | None = None,
         read_attributes: bool = True,
         backend_security_group: str | None = None,
+        scheme: TagScheme = ALBCTL_TAGS,
     ) -> None:
         self.c = clients
         self.cluster = cluster
+        # the tags stacks are tracked by: albctl's, or LBC's (a stack to take over)
+        self.scheme = scheme
         self.cache = tag_cache
         # False: attributes are read later, only where the desired state sets some
         # (with_attributes), since albctl compares only the keys it sets
@@ -141,9 +144,10 @@ class Observer:
     def stack_ids(self) -> set[str]:
         """The stacks of this cluster that have a load balancer or target group in AWS."""
         try:
-            tagged = tagged_resources(self.c, self.cluster, None)
+            stack_tag = self.scheme.stack
+            tagged = tagged_resources(self.c, self.cluster, None, self.scheme)
             if tagged is not None:
-                return {t[STACK_TAG] for t in tagged.values() if STACK_TAG in t}
+                return {t[stack_tag] for t in tagged.values() if stack_tag in t}
             elb = self.c.elbv2
             arns = [
                 lb["LoadBalancerArn"]
@@ -154,8 +158,8 @@ class Observer:
             ]
             out = set()
             for tags in describe_tags(self.c, arns, self.cache).values():
-                if owned_by(tags, self.cluster) and STACK_TAG in tags:
-                    out.add(tags[STACK_TAG])
+                if self.scheme.owns(tags, self.cluster) and stack_tag in tags:
+                    out.add(tags[stack_tag])
             return out
         except (ClientError, BotoCoreError) as exc:
             raise aws_error(exc, "listing load balancers") from exc
@@ -176,7 +180,7 @@ class Observer:
         """Load balancers and target groups to look at, with their tags: by tag when the
         tagging API answers (cost independent of the account), else all of them."""
         elb = self.c.elbv2
-        tagged = tagged_resources(self.c, self.cluster, stacks)
+        tagged = tagged_resources(self.c, self.cluster, stacks, self.scheme)
         if tagged is None:
             lbs = list(paginate(elb.describe_load_balancers, "LoadBalancers"))
             tgs = list(paginate(elb.describe_target_groups, "TargetGroups"))
@@ -199,9 +203,9 @@ class Observer:
         sgs = self._security_groups(stacks)
 
         def wanted(tags: dict[str, str]) -> str | None:
-            if not owned_by(tags, self.cluster):
+            if not self.scheme.owns(tags, self.cluster):
                 return None
-            stack = tags.get(STACK_TAG)
+            stack = tags.get(self.scheme.stack)
             if stack is None or (stacks is not None and stack not in stacks):
                 return None
             return stack
@@ -218,15 +222,16 @@ class Observer:
             stack = wanted(tags)
             observed_tg = self._tg_if_present(t, tags) if stack is not None else None
             if stack is not None and observed_tg is not None:
-                tg_id_by_arn[t["TargetGroupArn"]] = tags[RESOURCE_TAG]
+                tg_id_by_arn[t["TargetGroupArn"]] = tags[self.scheme.resource]
                 bucket(stack)["tg"].append(observed_tg)
         for sg in sgs:
             tags = tags_from_aws(sg.get("Tags"))
-            if tags.get(RESOURCE_TAG) == BACKEND_SG_RESOURCE and owned_by(tags, self.cluster):
+            backend = tags.get(ALBCTL_TAGS.resource) == BACKEND_SG_RESOURCE
+            if self.scheme == ALBCTL_TAGS and backend and ALBCTL_TAGS.owns(tags, self.cluster):
                 self.backend_security_group = sg["GroupId"]
             stack = wanted(tags)
             if stack is not None:
-                bucket(stack)["sg"].append(_security_group(sg, tags))
+                bucket(stack)["sg"].append(_security_group(sg, tags, self.scheme.resource))
         for lb in lbs:
             tags = lb_tags.get(lb["LoadBalancerArn"], {})
             stack = wanted(tags)
@@ -263,7 +268,7 @@ class Observer:
         """The load balancer, its listeners and their rules, into ``out``."""
         arn = lb["LoadBalancerArn"]
         attrs = self._lb_attributes(arn) if self.read_attributes else {}
-        out["lb"].append(_load_balancer(lb, tags, attrs))
+        out["lb"].append(_load_balancer(lb, tags, attrs, self.scheme.resource))
         elb = self.c.elbv2
         listeners = list(paginate(elb.describe_listeners, "Listeners", LoadBalancerArn=arn))
         li_tags = describe_tags(self.c, [li["ListenerArn"] for li in listeners], self.cache)
@@ -289,7 +294,9 @@ class Observer:
         return ObservedRule(
             arn=r["RuleArn"],
             listener_arn=listener_arn,
-            resource_id=tags.get(RESOURCE_TAG, "") if owned_by(tags, self.cluster) else "",
+            resource_id=(
+                tags.get(self.scheme.resource, "") if self.scheme.owns(tags, self.cluster) else ""
+            ),
             priority=int(r["Priority"]),
             conditions=tuple(condition_from_aws(c) for c in r.get("Conditions", [])),
             action=action_from_aws(r.get("Actions", []), tg_id, tags.get(OIDC_SECRET_TAG, "")),
@@ -300,7 +307,7 @@ class Observer:
     def _security_groups(self, stacks: set[str] | None) -> list[dict[str, Any]]:
         """The cluster's security groups: of ``stacks`` only (by the stack tag) and the
         backend group (unless already known), or all of them when ``stacks`` is None."""
-        cluster = {"Name": f"tag:{CLUSTER_TAG}", "Values": [self.cluster]}
+        cluster = {"Name": f"tag:{self.scheme.cluster}", "Values": [self.cluster]}
 
         def read(*filters: dict[str, Any]) -> list[dict[str, Any]]:
             return list(
@@ -318,9 +325,10 @@ class Observer:
         wanted = sorted(stacks)
         out: list[dict[str, Any]] = []
         for i in range(0, len(wanted), SG_FILTER_VALUES):
-            out += read({"Name": f"tag:{STACK_TAG}", "Values": wanted[i : i + SG_FILTER_VALUES]})
-        if self.backend_security_group is None:
-            out += read({"Name": f"tag:{RESOURCE_TAG}", "Values": [BACKEND_SG_RESOURCE]})
+            chunk = wanted[i : i + SG_FILTER_VALUES]
+            out += read({"Name": f"tag:{self.scheme.stack}", "Values": chunk})
+        if self.backend_security_group is None and self.scheme == ALBCTL_TAGS:
+            out += read({"Name": f"tag:{ALBCTL_TAGS.resource}", "Values": [BACKEND_SG_RESOURCE]})
         return out
 
     def _lb_attributes(self, arn: str) -> dict[str, str]:
@@ -404,7 +412,7 @@ class Observer:
         )
         return ObservedTargetGroup(
             arn=arn,
-            resource_id=tags[RESOURCE_TAG],
+            resource_id=tags[self.scheme.resource],
             name=t["TargetGroupName"],
             port=int(t.get("Port", 0)),
             protocol=t.get("Protocol", "HTTP"),
@@ -435,7 +443,7 @@ class Observer:
         return ObservedListener(
             arn=arn,
             load_balancer_arn=li["LoadBalancerArn"],
-            resource_id=tags.get(RESOURCE_TAG, str(li["Port"])),
+            resource_id=tags.get(self.scheme.resource, str(li["Port"])),
             port=int(li["Port"]),
             protocol=li.get("Protocol", "HTTP"),
             ssl_policy=li.get("SslPolicy"),
@@ -448,10 +456,12 @@ class Observer:
         )
 
 
-def _security_group(sg: dict[str, Any], tags: dict[str, str]) -> ObservedSecurityGroup:
+def _security_group(
+    sg: dict[str, Any], tags: dict[str, str], resource_key: str
+) -> ObservedSecurityGroup:
     return ObservedSecurityGroup(
         group_id=sg["GroupId"],
-        resource_id=tags[RESOURCE_TAG],
+        resource_id=tags[resource_key],
         name=sg["GroupName"],
         ingress=sg_rules_from_aws(sg.get("IpPermissions", [])),
         tags=tags,
@@ -459,11 +469,11 @@ def _security_group(sg: dict[str, Any], tags: dict[str, str]) -> ObservedSecurit
 
 
 def _load_balancer(
-    lb: dict[str, Any], tags: dict[str, str], attrs: dict[str, str]
+    lb: dict[str, Any], tags: dict[str, str], attrs: dict[str, str], resource_key: str
 ) -> ObservedLoadBalancer:
     return ObservedLoadBalancer(
         arn=lb["LoadBalancerArn"],
-        resource_id=tags[RESOURCE_TAG],
+        resource_id=tags[resource_key],
         name=lb["LoadBalancerName"],
         dns_name=lb.get("DNSName", ""),
         scheme=lb.get("Scheme", ""),

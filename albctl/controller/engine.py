@@ -9,6 +9,7 @@ same model and AWS code as the controller; an invalid binding changes nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 import logging
@@ -25,6 +26,7 @@ from albctl.aws.certificates import with_certificates
 from albctl.aws.clients import AwsClients
 from albctl.aws.discover import discover_inventory
 from albctl.aws.enis import EniResolver
+from albctl.aws.lbc import LbcStacks
 from albctl.aws.networking import NetworkingSettings, StackNeeds, TargetNetworking
 from albctl.aws.observe import Observer
 from albctl.config import Settings
@@ -33,6 +35,7 @@ from albctl.controller.oneshot_bindings import BindingOutcome, run_bindings
 from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
+from albctl.model.adopt import LbcBackend, adopt_stack, check_adoptable
 from albctl.model.annotations import PREFIX, ci_get
 from albctl.model.backend_rules import instance_hints
 from albctl.model.builder import BuildResult, GroupInput, build_group
@@ -235,12 +238,13 @@ class Engine:
             self.clients, self.settings.cluster_name, observed, inventory, needs.certificates
         )
         run = _Run(self, objects, mode, observer, inventory)
+        lbc = self._lbc_stacks(set(groups), observed, mode)
         for gid, group in sorted(groups.items()):
             obs = observed.get(
                 gid,
                 ObservedStack(group_id=gid, backend_security_group=observer.backend_security_group),
             )
-            report.outcomes.append(run.group(gid, group, obs))
+            report.outcomes.append(run.group(gid, group, obs, lbc.get(gid)))
         for gid, gw in sorted(gateways.items()):
             obs = observed.get(
                 gid,
@@ -259,6 +263,15 @@ class Engine:
             )
         report.aws_calls = Counter(self.clients.calls) - before
         return report
+
+    def _lbc_stacks(
+        self, gids: set[str], observed: dict[str, ObservedStack], mode: Mode
+    ) -> dict[str, ObservedStack]:
+        """With --take-over-lbc: LBC's stacks of the groups albctl has no stack for yet."""
+        if not self.settings.take_over_lbc or mode == "delete":
+            return {}
+        missing = {g for g in gids if g not in observed or observed[g].empty}
+        return LbcStacks(self.clients, self.settings.cluster_name).observe(missing)
 
     def _build(
         self,
@@ -318,7 +331,9 @@ class _Run:
         # what the cluster's stacks need from the backend group (revocations): read once
         self.needs = StackNeeds(self.net, observer, self.hints)
 
-    def group(self, gid: str, group: Group, obs: ObservedStack) -> GroupOutcome:
+    def group(
+        self, gid: str, group: Group, obs: ObservedStack, lbc: ObservedStack | None = None
+    ) -> GroupOutcome:
         def build(o: ObservedStack) -> BuildResult:
             assert self.inventory is not None
             return self.e._build(
@@ -330,7 +345,7 @@ class _Run:
                 self.settings.build_settings(),
             )
 
-        return self._unit(gid, obs, build, {m.key for m in group.members})
+        return self._unit(gid, obs, build, {m.key for m in group.members}, lbc)
 
     def gateway(self, gid: str, gw: Gateway, obs: ObservedStack) -> GroupOutcome:
         def build(o: ObservedStack) -> BuildResult:
@@ -361,23 +376,34 @@ class _Run:
         obs: ObservedStack,
         build_fn: Callable[[ObservedStack], BuildResult],
         members: set[str],
+        lbc: ObservedStack | None = None,
     ) -> GroupOutcome:
         if self.mode == "delete":
             return self.delete(gid, obs)
         start = time.monotonic()
         outcome = GroupOutcome(group_id=gid, plan=Plan(group_id=gid))
         try:
-            build = build_fn(obs)
+            build = build_fn(lbc or obs)
             outcome.build = build
             _log_build(gid, build)
             stack = build.stack
             frozen = set(build.invalid)
             if build.group_error is not None:
                 frozen |= members
+            adopted: list[Change] = []
+            if lbc is not None and stack is not None:
+                check_adoptable(gid, sorted(build.invalid), build.group_error is not None)
+                adoption = adopt_stack(
+                    lbc, stack, self.settings.cluster_name, self._lbc_backend(stack, lbc, obs)
+                )
+                backend = adoption.observed.backend_security_group or obs.backend_security_group
+                obs = adoption.observed.model_copy(update={"backend_security_group": backend})
+                adopted = adoption.changes
             if stack is not None:
                 obs = self.net.prepare(stack, obs, create=self.mode == "apply")
                 obs = self.observer.for_desired(obs, stack)
             outcome.plan = diff_stack(stack, obs, frozen)
+            outcome.plan.changes[:0] = adopted
             # every member invalid: no stack, and nothing of the group is touched
             self._apply(outcome, stack, obs, networking=stack is not None)
         except AlbctlError as exc:
@@ -385,6 +411,14 @@ class _Run:
             log_event(log, "group failed", logging.ERROR, group=gid, error=str(exc))
         outcome.duration = time.monotonic() - start
         return outcome
+
+    def _lbc_backend(
+        self, stack: Stack, lbc: ObservedStack, obs: ObservedStack
+    ) -> LbcBackend | None:
+        s = self.settings
+        return LbcStacks(self.e.clients, s.cluster_name).backend_to_adopt(
+            stack, lbc, obs.backend_security_group, s.enable_backend_sg, s.backend_sg
+        )
 
     def delete(self, gid: str, obs: ObservedStack, pruned: bool = False) -> GroupOutcome:
         start = time.monotonic()
@@ -436,9 +470,28 @@ class _Run:
             self.needs.applied(gid, rules, backend)
         outcome.networking = rules
         if dry:
-            outcome.plan.changes += rule_changes(rules)
+            outcome.plan.changes += rule_changes(_without_adopted(rules, outcome.plan))
         for w in rules.warnings:
             log_event(log, "security group rule skipped", logging.WARNING, group=gid, reason=w)
+
+
+def _without_adopted(rules: RulesReport, plan: Plan) -> RulesReport:
+    """A plan's rules without those LBC added, which the adoption of its backend group
+    describes as albctl's (kept, not authorized again)."""
+    adopted = {
+        (sg, port)
+        for c in plan.changes
+        if c.action == "adopt" and isinstance(c.observed, LbcBackend)
+        for sg, port in c.observed.rules
+    }
+    if not adopted:
+        return rules
+    authorized = {
+        sg: frozenset(p for p in ports if (sg, p) not in adopted)
+        for sg, ports in rules.authorized.items()
+    }
+    authorized = {sg: ports for sg, ports in authorized.items() if ports}
+    return dataclasses.replace(rules, authorized=authorized)
 
 
 def rule_changes(rules: RulesReport) -> list[Change]:

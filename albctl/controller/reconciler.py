@@ -31,6 +31,7 @@ from albctl.controller.indexes import build_indexes
 from albctl.controller.metrics import Metrics
 from albctl.controller.networking import ControllerNetworking
 from albctl.controller.snapshot import Snapshotter
+from albctl.controller.takeover import Takeover
 from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
 from albctl.kube.api import KubeError
 from albctl.kube.events import EventRecorder, ObjectRef, now_rfc3339
@@ -38,6 +39,7 @@ from albctl.kube.secrets import SecretReader
 from albctl.kube.writer import FINALIZER, KubeWriter
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
+from albctl.model.adopt import TakeoverRefusedError, adopt_stack, check_adoptable
 from albctl.model.builder import BuildResult, GroupInput, build_group
 from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Change, Plan, diff_stack
@@ -72,11 +74,23 @@ def summarize(changes: list[Change]) -> str:
     counts: dict[str, int] = {}
     for c in changes:
         counts[c.action] = counts.get(c.action, 0) + 1
-    verbs = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}
+    verbs = {
+        "adopt": "adopted",
+        "create": "created",
+        "update": "updated",
+        "replace": "replaced",
+        "delete": "deleted",
+    }
     head = ", ".join(f"{n} {verbs[a]}" for a, n in sorted(counts.items()))
     items = ", ".join(f"{c.action} {c.kind} {c.id}" for c in changes[:6])
     more = f" (+{len(changes) - 6} more)" if len(changes) > 6 else ""
     return f"{head}: {items}{more}"
+
+
+def _record_action(change: Change) -> str:
+    """The action in the LoadBalancerGroup's records: the CRD's enum has no ``adopt`` (an
+    adoption is a tag update of an existing resource; Events and plans say ``adopt``)."""
+    return "update" if change.action == "adopt" else change.action
 
 
 def _certificate_miss(build: BuildResult) -> bool:
@@ -152,6 +166,7 @@ class Reconciler:
         # it may have been deleted by hand)
         self.backend_sg: str | None = None
         self.secret_reader = SecretReader(writer.api)
+        self.takeover = Takeover(settings, clients, writer, self.tag_cache)
         self._local = threading.local()
         self._lock = threading.Lock()
         # called with the names of target groups whose registered targets may have changed
@@ -254,6 +269,13 @@ class Reconciler:
             plan, build, lb, members, leaving, result = run(gid)
         except NotLeaderError:
             raise
+        except TakeoverRefusedError as exc:
+            error = str(exc)
+            self._local.reason = "TakeoverRefused"
+            members = self._members(gid)
+            self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
+            log_event(log, "takeover refused", logging.WARNING, group=gid, error=error)
+            raise
         except AlbctlError as exc:
             error = str(exc)
             self.backend_sg = None
@@ -290,6 +312,10 @@ class Reconciler:
                     throttles,
                 )
 
+    def _members(self, gid: str) -> list[Ingress]:
+        group = self._groups(self.snapshots.objects())[0].get(gid)
+        return [m.ingress for m in group.members] if group else []
+
     def _reconcile(
         self, gid: str
     ) -> tuple[Plan, BuildResult | None, dict[str, Any] | None, list[Ingress], list[Ingress], str]:
@@ -305,10 +331,12 @@ class Reconciler:
             backend_security_group=self.backend_sg,
         )
         observed = self.read_stack(gid, observer)
+        # --take-over-lbc: LBC's stack of a group albctl has none for (refused while LBC runs)
+        lbc = self.takeover.stack(gid, observed) if group and group.members else None
         leaving = self._leaving(gid, objs, where, group, observed)
         # finalizers before anything is created in AWS
         self._add_finalizers(members, set(group.invalid) if group else set())
-        plan, build, observed = self._plan(gid, group, objs, observed, observer, leaving)
+        plan, build, observed = self._plan(gid, group, objs, observed, observer, leaving, lbc)
         mem = self.memory_of(gid)
         fp = _fingerprint(build.stack if build else None, sorted(build.invalid) if build else [])
         drift = bool(plan.changes) and mem.fingerprint == fp
@@ -327,6 +355,7 @@ class Reconciler:
             self.member_of[ing.key] = gid
         # after AWS: status, then finalizers of members that left
         self._publish(gid, members, leaving, where, lb_info)
+        self.takeover.release(members, {t.arn for t in observed.target_groups} | set(arns.values()))
         res = "PartiallyApplied" if build and (build.invalid or build.group_error) else "Succeeded"
         log_event(
             log,
@@ -453,11 +482,17 @@ class Reconciler:
         observed: ObservedStack,
         observer: Observer,
         leaving: list[Ingress],
+        lbc: ObservedStack | None = None,
     ) -> tuple[Plan, BuildResult | None, ObservedStack]:
-        """The group's build and plan (a delete of the whole stack when it has no member)."""
+        """The group's build and plan (a delete of the whole stack when it has no member);
+        with ``lbc``, LBC's stack adopted first."""
         build: BuildResult | None = None
         if group is not None and (group.members or group.invalid):
-            inventory, observed, build = self._desired(gid, group, objs, observed)
+            ours = observed
+            inventory, observed, build = self._desired(gid, group, objs, lbc or observed)
+            adopted: list[Change] = []
+            if lbc is not None and build.stack is not None:
+                observed, adopted = self._adopt(gid, build, observed, ours)
             if build.stack is not None:
                 vpc = self.settings.vpc_id or inventory.vpc_id
                 observed = self.networking.prepare(build.stack, observed, None, vpc)
@@ -467,6 +502,7 @@ class Reconciler:
             if build.group_error is not None:
                 frozen |= {m.key for m in group.members}
             plan = diff_stack(build.stack, observed, frozen)
+            plan.changes[:0] = adopted
         else:
             if not observed.empty and not leaving:
                 # deletes only follow an Ingress deleted under our finalizer, or one that left
@@ -487,6 +523,19 @@ class Reconciler:
                 observed = self.networking.prepare(None, observed, plan, vpc)
         return plan, build, observed
 
+    def _adopt(
+        self, gid: str, build: BuildResult, lbc: ObservedStack, ours: ObservedStack
+    ) -> tuple[ObservedStack, list[Change]]:
+        """LBC's stack as AWS holds it once adopted, and the adopt changes."""
+        assert build.stack is not None
+        check_adoptable(gid, sorted(build.invalid), build.group_error is not None)
+        have = ours.backend_security_group or self.backend_sg
+        backend = self.takeover.backend(build.stack, lbc, have)
+        adoption = adopt_stack(lbc, build.stack, self.settings.cluster_name, backend)
+        sg = adoption.observed.backend_security_group or have
+        log_event(log, "adopting LBC's stack", group=gid, resources=len(adoption.changes))
+        return adoption.observed.model_copy(update={"backend_security_group": sg}), adoption.changes
+
     def apply_plan(
         self, plan: Plan, build: BuildResult | None, observed: ObservedStack
     ) -> tuple[dict[str, Any] | None, dict[str, str], str | None]:
@@ -501,6 +550,11 @@ class Reconciler:
             for t in observed.target_groups
             if desired_names.get(t.resource_id) == t.name
         }
+        # a target group adopted from LBC keeps LBC's name: the only one of its id
+        ids = [t.resource_id for t in observed.target_groups]
+        for t in observed.target_groups:
+            if t.resource_id in desired_names and ids.count(t.resource_id) == 1:
+                arns.setdefault(t.resource_id, t.arn)
         managed_sg = next(
             (s.group_id for s in observed.security_groups if s.resource_id == MANAGED_SG_ID), None
         )
@@ -911,7 +965,7 @@ class Reconciler:
             "result": result,
             "durationSeconds": round(duration, 3),
             "awsCalls": calls,
-            "changes": [{"action": c.action, "kind": c.kind, "id": c.id} for c in changes],
+            "changes": [{"action": _record_action(c), "kind": c.kind, "id": c.id} for c in changes],
         }
         if error:
             record["message"] = error[:1024]
@@ -947,10 +1001,13 @@ class Reconciler:
     ) -> None:
         """Events of one reconcile, on the load balancer group and on the Ingresses."""
         if error:
+            # TakeoverRefused: LBC still runs; FailedDeploy otherwise
+            reason = getattr(self._local, "reason", None) or "FailedDeploy"
+            self._local.reason = None
             msg = f"reconcile failed: {error}"
-            self.recorder.record(ref, "Warning", "FailedDeploy", msg)
+            self.recorder.record(ref, "Warning", reason, msg)
             for ing in members:
-                self.recorder.record(self._ing_ref(ing), "Warning", "FailedDeploy", msg)
+                self.recorder.record(self._ing_ref(ing), "Warning", reason, msg)
         elif changed:
             self.recorder.record(ref, "Normal", "Reconciled", summary)
             for ing in members:

@@ -93,6 +93,10 @@ TARGET_GROUP_BINDING = Kind(
 )
 LOAD_BALANCER_GROUP = Kind("albctl.io", "v1beta1", "loadbalancergroups", False, "LoadBalancerGroup")
 NAMESPACE = Kind("", "v1", "namespaces", False, "Namespace")
+# the AWS Load Balancer Controller's bindings, read when taking its stacks over
+LBC_TARGET_GROUP_BINDING = Kind(
+    "elbv2.k8s.aws", "v1beta1", "targetgroupbindings", True, "TargetGroupBinding"
+)
 # the Gateway API (gateway.networking.k8s.io): watched when its CRDs are installed
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 GATEWAY_CLASS = Kind(GATEWAY_API_GROUP, "v1", "gatewayclasses", False, "GatewayClass")

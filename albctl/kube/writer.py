@@ -96,6 +96,21 @@ class KubeWriter:
             )
         return bool(written)
 
+    def remove_finalizers(
+        self, kind: Kind, namespace: str, name: str, which: Callable[[str], bool]
+    ) -> bool:
+        """Remove every finalizer ``which`` selects (another controller's); True when written."""
+
+        def change(obj: dict[str, Any]) -> dict[str, Any] | None:
+            finalizers = list(obj["metadata"].get("finalizers") or [])
+            kept = [f for f in finalizers if not which(f)]
+            return None if kept == finalizers else {"metadata": {"finalizers": kept}}
+
+        written = self._read_modify_write(kind, namespace, name, change)
+        if written:
+            log_event(log, "finalizers released", kind=kind.kind, object=f"{namespace}/{name}")
+        return bool(written)
+
     def add_finalizer(self, namespace: str, name: str) -> bool:
         return self._update_finalizers(INGRESS, namespace, name, FINALIZER, True)
 

@@ -23,6 +23,7 @@ POLICY_FILE = ROOT / "iam" / "policy.json"
 PACKAGED_FILE = ROOT / "albctl" / "iam_policy.json"
 CLUSTER_TAG = "albctl.io/cluster"
 REQUEST_TAG = f"aws:RequestTag/{CLUSTER_TAG}"
+LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 RESOURCE_TAG = f"aws:ResourceTag/{CLUSTER_TAG}"
 
 # allowed although the code never calls it: AWS creates the ELB service-linked role on the
@@ -325,7 +326,13 @@ def test_creates_require_the_cluster_tag_in_the_request(action: str, created: st
 def test_tagging_only_on_create_or_on_owned_resources(action: str, create_key: str) -> None:
     for stmt in statements_for(action):
         on_create = create_key in stmt.get("Condition", {}).get("StringEquals", {})
-        if on_create:
+        if stmt["Sid"].startswith("AdoptLbc"):
+            # --take-over-lbc: our tags only onto a resource that LBC's tags claim and ours
+            # do not yet
+            assert null_condition(stmt, f"aws:ResourceTag/{LBC_CLUSTER_TAG}") == "false"
+            assert null_condition(stmt, RESOURCE_TAG) == "true", stmt["Sid"]
+            assert null_condition(stmt, REQUEST_TAG) == "false", stmt["Sid"]
+        elif on_create:
             assert null_condition(stmt, REQUEST_TAG) == "false", stmt["Sid"]
         else:
             assert null_condition(stmt, RESOURCE_TAG) == "false", stmt["Sid"]
@@ -375,6 +382,8 @@ def test_rules_on_security_groups_albctl_does_not_own_are_the_only_untagged_ec2_
     assert sorted(as_list(stmt["Action"])) == [
         "ec2:AuthorizeSecurityGroupIngress",
         "ec2:RevokeSecurityGroupIngress",
+        # --take-over-lbc: LBC's rules from its backend group get albctl's description
+        "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
     ]
     assert as_list(stmt["Resource"]) == [SECURITY_GROUP, "arn:aws:ec2:*:*:security-group-rule/*"]
 
@@ -552,6 +561,22 @@ def test_intent_no_adopting_or_releasing_by_retagging() -> None:
     assert not allows("ec2:CreateTags", SG_ARN, OURS, {})
     # move an owned one to another cluster: denied
     assert not allows("elasticloadbalancing:AddTags", LB_ARN, {CLUSTER_TAG: "other"}, OURS)
+
+
+def test_intent_taking_over_what_lbc_made() -> None:
+    """--take-over-lbc: albctl's tags go onto resources LBC's tags claim (and ours not yet)."""
+    lbc = {LBC_CLUSTER_TAG: "prod"}
+    for action, arn in (
+        ("elasticloadbalancing:AddTags", LB_ARN),
+        ("elasticloadbalancing:AddTags", TG_ARN),
+        ("elasticloadbalancing:AddTags", LISTENER_ARN),
+        ("ec2:CreateTags", SG_ARN),
+    ):
+        assert allows(action, arn, OURS, lbc), (action, arn)
+        assert not allows(action, arn, OURS, {"team": "a"}), (action, arn)
+    # a resource already ours is not moved to another cluster through LBC's tag either
+    assert not allows("elasticloadbalancing:AddTags", LB_ARN, {CLUSTER_TAG: "x"}, {**lbc, **OURS})
+    assert not allows("elasticloadbalancing:AddTags", NLB_ARN, OURS, lbc)
 
 
 def test_intent_listeners_of_albs_only() -> None:
