@@ -1,8 +1,9 @@
 """Read Kubernetes manifests from YAML files and directories (one-shot mode).
 
 Kinds read: Ingress, IngressClass, IngressClassParams, Service, EndpointSlice, Pod, Node,
-TargetGroupBinding, Secret, Namespace, and the Gateway API's GatewayClass, Gateway, HTTPRoute,
-GRPCRoute and ReferenceGrant; others are skipped with a note. Namespaced objects without a
+TargetGroupBinding, Secret, Namespace, the Gateway API's GatewayClass, Gateway, HTTPRoute,
+GRPCRoute and ReferenceGrant, and LBC's LoadBalancerConfiguration, TargetGroupConfiguration and
+ListenerRuleConfiguration (group gateway.k8s.aws); others are skipped with a note. Namespaced objects without a
 namespace land in ``default``, as kubectl would put them. The path ``-`` reads standard input.
 """
 
@@ -18,6 +19,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from albctl.errors import ManifestError
+from albctl.model.gateway.config.objects import KINDS as CONFIG_KINDS
+from albctl.model.gateway.config.objects import ConfigObject
 from albctl.model.gateway.objects import (
     Gateway,
     GatewayClass,
@@ -57,6 +60,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "HTTPRoute": HTTPRoute,
     "GRPCRoute": GRPCRoute,
     "ReferenceGrant": ReferenceGrant,
+    **{k: ConfigObject for k in CONFIG_KINDS},
 }
 SILENT: set[str] = set()
 CLUSTER_SCOPED = {"IngressClass", "IngressClassParams", "Node", "Namespace", "GatewayClass"}
@@ -76,6 +80,7 @@ ATTRS = {
     "HTTPRoute": "http_routes",
     "GRPCRoute": "grpc_routes",
     "ReferenceGrant": "reference_grants",
+    **{k: "gateway_configs" for k in CONFIG_KINDS},
 }
 
 
@@ -96,6 +101,8 @@ class ObjectSet:
     http_routes: list[HTTPRoute] = field(default_factory=list)
     grpc_routes: list[GRPCRoute] = field(default_factory=list)
     reference_grants: list[ReferenceGrant] = field(default_factory=list)
+    # LBC's gateway.k8s.aws kinds (their specs are read when a Gateway uses them)
+    gateway_configs: list[ConfigObject] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # values computed from this set (groups, instance hints...), kept with it: the controller
     # hands the same set to every reconcile until an object changes

@@ -1,8 +1,9 @@
 """Watching the Gateway API: its informers, when the cluster serves the kinds, and which
 Gateways to reconcile after a change.
 
-The kinds (GatewayClass, Gateway, HTTPRoute, ReferenceGrant of ``gateway.networking.k8s.io``,
-and Namespaces for ``allowedRoutes`` selectors) are watched only when the API server serves
+The kinds (GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant of
+``gateway.networking.k8s.io``, Namespaces for ``allowedRoutes`` selectors, and LBC's
+``gateway.k8s.aws`` configuration kinds when they are served) are watched only when the API server serves
 ``gateway.networking.k8s.io/v1``: the controller starts without the CRDs (they are the user's to
 install), logs that the Gateway API is off, and looks again every resync period (at most every
 30 s) until it is served: then the informers are started and every Gateway is queued. Any change of these kinds queues every Gateway albctl serves (there are few); a change
@@ -26,6 +27,8 @@ from albctl.kube.api import (
     KubeApi,
     KubeError,
 )
+from albctl.kube.gateway_config import GROUP as CONFIG_GROUP
+from albctl.kube.gateway_config import PLURALS, config_kinds, served_version
 from albctl.kube.informer import Informer, Obj
 from albctl.logs import log_event
 from albctl.model.gateway.inputs import STACK_PREFIX
@@ -66,7 +69,23 @@ def gateway_informers(
         for name, kind in KINDS.items()
     }
     out["Namespace"] = Informer(api, NAMESPACE, None, transform=trim_metadata)
+    version = served_version(api)
+    if version is not None:
+        log_event(log, "gateway configuration kinds on", group=CONFIG_GROUP, version=version)
+        for name, kind in config_kinds(version).items():
+            out[name] = Informer(api, kind, namespaces, transform=_with_kind(name))
     return out
+
+
+def _with_kind(kind: str) -> Callable[[Obj], Obj]:
+    """Trimmed metadata, and the kind (list items may lack it; the model reads it)."""
+
+    def transform(obj: Obj) -> Obj:
+        out = trim_metadata(obj)
+        out["kind"] = kind
+        return out
+
+    return transform
 
 
 def _stack_of(obj: Obj) -> str:
@@ -89,7 +108,7 @@ class GatewayEvents:
 
     def wire(self, informers: dict[str, Informer] | None = None) -> None:
         for name, inf in (informers or self.informers).items():
-            if name in (*KINDS, "Namespace"):
+            if name in (*KINDS, *PLURALS, "Namespace"):
                 inf.handlers.append(self.on_change)
 
     def on_change(self, old: Obj | None, new: Obj | None) -> None:

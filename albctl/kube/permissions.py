@@ -52,6 +52,10 @@ CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
     Permission("gateway.networking.k8s.io", "grpcroutes", ("get", "list", "watch")),
     Permission("gateway.networking.k8s.io", "grpcroutes/status", ("patch",)),
     Permission("gateway.networking.k8s.io", "referencegrants", LIST_WATCH),
+    # LBC's Gateway configuration kinds, when served
+    Permission("gateway.k8s.aws", "loadbalancerconfigurations", LIST_WATCH),
+    Permission("gateway.k8s.aws", "targetgroupconfigurations", LIST_WATCH),
+    Permission("gateway.k8s.aws", "listenerruleconfigurations", LIST_WATCH),
     Permission("", "namespaces", LIST_WATCH),
 )
 

@@ -26,6 +26,7 @@ from albctl.kube.api import (
     NotFound,
 )
 from albctl.kube.events import COMPONENT
+from albctl.kube.gateway_config import config_kinds, served_version
 
 READ_KINDS: tuple[Kind, ...] = (
     INGRESS,
@@ -46,7 +47,9 @@ READ_KINDS: tuple[Kind, ...] = (
 def cluster_documents(api: KubeApi) -> list[dict[str, Any]]:
     """Every object albctl reads, as manifest-like dicts (kind and apiVersion filled in)."""
     docs: list[dict[str, Any]] = []
-    for kind in READ_KINDS:
+    version = served_version(api)
+    configs = tuple(config_kinds(version).values()) if version else ()
+    for kind in READ_KINDS + configs:
         try:
             items = api.list(kind).get("items", [])
         except NotFound:

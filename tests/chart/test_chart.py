@@ -764,12 +764,20 @@ def test_crds_are_plain_yaml_and_valid_v1_crds() -> None:
         doc = docs[0]
         kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
         assert doc["apiVersion"] == "apiextensions.k8s.io/v1"
-        assert doc["spec"]["group"] == "albctl.io"
+        group = doc["spec"]["group"]
+        assert doc["metadata"]["name"] == f"{doc['spec']['names']['plural']}.{group}"
+        names.add(doc["metadata"]["name"])
+        if group == "gateway.k8s.aws":  # LBC's kinds: v1 stored, v1beta1 served too
+            versions = {v["name"]: v for v in doc["spec"]["versions"]}
+            assert sorted(versions) == ["v1", "v1beta1"] and versions["v1"]["storage"]
+            continue
+        assert group == "albctl.io"
         [version] = doc["spec"]["versions"]
         assert version["name"] == "v1beta1" and version["served"] and version["storage"]
-        assert doc["metadata"]["name"] == f"{doc['spec']['names']['plural']}.albctl.io"
-        names.add(doc["metadata"]["name"])
     assert names == {
+        "listenerruleconfigurations.gateway.k8s.aws",
+        "loadbalancerconfigurations.gateway.k8s.aws",
+        "targetgroupconfigurations.gateway.k8s.aws",
         "ingressclassparams.albctl.io",
         "targetgroupbindings.albctl.io",
         "loadbalancergroups.albctl.io",
@@ -1306,3 +1314,12 @@ def test_gateway_values() -> None:
         "--gateway-controller-name=albctl.io/alb",
         "--gateway-controller-name=gateway.k8s.aws/alb",
     ]
+
+
+def test_gateway_config_crds_are_generated_from_the_model(tmp_path: Path) -> None:
+    """The gateway.k8s.aws CRDs are what ``python -m albctl.gateway_crds`` writes from
+    albctl's models of LBC's kinds (regenerate them after a model change)."""
+    from albctl.gateway_crds import write
+
+    for path in write(tmp_path):
+        assert path.read_text() == (CHART / "crds" / path.name).read_text(), path.name

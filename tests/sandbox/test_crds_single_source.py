@@ -15,7 +15,7 @@ def test_package_crds_are_the_chart_crds() -> None:
     assert chart and chart == package
 
 
-def test_sandbox_serves_the_three_albctl_crds_and_the_gateway_api_kinds() -> None:
+def test_sandbox_serves_the_chart_crds_and_the_gateway_api_kinds() -> None:
     names = sorted(c["metadata"]["name"] for c in builtin_crds())
     assert names == [
         "gatewayclasses.gateway.networking.k8s.io",
@@ -23,7 +23,10 @@ def test_sandbox_serves_the_three_albctl_crds_and_the_gateway_api_kinds() -> Non
         "grpcroutes.gateway.networking.k8s.io",
         "httproutes.gateway.networking.k8s.io",
         "ingressclassparams.albctl.io",
+        "listenerruleconfigurations.gateway.k8s.aws",
+        "loadbalancerconfigurations.gateway.k8s.aws",
         "loadbalancergroups.albctl.io",
         "referencegrants.gateway.networking.k8s.io",
         "targetgroupbindings.albctl.io",
+        "targetgroupconfigurations.gateway.k8s.aws",
     ]

@@ -227,9 +227,12 @@ def test_get_custom_resources_and_crds(kubectl: Kubectl, kube: client.ApiClient)
         "grpcroutes.gateway.networking.k8s.io",
         "httproutes.gateway.networking.k8s.io",
         "ingressclassparams.albctl.io",
+        "listenerruleconfigurations.gateway.k8s.aws",
+        "loadbalancerconfigurations.gateway.k8s.aws",
         "loadbalancergroups.albctl.io",
         "referencegrants.gateway.networking.k8s.io",
         "targetgroupbindings.albctl.io",
+        "targetgroupconfigurations.gateway.k8s.aws",
     ]
     kubectl("delete", "lbg", "blog")
     assert [r[0] for r in _table(kubectl("get", "lbg").stdout)[1:]] == ["shop"]

@@ -11,6 +11,7 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from albctl.model.gateway.config.objects import ConfigObject
 from albctl.model.gateway.grpc import as_http_route
 from albctl.model.gateway.inputs import GatewayInput, stack_id
 from albctl.model.gateway.objects import (
@@ -49,6 +50,8 @@ class GatewayObjects(Protocol):
     def nodes(self) -> Sequence[Node]: ...
     @property
     def secrets(self) -> Sequence[Secret]: ...
+    @property
+    def gateway_configs(self) -> Sequence[ConfigObject]: ...
 
 
 def our_classes(objs: GatewayObjects, settings: BuildSettings) -> dict[str, GatewayClass]:
@@ -95,6 +98,7 @@ def gateway_input(
         now=now,
         pod_gates=pod_gates or {},
         slices_index=slices_index,
+        configs={c.obj: c for c in objs.gateway_configs},
     )
 
 
