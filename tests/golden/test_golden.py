@@ -18,6 +18,8 @@ import yaml
 
 from albctl.manifests import ObjectSet, parse_documents
 from albctl.model.builder import GroupInput, build_group
+from albctl.model.gateway.build import build_gateway
+from albctl.model.gateway.select import gateway_input, our_gateways
 from albctl.model.groups import group_ingresses
 from albctl.model.inventory import SecurityGroupInfo
 from albctl.model.settings import BuildSettings
@@ -68,6 +70,32 @@ def run_case(path: Path) -> dict[str, Any]:
         )
         out["groups"][gid] = {
             "active": res.active,
+            "invalid": {k: str(v) for k, v in sorted(res.invalid.items())},
+            "warnings": [f"{o}: {m}" for o, m in res.warnings],
+            "groupError": str(res.group_error) if res.group_error else None,
+            "stack": res.stack.model_dump(mode="json") if res.stack else None,
+        }
+    if objs.gateways:
+        out["gateways"] = _gateways(objs, inv, settings)
+    return out
+
+
+def _conditions(conds: dict[str, Any]) -> dict[str, list[Any]]:
+    return {t: [c.status, c.reason, c.message] for t, c in sorted(conds.items())}
+
+
+def _gateways(objs: ObjectSet, inv: Any, settings: BuildSettings) -> dict[str, Any]:
+    """Each of albctl's Gateways: its stack, status and what was refused."""
+    out: dict[str, Any] = {}
+    for sid, gw in sorted(our_gateways(objs, settings).items()):
+        got = build_gateway(gateway_input(objs, gw, inv, settings))
+        res = got.result
+        out[sid] = {
+            "conditions": _conditions(got.status.conditions),
+            "routes": {
+                k: [_conditions(p.conditions) for p in ps]
+                for k, ps in sorted(got.status.routes.items())
+            },
             "invalid": {k: str(v) for k, v in sorted(res.invalid.items())},
             "warnings": [f"{o}: {m}" for o, m in res.warnings],
             "groupError": str(res.group_error) if res.group_error else None,
