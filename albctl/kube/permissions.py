@@ -70,3 +70,13 @@ NAMESPACED_PERMISSIONS: tuple[Permission, ...] = (
         namespaced_role=True,
     ),
 )
+
+# --take-over-lbc (chart value takeOverLBC), granted only then: LBC's TargetGroupBindings of the
+# adopted target groups (listed, their finalizer released by read and merge-patch), and LBC's
+# leader Lease, read by name in LBC's namespace (a Role there)
+TAKEOVER_PERMISSIONS: tuple[Permission, ...] = (
+    Permission("elbv2.k8s.aws", "targetgroupbindings", ("get", "list", "patch")),
+)
+TAKEOVER_LEASE_PERMISSIONS: tuple[Permission, ...] = (
+    Permission("coordination.k8s.io", "leases", ("get",), namespaced_role=True),
+)

@@ -27,7 +27,12 @@ kubernetes_validate = pytest.importorskip(
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is needed for the chart tests")
 
 from albctl import __version__  # noqa: E402
-from albctl.kube.permissions import CLUSTER_PERMISSIONS, NAMESPACED_PERMISSIONS  # noqa: E402
+from albctl.kube.permissions import (  # noqa: E402
+    CLUSTER_PERMISSIONS,
+    NAMESPACED_PERMISSIONS,
+    TAKEOVER_LEASE_PERMISSIONS,
+    TAKEOVER_PERMISSIONS,
+)
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "albctl"
 KUBE_VERSION = "1.33"
@@ -551,6 +556,24 @@ def test_rbac_grants_exactly_the_declared_permissions() -> None:
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": sa["name"], "namespace": NAMESPACE}
         ]
+
+
+def test_take_over_lbc_passes_the_flags_and_grants_exactly_the_takeover_permissions() -> None:
+    assert "--take-over-lbc" not in args(render(values()))
+    docs = render(values(takeOverLBC=True, lbcNamespace="lbc"))
+    a = args(docs)
+    assert "--take-over-lbc" in a and "--lbc-namespace=lbc" in a
+    assert rule_set(one(docs, "ClusterRole")["rules"]) == permission_set(
+        (*CLUSTER_PERMISSIONS, *TAKEOVER_PERMISSIONS)
+    )
+    roles = [d for d in docs if d["kind"] == "Role"]
+    [lease_role] = [r for r in roles if r["metadata"]["namespace"] == "lbc"]
+    assert rule_set(lease_role["rules"]) == permission_set(TAKEOVER_LEASE_PERMISSIONS)
+    assert lease_role["rules"][0]["resourceNames"] == ["aws-load-balancer-controller-leader"]
+    [binding] = [
+        d for d in docs if d["kind"] == "RoleBinding" and d["metadata"]["namespace"] == "lbc"
+    ]
+    assert binding["roleRef"]["name"] == lease_role["metadata"]["name"]
 
 
 def test_everything_on() -> None:

@@ -20,7 +20,7 @@ from albctl.aws.seed import node_manifests
 from albctl.kube.api import INGRESS, LBC_TARGET_GROUP_BINDING, LEASE, Kind
 from albctl.route import route_file
 from tests.e2e.conftest import E2E, owned
-from tests.e2e.test_controller import Live, live, wait_for
+from tests.e2e.test_controller import Live, _permission_of, live, wait_for
 from tests.helpers import REGION, write_yaml
 from tests.lbc_stack import SHOP, LbcStack, seed_lbc_shop, shop_objects, shop_pod_ips
 
@@ -282,3 +282,30 @@ def test_controller_refuses_while_lbc_runs_then_takes_over_in_place(live: Live) 
         live.api.delete(INGRESS, name, "shop")
     wait_for("a clean delete", lambda: owned(e) == {"lbs": [], "tgs": [], "sgs": []}, timeout=60)
     assert not e.clients.elbv2.describe_load_balancers()["LoadBalancers"]
+    _check_permissions(live)
+
+
+def _check_permissions(lv: Live) -> None:
+    """The takeover uses its declared permissions (the chart grants them with takeOverLBC),
+    all of them, and nothing undeclared."""
+    from albctl.kube.permissions import (
+        CLUSTER_PERMISSIONS,
+        NAMESPACED_PERMISSIONS,
+        TAKEOVER_LEASE_PERMISSIONS,
+        TAKEOVER_PERMISSIONS,
+    )
+
+    used = {
+        perm
+        for ua, m, p in lv.sandbox.audit
+        if ua.startswith("albctl/") and (perm := _permission_of(m, p)) is not None
+    }
+    every = (*CLUSTER_PERMISSIONS, *NAMESPACED_PERMISSIONS, *TAKEOVER_PERMISSIONS)
+    declared = {(p.api_group, p.resource, v) for p in every for v in p.verbs}
+    takeover = {
+        (p.api_group, p.resource, v)
+        for p in (*TAKEOVER_PERMISSIONS, *TAKEOVER_LEASE_PERMISSIONS)
+        for v in p.verbs
+    }
+    assert used - declared == set(), sorted(used - declared)
+    assert takeover - used == set(), sorted(takeover - used)
