@@ -71,7 +71,7 @@ def crd(kind: str) -> dict[str, Any]:
             "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
         },
     }
-    versions = [
+    versions: list[dict[str, Any]] = [
         {
             "name": v,
             "served": True,

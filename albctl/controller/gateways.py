@@ -33,7 +33,12 @@ from albctl.model.diff import Plan, diff_stack
 from albctl.model.gateway.build import GatewayBuild, build_gateway
 from albctl.model.gateway.inputs import STACK_PREFIX, stack_id
 from albctl.model.gateway.objects import Gateway
-from albctl.model.gateway.select import gateway_input, our_classes, secret_refs
+from albctl.model.gateway.select import (
+    gateway_input,
+    oidc_secret_refs,
+    our_classes,
+    secret_refs,
+)
 from albctl.model.gateway.status import (
     PROGRAMMED,
     Cond,
@@ -124,7 +129,10 @@ class GatewayReconciler:
             observed = rec.networking.prepare(build.stack, observed, None, vpc)
             rec.backend_sg = observed.backend_security_group or rec.backend_sg
             observed = observer.for_desired(observed, build.stack)
-        frozen = {f"Gateway/{gw.key}"} if build.group_error is not None else set()
+        # routes whose gateway.k8s.aws configuration is invalid keep their rules as they are
+        frozen = set(build.invalid)
+        if build.group_error is not None:
+            frozen.add(f"Gateway/{gw.key}")
         plan = diff_stack(build.stack, observed, frozen)
         lb_info, arns, managed_sg = rec.apply_plan(plan, build, observed)
         if build.stack is not None:
@@ -162,9 +170,11 @@ class GatewayReconciler:
         )
 
     def _secrets(self, gw: Gateway) -> dict[str, Secret]:
-        """GET the Secrets the listeners name (no list or watch of Secrets)."""
+        """GET the Secrets the listeners and ListenerRuleConfigurations name (no list or watch
+        of Secrets)."""
         out: dict[str, Secret] = {}
-        for key in secret_refs(gw):
+        objs = self.rec.snapshots.objects()
+        for key in secret_refs(gw) + oidc_secret_refs(objs.gateway_configs):
             ns, _, name = key.partition("/")
             raw = self.rec.secret_reader.get(ns, name)
             if raw is not None:

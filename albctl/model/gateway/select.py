@@ -114,6 +114,21 @@ def secret_refs(gateway: Gateway) -> list[str]:
     return out
 
 
+def oidc_secret_refs(configs: Sequence[ConfigObject]) -> list[str]:
+    """``namespace/name`` of the Secrets ListenerRuleConfigurations name for OIDC clients."""
+    out: list[str] = []
+    for c in configs:
+        if c.kind != "ListenerRuleConfiguration":
+            continue
+        for a in c.spec.get("actions") or []:
+            oidc = a.get("authenticateOIDCConfig") if isinstance(a, dict) else None
+            secret = oidc.get("secret") if isinstance(oidc, dict) else None
+            name = secret.get("name") if isinstance(secret, dict) else None
+            if isinstance(name, str) and f"{c.metadata.namespace}/{name}" not in out:
+                out.append(f"{c.metadata.namespace}/{name}")
+    return out
+
+
 def all_routes(objs: GatewayObjects) -> list[HTTPRoute]:
     """The HTTPRoutes and GRPCRoutes (read as HTTPRoutes) that are not being deleted."""
     grpc = [as_http_route(g) for g in objs.grpc_routes]
