@@ -31,6 +31,7 @@ from albctl.manifests import ObjectSet
 from albctl.model.builder import BuildResult
 from albctl.model.diff import Plan, diff_stack
 from albctl.model.gateway.build import GatewayBuild, build_gateway
+from albctl.model.gateway.config.load_balancer import class_parameters_error
 from albctl.model.gateway.inputs import STACK_PREFIX, stack_id
 from albctl.model.gateway.objects import Gateway
 from albctl.model.gateway.select import (
@@ -273,14 +274,22 @@ class GatewayReconciler:
             return
         generation = int(raw["metadata"].get("generation") or 0)
         conds = (raw.get("status") or {}).get("conditions") or []
+        objs = self.rec.snapshots.objects()
+        cls = our_classes(objs, self.rec.settings.build_settings()).get(gw.spec.gateway_class_name)
+        problem = class_parameters_error(cls, objs.gateway_configs) if cls else None
+        cond = (
+            Cond("Accepted", False, "InvalidParameters", problem)
+            if problem
+            else Cond("Accepted", True, "Accepted", f"served by {self._controller_of(gw)}")
+        )
         if any(
             c.get("type") == "Accepted"
-            and c.get("status") == "True"
+            and c.get("status") == ("True" if cond.status else "False")
+            and c.get("message") == cond.message
             and c.get("observedGeneration") == generation
             for c in conds
         ):
             return
-        cond = Cond("Accepted", True, "Accepted", f"served by {self._controller_of(gw)}")
         status = {"conditions": [{**cond.to_json(generation), "lastTransitionTime": now_rfc3339()}]}
         self.rec.writer.set_gateway_class_status(gw.spec.gateway_class_name, status)
 

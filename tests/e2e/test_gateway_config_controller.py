@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from albctl.kube.api import GATEWAY
+from albctl.kube.api import GATEWAY, GATEWAY_CLASS
 from tests.e2e import test_controller as tc
 from tests.e2e.test_controller import Live, wait_for
 from tests.e2e.test_gateway_controller import _conds, _lb_of, _ns, _parent_conds, _parents, _where
@@ -129,3 +129,23 @@ def test_configuration_kinds_reach_aws_and_invalid_fields_are_conditions(live: L
     assert _where(live, STACK, "http://shop.example.com/x") == "shop/web:80"
     [tg] = live.e2e.clients.elbv2.describe_target_groups()["TargetGroups"]
     assert tg["HealthCheckIntervalSeconds"] == 10
+
+    # a GatewayClass whose parametersRef names nothing: the class says so
+    cls = gateway_class()
+    cls["spec"]["parametersRef"] = {
+        "group": "gateway.k8s.aws",
+        "kind": "LoadBalancerConfiguration",
+        "name": "org",
+        "namespace": "kube-system",
+    }
+    live.apply(cls)
+    gc = wait_for(
+        "class not accepted",
+        lambda: (
+            (c := live.api.get(GATEWAY_CLASS, "alb"))
+            and _conds(c).get("Accepted", ("",))[0] == "False"
+            and c
+        ),
+        timeout=60,
+    )
+    assert _conds(gc)["Accepted"][1] == "InvalidParameters"

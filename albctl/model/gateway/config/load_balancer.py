@@ -12,6 +12,7 @@ with a warning.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from albctl.model.gateway.config.objects import (
     read_spec,
 )
 from albctl.model.gateway.inputs import GatewayInput
+from albctl.model.gateway.objects import GatewayClass
 from albctl.model.values import Fail
 from albctl.model.values import listener as lv
 from albctl.model.values import load_balancer as lbv
@@ -83,8 +85,35 @@ def configurations(inp: GatewayInput) -> list[ConfigObject]:
     return [got[1][1], got[0][1]] if mode == "prefer-gateway" else [got[0][1], got[1][1]]
 
 
+def class_parameters_error(cls: GatewayClass, configs: Sequence[ConfigObject]) -> str | None:
+    """What is wrong with a GatewayClass's ``parametersRef`` (its ``Accepted`` condition says
+    ``InvalidParameters``), or None."""
+    ref = cls.spec.parameters_ref
+    if ref is None:
+        return None
+    found = {c.obj: c for c in configs}
+    obj = f"GatewayClass/{cls.metadata.name}"
+    try:
+        got = _lookup(found, ref.group, ref.kind, ref.namespace, ref.name, obj)
+        read_spec(got, LoadBalancerConfigurationSpec)
+    except InvalidInputError as exc:
+        return str(exc)
+    return None
+
+
 def _find(
     inp: GatewayInput, group: str, kind: str, ns: str | None, name: str, obj: str
+) -> ConfigObject:
+    return _lookup(inp.configs, group, kind, ns, name, obj)
+
+
+def _lookup(
+    configs: Mapping[str, ConfigObject],
+    group: str,
+    kind: str,
+    ns: str | None,
+    name: str,
+    obj: str,
 ) -> ConfigObject:
     where = "spec.parametersRef" if obj.startswith("GatewayClass") else "spec.infrastructure"
     if group != GROUP or kind != LOAD_BALANCER_CONFIGURATION:
@@ -93,7 +122,7 @@ def _find(
         )
     if not ns:
         raise InvalidInputError(obj, f"{where}.namespace", "required for a namespaced kind")
-    found = inp.configs.get(f"{kind}/{ns}/{name}")
+    found = configs.get(f"{kind}/{ns}/{name}")
     if found is None:
         raise InvalidInputError(obj, where, f"{kind} {ns}/{name} not found")
     return found
