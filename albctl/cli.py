@@ -454,39 +454,78 @@ DEFAULT_WEBHOOK_CERT_DIR = "/tmp/k8s-webhook-server/serving-certs"
 def migrate(
     filename: Annotated[
         list[str],
-        typer.Option(
-            "-f", "--filename", help="ingress-nginx manifests: file, directory or - (stdin)."
-        ),
+        typer.Option("-f", "--filename", help="Manifests: file, directory or - (stdin)."),
     ] = [],  # noqa: B006
     report: Annotated[
         str, typer.Option("--report", help="Report format on stderr: text or json.")
     ] = "text",
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="albctl: ingress-nginx Ingresses into albctl's; gateway: albctl's or LBC's "
+            "Ingresses into the Gateway API, on the same load balancers.",
+        ),
+    ] = "albctl",
+    cluster_name: ClusterOpt = None,
+    default_target_type: TargetTypeOpt = None,
 ) -> None:
-    """Convert ingress-nginx Ingresses into albctl's (YAML on stdout, report on stderr).
+    """Convert Ingresses: ingress-nginx's into albctl's (--to albctl), or albctl's and LBC's
+    into Gateway API manifests that adopt their load balancers (--to gateway). YAML on
+    stdout, report on stderr.
 
     Exit 0 when everything mapped exactly, 3 when something was approximated or unsupported."""
     import yaml
 
     from albctl.manifests import read_documents
-    from albctl.migrate import migrate as convert
     from albctl.migrate import render_text
 
     if report not in ("text", "json"):
         _fail(f"--report must be text or json, got {report!r}", 2)
+    if to not in ("albctl", "gateway"):
+        _fail(f"--to must be albctl or gateway, got {to!r}", 2)
     if not filename:
         _fail("no input: pass -f FILE, -f DIRECTORY or -f -", 1)
     try:
         docs = [doc for _, got in read_documents(filename) for doc in got]
-        result = convert(docs)
+        result = _convert(docs, to, cluster_name, default_target_type)
     except AlbctlError as exc:
         _fail(str(exc))
         return
-    sys.stdout.write(yaml.safe_dump_all(result.documents, sort_keys=False, width=4096))
+
+    class _Plain(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # every document written out in full, no anchors
+
+    text = yaml.dump_all(result.documents, Dumper=_Plain, sort_keys=False, width=4096)
+    sys.stdout.write(text)
     if report == "json":
         sys.stderr.write(json.dumps(result.report.to_json(), indent=2) + "\n")
     else:
         sys.stderr.write(render_text(result.report))
     raise typer.Exit(result.report.exit_code)
+
+
+def _convert(docs: list[Any], to: str, cluster: str | None, target_type: str | None) -> Any:
+    from albctl.migrate import migrate as from_nginx
+
+    if to == "albctl":
+        return from_nginx(docs)
+    from albctl.migrate.gateway import to_gateway
+    from albctl.model.settings import BuildSettings
+
+    if not cluster:
+        _fail(
+            "--to gateway needs the cluster name (--cluster-name or ALBCTL_CLUSTER_NAME): the "
+            "load balancers' names derive from it",
+            2,
+        )
+    if target_type not in (None, "ip", "instance"):
+        _fail(f"--default-target-type must be ip or instance, got {target_type!r}", 2)
+    settings = BuildSettings(
+        cluster_name=cluster or "", default_target_type=target_type or "instance"
+    )
+    return to_gateway(docs, settings)
 
 
 def _route_tables(

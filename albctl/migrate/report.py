@@ -36,6 +36,9 @@ class IngressReport(_Model):
     output: str | None  # ns/name of the Ingress it became; None when merged into another
     group: str | None = None
     merged_into: str | None = Field(None, alias="mergedInto")
+    # --to gateway: the Gateway (ns/name) and the routes (Kind/ns/name) the Ingress became
+    gateway: str | None = None
+    routes: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
 
     def add(
@@ -76,6 +79,9 @@ class MigrationReport(_Model):
 
     def to_json(self) -> dict[str, object]:
         data = self.model_dump(mode="json", by_alias=True)
+        for ing in data["ingresses"]:
+            if ing["gateway"] is None:  # --to albctl: the Ingress it became says it all
+                del ing["gateway"], ing["routes"]
         data["summary"] = self.counts()
         data["exitCode"] = self.exit_code
         return data
@@ -90,6 +96,8 @@ def render_text(report: MigrationReport) -> str:
             if ing.merged_into
             else f"-> Ingress/{ing.output}" + (f" (group {ing.group})" if ing.group else "")
         )
+        if ing.gateway is not None:
+            where = f"-> {', '.join(ing.routes) or 'no route'} on Gateway/{ing.gateway}"
         lines.append(f"Ingress/{ing.ingress} {where}")
         for f in ing.findings:
             name = f.annotation.removeprefix(NGINX)
