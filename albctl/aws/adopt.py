@@ -1,8 +1,9 @@
-"""Apply an ``adopt`` change: albctl's ownership tags added to a resource LBC made.
+"""Apply an ``adopt`` change: albctl's ownership tags added to a resource LBC made, or
+rewritten on an IngressGroup's resource a Gateway takes over.
 
 AddTags (ELB) or CreateTags (EC2) on the existing resource, nothing else: same ARN, same DNS
-name. Before the call the resource's observed tags are checked again: LBC's cluster tag must
-name this cluster. For LBC's backend security group, the rules LBC added from it get albctl's
+name. Before the call the resource's observed tags are checked again: LBC's or albctl's cluster
+tag must name this cluster. For LBC's backend security group, the rules LBC added from it get albctl's
 description (UpdateSecurityGroupRuleDescriptionsIngress), so albctl keeps and manages them
 instead of adding the same rules again.
 """
@@ -20,15 +21,18 @@ from albctl.logs import log_event
 from albctl.model.adopt import LbcBackend
 from albctl.model.lbc import LBC_CLUSTER_TAG
 from albctl.model.plan.changes import Change
-from albctl.model.tags import rule_description
+from albctl.model.tags import CLUSTER_TAG, rule_description
 
 log = logging.getLogger(__name__)
 
 
 def _check(tags: Mapping[str, str], cluster: str, what: str) -> None:
-    if tags.get(LBC_CLUSTER_TAG) != cluster:
+    """The resource is this cluster's: LBC's (taken over) or albctl's own (an IngressGroup's,
+    handed to a Gateway)."""
+    if tags.get(LBC_CLUSTER_TAG) != cluster and tags.get(CLUSTER_TAG) != cluster:
         raise OwnershipError(
-            f"{what} does not carry {LBC_CLUSTER_TAG}={cluster}; refusing to take it over"
+            f"{what} carries neither {LBC_CLUSTER_TAG}={cluster} nor {CLUSTER_TAG}={cluster}; "
+            "refusing to take it over"
         )
 
 

@@ -30,12 +30,14 @@ from albctl.aws.lbc import LbcStacks
 from albctl.aws.networking import NetworkingSettings, StackNeeds, TargetNetworking
 from albctl.aws.observe import Observer
 from albctl.config import Settings
+from albctl.controller.handover import adopted_group, take_group
 from albctl.controller.indexes import build_indexes
 from albctl.controller.oneshot_bindings import BindingOutcome, run_bindings
 from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
-from albctl.model.adopt import LbcBackend, adopt_stack, check_adoptable
+from albctl.model.adopt import Adoption, LbcBackend, adopt_stack, check_adoptable
+from albctl.model.adopt_group import ADOPT_ANNOTATION, LEFTOVER_MEMBER, handover_order
 from albctl.model.annotations import PREFIX, ci_get
 from albctl.model.backend_rules import instance_hints
 from albctl.model.builder import BuildResult, GroupInput, build_group
@@ -221,7 +223,14 @@ class Engine:
             )
         needs = needs_of(objects)
         observer = Observer(self.clients, self.settings.cluster_name, read_attributes=False)
-        observed = observer.observe(None if prune else set(groups) | set(gateways))
+        # Gateways taking an IngressGroup's load balancer over (albctl.io/adopt-ingress-group)
+        adopting = {
+            gid: src
+            for gid, gw in gateways.items()
+            if (src := adopted_group(gw.metadata.annotations))
+        }
+        wanted_stacks = set(groups) | set(gateways) | set(adopting.values())
+        observed = observer.observe(None if prune else wanted_stacks)
         inventory = None
         if mode != "delete":
             inventory = discover_inventory(
@@ -239,7 +248,14 @@ class Engine:
         )
         run = _Run(self, objects, mode, observer, inventory)
         lbc = self._lbc_stacks(set(groups), observed, mode)
+        handed = {src: gid for gid, src in adopting.items()}
         for gid, group in sorted(groups.items()):
+            if gid in handed:
+                report.notes.append(
+                    f"IngressGroup {gid}: its load balancer is Gateway {handed[gid]}'s "
+                    f"({ADOPT_ANNOTATION}); its Ingresses are not reconciled"
+                )
+                continue
             obs = observed.get(
                 gid,
                 ObservedStack(group_id=gid, backend_security_group=observer.backend_security_group),
@@ -250,10 +266,16 @@ class Engine:
                 gid,
                 ObservedStack(group_id=gid, backend_security_group=observer.backend_security_group),
             )
-            report.outcomes.append(run.gateway(gid, gw, obs))
+            src = adopting.get(gid)
+            if src is not None and obs.empty:
+                source = (src, observed.get(src), grouping.groups.get(src))
+                report.outcomes.append(run.gateway(gid, gw, obs, source))
+            else:
+                report.outcomes.append(run.gateway(gid, gw, obs))
         if prune:
             all_gateways = our_gateways(objects, self.settings.build_settings())
-            for gid in sorted(set(observed) - set(grouping.groups) - set(all_gateways)):
+            keep = set(grouping.groups) | set(all_gateways) | set(adopting.values())
+            for gid in sorted(set(observed) - keep):
                 log_event(log, "pruning stack", group=gid)
                 report.outcomes.append(run.delete(gid, observed[gid], pruned=True))
         if only is None and objects.target_group_bindings:
@@ -347,7 +369,16 @@ class _Run:
 
         return self._unit(gid, obs, build, {m.key for m in group.members}, lbc)
 
-    def gateway(self, gid: str, gw: Gateway, obs: ObservedStack) -> GroupOutcome:
+    def gateway(
+        self,
+        gid: str,
+        gw: Gateway,
+        obs: ObservedStack,
+        source: tuple[str, ObservedStack | None, Group | None] | None = None,
+    ) -> GroupOutcome:
+        """A Gateway's stack; ``source``: the IngressGroup whose load balancer it adopts (its
+        id, its stack in AWS, its Ingresses in the files)."""
+
         def build(o: ObservedStack) -> BuildResult:
             assert self.inventory is not None
             ix = build_indexes(self.objects)
@@ -365,8 +396,32 @@ class _Run:
             statuses.append(got.status)
             return got.result
 
+        def handover(stack: Stack) -> Adoption:
+            assert source is not None
+            src, group_obs, group = source
+            ingress_stack = None
+            if group is not None and group.members and self.inventory is not None:
+                got = self.e._build(
+                    group,
+                    self.objects,
+                    self.services,
+                    self.inventory,
+                    group_obs or obs,
+                    self.settings.build_settings(),
+                )
+                ingress_stack = got.stack
+            cluster = self.settings.cluster_name
+            return take_group(f"Gateway/{gw.key}", src, stack, group_obs, ingress_stack, cluster)
+
         statuses: list[GatewayStatus] = []
-        outcome = self._unit(gid, obs, build, {f"Gateway/{gw.key}"})
+        outcome = self._unit(
+            gid,
+            obs,
+            build,
+            {f"Gateway/{gw.key}"},
+            adopt=handover if source is not None else None,
+            build_from=source[1] if source is not None else None,
+        )
         outcome.gateway = statuses[0] if statuses else None
         return outcome
 
@@ -377,13 +432,17 @@ class _Run:
         build_fn: Callable[[ObservedStack], BuildResult],
         members: set[str],
         lbc: ObservedStack | None = None,
+        adopt: Callable[[Stack], Adoption] | None = None,
+        build_from: ObservedStack | None = None,
     ) -> GroupOutcome:
+        """``lbc``: LBC's stack to take over; ``adopt``: the adoption of an IngressGroup's
+        stack (built from ``build_from``, its load balancer as it is)."""
         if self.mode == "delete":
             return self.delete(gid, obs)
         start = time.monotonic()
         outcome = GroupOutcome(group_id=gid, plan=Plan(group_id=gid))
         try:
-            build = build_fn(lbc or obs)
+            build = build_fn(lbc or build_from or obs)
             outcome.build = build
             _log_build(gid, build)
             stack = build.stack
@@ -399,11 +458,19 @@ class _Run:
                 backend = adoption.observed.backend_security_group or obs.backend_security_group
                 obs = adoption.observed.model_copy(update={"backend_security_group": backend})
                 adopted = adoption.changes
+            if adopt is not None and stack is not None:
+                adoption = adopt(stack)
+                backend = obs.backend_security_group
+                obs = adoption.observed.model_copy(update={"backend_security_group": backend})
+                adopted = adoption.changes
+                frozen.add(LEFTOVER_MEMBER)  # held while placing, deleted last
             if stack is not None:
                 obs = self.net.prepare(stack, obs, create=self.mode == "apply")
                 obs = self.observer.for_desired(obs, stack)
             outcome.plan = diff_stack(stack, obs, frozen)
             outcome.plan.changes[:0] = adopted
+            if adopt is not None:
+                outcome.plan.changes = handover_order(outcome.plan.changes, obs)
             # every member invalid: no stack, and nothing of the group is touched
             self._apply(outcome, stack, obs, networking=stack is not None)
         except AlbctlError as exc:

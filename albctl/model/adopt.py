@@ -275,3 +275,9 @@ def _rules(
         }
         out.append(r.model_copy(update=update))
     return out
+
+
+# shared with the adoption of an IngressGroup's stack by a Gateway (albctl.model.adopt_group)
+ownership_tags = _tags
+adopt_change = _change
+remap_forward = _remap

@@ -17,13 +17,13 @@ from albctl.manifests import ObjectSet, parse_documents
 from albctl.migrate.convert import Migration, _flatten
 from albctl.migrate.gateway.group import ADOPT, CLASS, GroupDocs, convert_group
 from albctl.migrate.gateway.routes import API
-from albctl.migrate.gateway.verify import differences
 from albctl.migrate.report import IngressReport, MigrationReport
 from albctl.model.builder import GroupInput, build_group
 from albctl.model.gateway.build import build_gateway
 from albctl.model.gateway.select import gateway_input, our_gateways
 from albctl.model.groups import group_ingresses
 from albctl.model.inventory import Inventory
+from albctl.model.route_compare import differences
 from albctl.model.settings import CONTROLLER_NAME, BuildSettings
 
 LBC_CONTROLLER = "ingress.k8s.aws/alb"

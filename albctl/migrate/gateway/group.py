@@ -19,12 +19,13 @@ from albctl.migrate.gateway.routes import (
     route_documents,
 )
 from albctl.migrate.report import IngressReport
+from albctl.model.adopt_group import ADOPT_ANNOTATION
 from albctl.model.annotations import PREFIX, Annotations, parse_map
 from albctl.model.desired import Stack
 from albctl.model.groups import Group
 from albctl.model.ingress.auth import oidc_secret_names
 
-ADOPT = "albctl.io/adopt-ingress-group"
+ADOPT = ADOPT_ANNOTATION
 CLASS = "alb"
 
 

@@ -11,6 +11,7 @@ from the pieces the Ingress builder uses (``albctl.model.ingress``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from albctl.errors import InvalidInputError
@@ -68,8 +69,9 @@ def build_gateway(inp: GatewayInput) -> GatewayBuild:
             raise params_error
         if not valid:
             raise InvalidInputError(inp.obj, "spec.listeners", "no listener can be served")
-        alb_rules = _rules(inp, valid, attachments, rules)
-        result.stack = _assemble(inp, valid, alb_rules, backends, lbs)
+        base_tags = _tags(inp, lbs)
+        alb_rules = _rules(inp, valid, attachments, rules, base_tags)
+        result.stack = _assemble(inp, valid, alb_rules, backends, lbs, base_tags)
     except InvalidInputError as exc:
         result.group_error = exc
     result.invalid = dict(rules.invalid)
@@ -120,8 +122,14 @@ def _rules(
     valid: list[ListenerBuild],
     attachments: list[Attachment],
     builder: RuleBuilder,
+    base_tags: dict[str, str],
 ) -> list[Rule]:
-    owned = _owned(inp)
+    """The rules of every port, tagged with the Gateway's tags (LBC: on every resource)."""
+    ownership = _owned(inp)
+
+    def owned(rid: str, extra: Mapping[str, str], member: str | None = None) -> dict[str, str]:
+        return ownership(rid, {**base_tags, **extra}, member)
+
     out: list[Rule] = []
     by_port: list[tuple[int, list[_Entry]]] = []
     for port in sorted({lb.listener.port for lb in valid}):
@@ -196,9 +204,9 @@ def _assemble(
     rules: list[Rule],
     backends: Backends,
     lbs: LoadBalancerSettings,
+    base_tags: dict[str, str],
 ) -> Stack:
     gi, owned = inp.group_input(), _owned(inp)
-    base_tags = _tags(inp, lbs)
     settings = {"scheme": inp.settings.default_scheme, **lbs.settings}
     subnets = _subnets(inp, lbs)
     alb_listeners = _alb_listeners(inp, valid, lbs, base_tags)
@@ -219,7 +227,7 @@ def _assemble(
         if not f.target_group.startswith("arn:")
     }
     target_groups = tuple(
-        tg.model_copy(update={"tags": owned(tid, tg.tags, tg.ingress)})
+        tg.model_copy(update={"tags": owned(tid, {**base_tags, **tg.tags}, tg.ingress)})
         for tid, tg in sorted(backends.target_groups.items())
         if tid in used
     )

@@ -1,4 +1,5 @@
-"""Check that the Gateway routes as the IngressGroup did: a request made to match each of the
+"""Whether two desired states route alike (pure), e.g. a Gateway and the IngressGroup it
+replaces (``albctl migrate --to gateway``, ``albctl.io/adopt-ingress-group``): a request made to match each of the
 group's ALB rules (and one for each listener's default) is routed through both desired states
 with ALB's own matching (:mod:`albctl.model.router`); every request whose outcome differs is
 reported. The Gateway API orders rules by how specific their matches are, an IngressGroup by
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from albctl.errors import RouteError
 from albctl.model.desired import Action, Rule, Stack
 from albctl.model.router import RoutingTable, from_stack, parse_request, route
 
@@ -28,7 +30,7 @@ def differences(ingress: Stack, gateway: Stack) -> list[tuple[str, str]]:
         try:
             got_a = _outcome(route(a, req).action, a)
             got_b = _outcome(route(b, req).action, b)
-        except Exception as exc:  # a listener the Gateway does not have
+        except RouteError as exc:  # a listener the other does not have
             got_a, got_b = "served", f"not served ({exc})"
         if got_a != got_b:
             text = f"{method} {url}" + "".join(f" -H '{h}'" for h in headers)
