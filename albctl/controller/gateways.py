@@ -20,6 +20,7 @@ from typing import Any
 from albctl.aws.certificates import with_certificates
 from albctl.aws.observe import Observer
 from albctl.controller.engine import needs_of
+from albctl.controller.handover import adopted_group, take_group
 from albctl.controller.indexes import build_indexes
 from albctl.controller.reconciler import Reconciler, summarize
 from albctl.errors import AlbctlError, GuardRailError
@@ -28,8 +29,11 @@ from albctl.kube.events import ObjectRef, now_rfc3339
 from albctl.kube.writer import GATEWAY_FINALIZER
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
+from albctl.model.adopt import Adoption
+from albctl.model.adopt_group import LEFTOVER_MEMBER, AdoptionRefusedError, handover_order
 from albctl.model.builder import BuildResult
-from albctl.model.diff import Plan, diff_stack
+from albctl.model.desired import Stack
+from albctl.model.diff import Change, Plan, diff_stack
 from albctl.model.gateway.build import GatewayBuild, build_gateway
 from albctl.model.gateway.config.load_balancer import class_parameters_error
 from albctl.model.gateway.inputs import STACK_PREFIX, stack_id
@@ -118,7 +122,9 @@ class GatewayReconciler:
     ) -> Outcome:
         rec = self.rec
         rec.writer.add_gateway_finalizer(gw.metadata.namespace, gw.metadata.name)
-        got = self._build(gid, gw, objs, observed)
+        src = adopted_group(gw.metadata.annotations) if observed.empty else None
+        group_obs = rec.read_stack(src, observer) if src else None
+        got = self._build(gid, gw, objs, group_obs if group_obs is not None else observed)
         build = got.result
         needs_certs = needs_of(objs).certificates
         inventory = rec.memory_of(gid).inventory
@@ -126,15 +132,26 @@ class GatewayReconciler:
             rec.clients, rec.settings.cluster_name, {gid: observed}, inventory, needs_certs
         ).get(gid, observed)
         vpc = rec.settings.vpc_id or (inventory.vpc_id if inventory else None)
-        if build.stack is not None:
-            observed = rec.networking.prepare(build.stack, observed, None, vpc)
-            rec.backend_sg = observed.backend_security_group or rec.backend_sg
-            observed = observer.for_desired(observed, build.stack)
         # routes whose gateway.k8s.aws configuration is invalid keep their rules as they are
         frozen = set(build.invalid)
         if build.group_error is not None:
             frozen.add(f"Gateway/{gw.key}")
+        adopted: list[Change] = []
+        if src is not None and build.stack is not None:
+            adoption = self._handover(gw, src, build.stack, group_obs, objs)
+            observed = adoption.observed.model_copy(
+                update={"backend_security_group": observed.backend_security_group}
+            )
+            adopted = adoption.changes
+            frozen.add(LEFTOVER_MEMBER)
+        if build.stack is not None:
+            observed = rec.networking.prepare(build.stack, observed, None, vpc)
+            rec.backend_sg = observed.backend_security_group or rec.backend_sg
+            observed = observer.for_desired(observed, build.stack)
         plan = diff_stack(build.stack, observed, frozen)
+        if adopted:
+            plan.changes[:0] = adopted
+            plan.changes = handover_order(plan.changes, observed)
         lb_info, arns, managed_sg = rec.apply_plan(plan, build, observed)
         if build.stack is not None:
             rules = rec.networking.finish(gid, build.stack, observed, managed_sg, objs, vpc)
@@ -143,12 +160,39 @@ class GatewayReconciler:
         rec.remember(gid, build.stack, arns)
         self._publish(gw, got, lb_info)
         self._events(gw, got, plan)
+        if adopted:
+            self._event(gw, "Normal", "Adopted", f"took over the load balancer of group {src}")
+            log_event(log, "adopted ingress group", group=src, gateway=gid)
         bad = bool(build.problems or build.group_error)
         result = "PartiallyApplied" if bad else "Succeeded"
         log_event(
             log, "reconciled", group=gid, changes=len(plan.changes), result=result, kind="Gateway"
         )
         return plan, build, lb_info, [], [], result
+
+    def _handover(
+        self,
+        gw: Gateway,
+        src: str,
+        stack: Stack,
+        group_obs: ObservedStack | None,
+        objs: ObjectSet,
+    ) -> Adoption:
+        """The adoption of group ``src``'s stack, checked against its Ingresses' routing."""
+        rec = self.rec
+        groups, _ = rec.groups_of(objs)
+        group = groups.get(src)
+        ingress_stack = None
+        if group is not None and group.members and group_obs is not None:
+            _, _, got = rec.desired_of(src, group, objs, group_obs)
+            ingress_stack = got.stack
+        cluster = rec.settings.cluster_name
+        try:
+            return take_group(f"Gateway/{gw.key}", src, stack, group_obs, ingress_stack, cluster)
+        except AdoptionRefusedError as exc:
+            self._programmed_false(gw, str(exc))
+            self._event(gw, "Warning", "AdoptionRefused", str(exc))
+            raise
 
     def _build(
         self, gid: str, gw: Gateway, objs: ObjectSet, observed: ObservedStack
