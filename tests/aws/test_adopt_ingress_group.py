@@ -127,6 +127,10 @@ def test_a_gateway_takes_the_groups_load_balancer_over_in_place(
     again = _run(aws, "apply", migrated.documents)
     assert not again.has_changes, [ch.to_json() for o in again.outcomes for ch in o.plan.changes]
     assert _served(c) == served
+    # a later delete of the Gateway is clean: nothing of the stack left
+    assert _run(aws, "delete", migrated.documents).ok
+    assert c.elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert c.elbv2.describe_target_groups()["TargetGroups"] == []
 
 
 def test_an_unknown_group_is_refused_and_nothing_is_created(aws: AwsEnv) -> None:
