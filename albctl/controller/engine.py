@@ -231,23 +231,13 @@ class Engine:
         }
         wanted_stacks = set(groups) | set(gateways) | set(adopting.values())
         observed = observer.observe(None if prune else wanted_stacks)
-        inventory = None
-        if mode != "delete":
-            inventory = discover_inventory(
-                self.clients,
-                self.settings.vpc_id,
-                needs.certificates,
-                needs.security_groups,
-                needs.target_groups,
-                needs.web_acls,
-                cluster=self.settings.cluster_name,
-                trust_store_names=needs.trust_stores,
-            )
+        inventory = self._inventory(needs) if mode != "delete" else None
         observed = with_certificates(
             self.clients, self.settings.cluster_name, observed, inventory, needs.certificates
         )
         run = _Run(self, objects, mode, observer, inventory)
         lbc = self._lbc_stacks(set(groups), observed, mode)
+        empty = ObservedStack(group_id="", backend_security_group=observer.backend_security_group)
         handed = {src: gid for gid, src in adopting.items()}
         for gid, group in sorted(groups.items()):
             if gid in handed:
@@ -256,22 +246,13 @@ class Engine:
                     f"({ADOPT_ANNOTATION}); its Ingresses are not reconciled"
                 )
                 continue
-            obs = observed.get(
-                gid,
-                ObservedStack(group_id=gid, backend_security_group=observer.backend_security_group),
-            )
+            obs = observed.get(gid, empty.model_copy(update={"group_id": gid}))
             report.outcomes.append(run.group(gid, group, obs, lbc.get(gid)))
         for gid, gw in sorted(gateways.items()):
-            obs = observed.get(
-                gid,
-                ObservedStack(group_id=gid, backend_security_group=observer.backend_security_group),
-            )
-            src = adopting.get(gid)
-            if src is not None and obs.empty:
-                source = (src, observed.get(src), grouping.groups.get(src))
-                report.outcomes.append(run.gateway(gid, gw, obs, source))
-            else:
-                report.outcomes.append(run.gateway(gid, gw, obs))
+            obs = observed.get(gid, empty.model_copy(update={"group_id": gid}))
+            src = adopting.get(gid) if obs.empty else None
+            source = (src, observed.get(src), grouping.groups.get(src)) if src else None
+            report.outcomes.append(run.gateway(gid, gw, obs, source))
         if prune:
             all_gateways = our_gateways(objects, self.settings.build_settings())
             keep = set(grouping.groups) | set(all_gateways) | set(adopting.values())
@@ -285,6 +266,18 @@ class Engine:
             )
         report.aws_calls = Counter(self.clients.calls) - before
         return report
+
+    def _inventory(self, needs: Needs) -> Inventory:
+        return discover_inventory(
+            self.clients,
+            self.settings.vpc_id,
+            needs.certificates,
+            needs.security_groups,
+            needs.target_groups,
+            needs.web_acls,
+            cluster=self.settings.cluster_name,
+            trust_store_names=needs.trust_stores,
+        )
 
     def _lbc_stacks(
         self, gids: set[str], observed: dict[str, ObservedStack], mode: Mode
