@@ -19,9 +19,11 @@ from albctl.aws.convert import tags_from_aws
 from albctl.aws.observe import Observer, TagCache
 from albctl.model.adopt import LbcBackend
 from albctl.model.desired import BACKEND_SG_ID, Stack
+from albctl.model.gateway.inputs import STACK_PREFIX
 from albctl.model.lbc import (
     LBC_BACKEND_SG,
     LBC_CLUSTER_TAG,
+    LBC_GATEWAY_TAGS,
     LBC_RULE_DESCRIPTION,
     LBC_SG_RESOURCE_TAG,
     LBC_TAGS,
@@ -40,6 +42,22 @@ class LbcStacks:
         self.observer = Observer(
             clients, cluster, tag_cache, read_attributes=False, scheme=LBC_TAGS
         )
+        self.gateway_observer = Observer(
+            clients, cluster, tag_cache, read_attributes=False, scheme=LBC_GATEWAY_TAGS
+        )
+
+    def observe_gateways(self, stacks: Iterable[str]) -> dict[str, ObservedStack]:
+        """LBC's stacks of the Gateways among ``stacks`` (albctl's ids ``gateway/<ns>/<name>``;
+        LBC's are ``<ns>/<name>`` under ``gateway.k8s.aws.alb/stack``), by albctl's ids."""
+        ids = {gid.removeprefix(STACK_PREFIX): gid for gid in stacks}
+        if not ids:
+            return {}
+        found = self.gateway_observer.observe(set(ids))
+        return {
+            ids[k]: obs.model_copy(update={"group_id": ids[k]})
+            for k, obs in found.items()
+            if obs.load_balancers and k in ids
+        }
 
     def observe(self, stacks: Iterable[str]) -> dict[str, ObservedStack]:
         """LBC's stacks among ``stacks`` (group ids) that have a load balancer."""

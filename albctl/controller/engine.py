@@ -36,7 +36,14 @@ from albctl.controller.oneshot_bindings import BindingOutcome, run_bindings
 from albctl.errors import AlbctlError, GuardRailError, InvalidInputError
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
-from albctl.model.adopt import Adoption, LbcBackend, adopt_stack, check_adoptable
+from albctl.model.adopt import (
+    Adoption,
+    LbcBackend,
+    adopt_stack,
+    check_adoptable,
+    gateway_ref,
+    gateway_target_group_ids,
+)
 from albctl.model.adopt_group import ADOPT_ANNOTATION, LEFTOVER_MEMBER, handover_order
 from albctl.model.annotations import PREFIX, ci_get
 from albctl.model.backend_rules import instance_hints
@@ -237,6 +244,7 @@ class Engine:
         )
         run = _Run(self, objects, mode, observer, inventory)
         lbc = self._lbc_stacks(set(groups), observed, mode)
+        lbc_gateways = self._lbc_stacks(set(gateways) - set(adopting), observed, mode, True)
         empty = ObservedStack(group_id="", backend_security_group=observer.backend_security_group)
         handed = {src: gid for gid, src in adopting.items()}
         for gid, group in sorted(groups.items()):
@@ -252,7 +260,7 @@ class Engine:
             obs = observed.get(gid, empty.model_copy(update={"group_id": gid}))
             src = adopting.get(gid) if obs.empty else None
             source = (src, observed.get(src), grouping.groups.get(src)) if src else None
-            report.outcomes.append(run.gateway(gid, gw, obs, source))
+            report.outcomes.append(run.gateway(gid, gw, obs, source, lbc_gateways.get(gid)))
         if prune:
             all_gateways = our_gateways(objects, self.settings.build_settings())
             keep = set(grouping.groups) | set(all_gateways) | set(adopting.values())
@@ -280,13 +288,15 @@ class Engine:
         )
 
     def _lbc_stacks(
-        self, gids: set[str], observed: dict[str, ObservedStack], mode: Mode
+        self, gids: set[str], observed: dict[str, ObservedStack], mode: Mode, gateways: bool = False
     ) -> dict[str, ObservedStack]:
-        """With --take-over-lbc: LBC's stacks of the groups albctl has no stack for yet."""
+        """With --take-over-lbc: LBC's stacks of the groups (or Gateways) albctl has no stack
+        for yet."""
         if not self.settings.take_over_lbc or mode == "delete":
             return {}
         missing = {g for g in gids if g not in observed or observed[g].empty}
-        return LbcStacks(self.clients, self.settings.cluster_name).observe(missing)
+        stacks = LbcStacks(self.clients, self.settings.cluster_name)
+        return stacks.observe_gateways(missing) if gateways else stacks.observe(missing)
 
     def _build(
         self,
@@ -368,9 +378,11 @@ class _Run:
         gw: Gateway,
         obs: ObservedStack,
         source: tuple[str, ObservedStack | None, Group | None] | None = None,
+        lbc: ObservedStack | None = None,
     ) -> GroupOutcome:
         """A Gateway's stack; ``source``: the IngressGroup whose load balancer it adopts (its
-        id, its stack in AWS, its Ingresses in the files)."""
+        id, its stack in AWS, its Ingresses in the files); ``lbc``: LBC's stack of the same
+        Gateway, taken over (--take-over-lbc)."""
 
         def build(o: ObservedStack) -> BuildResult:
             assert self.inventory is not None
@@ -412,8 +424,10 @@ class _Run:
             obs,
             build,
             {f"Gateway/{gw.key}"},
+            lbc,
             adopt=handover if source is not None else None,
             build_from=source[1] if source is not None else None,
+            gateway_key=gw.key,
         )
         outcome.gateway = statuses[0] if statuses else None
         return outcome
@@ -427,6 +441,7 @@ class _Run:
         lbc: ObservedStack | None = None,
         adopt: Callable[[Stack], Adoption] | None = None,
         build_from: ObservedStack | None = None,
+        gateway_key: str | None = None,
     ) -> GroupOutcome:
         """``lbc``: LBC's stack to take over; ``adopt``: the adoption of an IngressGroup's
         stack (built from ``build_from``, its load balancer as it is)."""
@@ -446,7 +461,14 @@ class _Run:
             if lbc is not None and stack is not None:
                 check_adoptable(gid, sorted(build.invalid), build.group_error is not None)
                 adoption = adopt_stack(
-                    lbc, stack, self.settings.cluster_name, self._lbc_backend(stack, lbc, obs)
+                    lbc,
+                    stack,
+                    self.settings.cluster_name,
+                    self._lbc_backend(stack, lbc, obs),
+                    gateway_ref(gateway_key) if gateway_key else None,
+                    gateway_target_group_ids(lbc.target_groups, stack, gateway_key)
+                    if gateway_key
+                    else None,
                 )
                 backend = adoption.observed.backend_security_group or obs.backend_security_group
                 obs = adoption.observed.model_copy(update={"backend_security_group": backend})

@@ -26,7 +26,14 @@ from albctl.model.desired import (
     ForwardTarget,
     Stack,
 )
-from albctl.model.lbc import LBC_CLUSTER_TAG, LBC_RESOURCE_TAG, LBC_STACK_TAG
+from albctl.model.lbc import (
+    LBC_CLUSTER_TAG,
+    LBC_GATEWAY_RESOURCE_TAG,
+    LBC_GATEWAY_TAGS,
+    LBC_RESOURCE_TAG,
+    LBC_TAGS,
+    lbc_gateway_target_group_id,
+)
 from albctl.model.observed import (
     ObservedListener,
     ObservedRule,
@@ -41,6 +48,7 @@ from albctl.model.tags import (
     RESOURCE_TAG,
     STACK_TAG,
     TARGETS_RECORD_PREFIX,
+    TagScheme,
 )
 
 
@@ -90,16 +98,31 @@ def check_adoptable(gid: str, invalid: list[str], group_error: bool) -> None:
         )
 
 
+@dataclass(frozen=True)
+class LbcStackRef:
+    """How LBC tracks the stack being adopted: its tag keys and its stack id there (an
+    IngressGroup's: the group id; a Gateway's: ``<namespace>/<name>``)."""
+
+    scheme: TagScheme
+    stack: str
+
+
 def adopt_stack(
     lbc: ObservedStack,
     desired: Stack,
     cluster: str,
     backend: LbcBackend | None = None,
+    ref: LbcStackRef | None = None,
+    tg_ids: Mapping[str, str] | None = None,
 ) -> Adoption:
-    """The adoption of LBC's stack ``lbc`` (resource ids LBC's) for ``desired``."""
+    """The adoption of LBC's stack ``lbc`` (resource ids LBC's) for ``desired``; ``ref``: a
+    Gateway's LBC tags (default: an IngressGroup's), ``tg_ids``: LBC's target group ids ->
+    albctl's (default: by Service port, as an IngressGroup's)."""
     gid = desired.group_id
+    ref = ref or LbcStackRef(LBC_TAGS, gid)
     out = Adoption(observed=lbc)
-    tg_ids = _target_group_ids(lbc.target_groups, desired)
+    if tg_ids is None:
+        tg_ids = _target_group_ids(lbc.target_groups, desired)
     sgs = []
     for sg in lbc.security_groups:
         sg_want = desired.security_group if sg.resource_id == MANAGED_SG_ID else None
@@ -125,8 +148,8 @@ def adopt_stack(
         tags = _tags(cluster, gid, lb.resource_id, desired.load_balancer.tags)
         out.changes.append(_change("LoadBalancer", lb.resource_id, lb, lb.tags, tags))
         lbs.append(lb.model_copy(update={"tags": {**lb.tags, **tags}}))
-    listeners, ports = _listeners(lbc, desired, cluster, tg_ids, out.changes)
-    rules = _rules(lbc, desired, cluster, tg_ids, ports, out.changes)
+    listeners, ports = _listeners(lbc, desired, cluster, tg_ids, out.changes, ref)
+    rules = _rules(lbc, desired, cluster, tg_ids, ports, out.changes, ref)
     out.observed = lbc.model_copy(
         update={
             "security_groups": tuple(sgs),
@@ -145,7 +168,7 @@ def _change(
 ) -> Change:
     arn = str(getattr(obs, "arn", None) or getattr(obs, "group_id", ""))
     details = {"arn" if ":" in arn else "id": arn, "tags": _added(tags, have)}
-    lbc_id = have.get(LBC_RESOURCE_TAG)
+    lbc_id = have.get(LBC_RESOURCE_TAG) or have.get(LBC_GATEWAY_RESOURCE_TAG)
     if lbc_id and lbc_id != rid:
         details["lbcId"] = lbc_id
     return Change("adopt", kind, rid, details, observed=obs)
@@ -175,6 +198,25 @@ def _target_group_ids(tgs: tuple[ObservedTargetGroup, ...], desired: Stack) -> d
     return out
 
 
+def gateway_ref(gateway: str) -> LbcStackRef:
+    """LBC's stack of the Gateway ``<namespace>/<name>``."""
+    return LbcStackRef(LBC_GATEWAY_TAGS, gateway)
+
+
+def gateway_target_group_ids(
+    tgs: tuple[ObservedTargetGroup, ...], desired: Stack, gateway: str
+) -> dict[str, str]:
+    """LBC's target group ids of a Gateway -> albctl's: the same route, Service and port."""
+    have = {tg.resource_id for tg in tgs}
+    out: dict[str, str] = {}
+    for want in desired.target_groups:
+        service, _, port = want.service.rpartition(":")
+        lbc_id = lbc_gateway_target_group_id(gateway, want.ingress, service, int(port))
+        if lbc_id in have and lbc_id not in out:
+            out[lbc_id] = want.id
+    return out
+
+
 def _remap(action: Action, tg_ids: Mapping[str, str]) -> Action:
     if not action.forward:
         return action
@@ -191,6 +233,7 @@ def _listeners(
     cluster: str,
     tg_ids: Mapping[str, str],
     changes: list[Change],
+    ref: LbcStackRef,
 ) -> tuple[list[ObservedListener], dict[str, str]]:
     """The listeners of LBC's load balancer that LBC's tags do not give to someone else;
     their ARNs -> listener id (the port)."""
@@ -200,7 +243,7 @@ def _listeners(
     out: list[ObservedListener] = []
     ports: dict[str, str] = {}
     for li in lbc.listeners:
-        if li.load_balancer_arn not in lb_arns or not _lbcs(li.tags, cluster, gid):
+        if li.load_balancer_arn not in lb_arns or not _lbcs(li.tags, cluster, ref):
             out.append(li)
             continue
         rid = str(li.port)
@@ -217,11 +260,41 @@ def _listeners(
     return out, ports
 
 
-def _lbcs(tags: Mapping[str, str], cluster: str, gid: str) -> bool:
+def _lbcs(tags: Mapping[str, str], cluster: str, ref: LbcStackRef) -> bool:
     """LBC's tags name this cluster and stack, or (LBC before it tagged listeners) none."""
     if LBC_CLUSTER_TAG not in tags:
         return True
-    return tags.get(LBC_CLUSTER_TAG) == cluster and tags.get(LBC_STACK_TAG) == gid
+    return tags.get(LBC_CLUSTER_TAG) == cluster and tags.get(ref.scheme.stack) == ref.stack
+
+
+def match_rules(
+    observed: list[ObservedRule], desired: Stack, ports: Mapping[str, str]
+) -> dict[str, str]:
+    """Observed rule ARN -> the desired rule it becomes: the same conditions on the same
+    listener first (several alike: in priority order), then the same place in the listener's
+    priority order (re-written in place)."""
+    alike: dict[tuple[str, frozenset[Condition]], list[str]] = {}
+    ranked: dict[str, list[str]] = {}
+    for d in sorted(desired.rules, key=lambda d: d.priority):
+        alike.setdefault((d.listener, frozenset(d.conditions)), []).append(d.id)
+        ranked.setdefault(d.listener, []).append(d.id)
+    ids: dict[str, str] = {}
+    ordered = sorted(observed, key=lambda r: r.priority)
+    for r in ordered:  # the same conditions first
+        left = alike.get((ports[r.listener_arn], frozenset(r.conditions)), [])
+        if left:
+            ids[r.arn] = left.pop(0)
+    taken = set(ids.values())
+    by_listener: dict[str, list[ObservedRule]] = {}
+    for r in ordered:
+        by_listener.setdefault(ports[r.listener_arn], []).append(r)
+    for lid, rules in by_listener.items():  # then the same place in priority order
+        for n, r in enumerate(rules):
+            want = ranked.get(lid, [])
+            if r.arn not in ids and n < len(want) and want[n] not in taken:
+                ids[r.arn] = want[n]
+                taken.add(want[n])
+    return ids
 
 
 def _rules(
@@ -231,35 +304,23 @@ def _rules(
     tg_ids: Mapping[str, str],
     ports: Mapping[str, str],
     changes: list[Change],
+    ref: LbcStackRef,
 ) -> list[ObservedRule]:
     """LBC's rules of this stack on the adopted listeners, each under the id of the desired
     rule with the same conditions, else of the desired rule at its priority, else its own
     (then deleted as not desired). Rules without LBC's tags stay foreign."""
     gid = desired.group_id
-    by_conditions: dict[tuple[str, frozenset[Condition]], str] = {}
-    by_priority: dict[tuple[str, int], str] = {}
     tags_of = {d.id: d.tags for d in desired.rules}
-    for d in desired.rules:
-        by_conditions.setdefault((d.listener, frozenset(d.conditions)), d.id)
-        by_priority[(d.listener, d.priority)] = d.id
     mine = [
         r
         for r in lbc.rules
         if r.listener_arn in ports
         and r.resource_id
         and r.tags.get(LBC_CLUSTER_TAG) == cluster
-        and r.tags.get(LBC_STACK_TAG) == gid
+        and r.tags.get(ref.scheme.stack) == ref.stack
     ]
     mine_arns = {r.arn for r in mine}
-    ids: dict[str, str] = {}
-    for r in mine:  # the same conditions first
-        rid = by_conditions.get((ports[r.listener_arn], frozenset(r.conditions)))
-        if rid is not None and rid not in ids.values():
-            ids[r.arn] = rid
-    for r in mine:  # then the same priority (re-written in place)
-        rid = by_priority.get((ports[r.listener_arn], r.priority))
-        if r.arn not in ids and rid is not None and rid not in ids.values():
-            ids[r.arn] = rid
+    ids = match_rules(mine, desired, ports)
     out: list[ObservedRule] = []
     for r in lbc.rules:
         if r.arn not in mine_arns:

@@ -18,8 +18,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from albctl.errors import GuardRailError
-from albctl.model.adopt import Adoption, adopt_change, ownership_tags, remap_forward
-from albctl.model.desired import Condition, Stack
+from albctl.model.adopt import (
+    Adoption,
+    adopt_change,
+    match_rules,
+    ownership_tags,
+    remap_forward,
+)
+from albctl.model.desired import Stack
 from albctl.model.observed import ObservedRule, ObservedStack, ObservedTargetGroup
 from albctl.model.plan.changes import Change
 from albctl.model.tags import INGRESS_TAG, SERVICE_TAG
@@ -164,22 +170,9 @@ def _rules(
 ) -> list[ObservedRule]:
     gid = desired.group_id
     ports = {li.arn: li.resource_id for li in group.listeners}
-    by_conditions: dict[tuple[str, frozenset[Condition]], str] = {}
-    by_priority: dict[tuple[str, int], str] = {}
     want = {d.id: d for d in desired.rules}
-    for d in desired.rules:
-        by_conditions.setdefault((d.listener, frozenset(d.conditions)), d.id)
-        by_priority[(d.listener, d.priority)] = d.id
     ours = [r for r in group.rules if r.resource_id and r.listener_arn in ports]
-    ids: dict[str, str] = {}
-    for r in ours:
-        rid = by_conditions.get((ports[r.listener_arn], frozenset(r.conditions)))
-        if rid is not None and rid not in ids.values():
-            ids[r.arn] = rid
-    for r in ours:
-        rid = by_priority.get((ports[r.listener_arn], r.priority))
-        if r.arn not in ids and rid is not None and rid not in ids.values():
-            ids[r.arn] = rid
+    ids = match_rules(ours, desired, ports)
     out: list[ObservedRule] = []
     for r in group.rules:
         if r not in ours:

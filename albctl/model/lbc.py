@@ -24,12 +24,18 @@ LBC_BACKEND_SG = "backend-sg"
 LBC_RULE_DESCRIPTION = "elbv2.k8s.aws/targetGroupBinding=shared"
 
 LBC_TAGS = TagScheme(LBC_CLUSTER_TAG, LBC_STACK_TAG, LBC_RESOURCE_TAG)
+# LBC's ALB Gateways (pkg/shared_constants ALBGatewayTagPrefix): stack ``<namespace>/<name>``
+LBC_GATEWAY_STACK_TAG = "gateway.k8s.aws.alb/stack"
+LBC_GATEWAY_RESOURCE_TAG = "gateway.k8s.aws.alb/resource"
+LBC_GATEWAY_TAGS = TagScheme(LBC_CLUSTER_TAG, LBC_GATEWAY_STACK_TAG, LBC_GATEWAY_RESOURCE_TAG)
 # LBC's tracking keys stay on the resources albctl adopts (albctl never removes them): with
 # them LBC finds its stack again if it is reinstalled instead (a way back)
 LBC_TRACKING_KEYS = (
     LBC_CLUSTER_TAG,
     LBC_STACK_TAG,
     LBC_RESOURCE_TAG,
+    LBC_GATEWAY_STACK_TAG,
+    LBC_GATEWAY_RESOURCE_TAG,
     LBC_SG_RESOURCE_TAG,
     "ingress.k8s.aws/cluster",  # LBC's legacy cluster key (ALB ingress controller 1.x)
 )
@@ -39,6 +45,16 @@ LBC_GROUP_FINALIZER_PREFIX = "group.ingress.k8s.aws/"  # + the group name: expli
 LBC_BINDING_FINALIZER = "elbv2.k8s.aws/resources"  # on LBC's TargetGroupBindings
 LBC_LEASE = "aws-load-balancer-controller-leader"
 LBC_NAMESPACE = "kube-system"  # where LBC's chart is usually installed
+
+
+def lbc_gateway_target_group_id(gateway: str, route: str, service: str, port: int) -> str:
+    """The resource id LBC gives the target group of a route's Service port on a Gateway
+    (pkg/gateway/model/model_build_target_group.go ``buildTargetGroupResourceID``):
+    ``<gw ns>/<gw name>:<route ns>-<route name>:<route kind>-<svc ns>-<svc name>:<port>``.
+    ``gateway`` is ``ns/name``, ``route`` ``Kind/ns/name``, ``service`` ``ns/name``."""
+    kind, rns, rname = route.split("/")
+    sns, sname = service.split("/")
+    return f"{gateway}:{rns}-{rname}:{kind}-{sns}-{sname}:{port}"
 
 
 def lbc_finalizers(finalizers: Iterable[str]) -> list[str]:
