@@ -124,7 +124,10 @@ class GatewayReconciler:
         rec.writer.add_gateway_finalizer(gw.metadata.namespace, gw.metadata.name)
         src = adopted_group(gw.metadata.annotations) if observed.empty else None
         group_obs = rec.read_stack(src, observer) if src else None
-        got = self._build(gid, gw, objs, group_obs if group_obs is not None else observed)
+        # --take-over-lbc: LBC's stack of this Gateway (refused while LBC runs)
+        lbc = rec.takeover.gateway_stack(gid, observed) if src is None else None
+        built_from = group_obs if group_obs is not None else lbc or observed
+        got = self._build(gid, gw, objs, built_from)
         build = got.result
         needs_certs = needs_of(objs).certificates
         inventory = rec.memory_of(gid).inventory
@@ -137,6 +140,8 @@ class GatewayReconciler:
         if build.group_error is not None:
             frozen.add(f"Gateway/{gw.key}")
         adopted: list[Change] = []
+        if lbc is not None and build.stack is not None:
+            observed, adopted = rec.adopt_lbc(gid, build, lbc, observed, gw.key)
         if src is not None and build.stack is not None:
             adoption = self._handover(gw, src, build.stack, group_obs, objs)
             observed = adoption.observed.model_copy(
@@ -151,7 +156,8 @@ class GatewayReconciler:
         plan = diff_stack(build.stack, observed, frozen)
         if adopted:
             plan.changes[:0] = adopted
-            plan.changes = handover_order(plan.changes, observed)
+            if src is not None:
+                plan.changes = handover_order(plan.changes, observed)
         lb_info, arns, managed_sg = rec.apply_plan(plan, build, observed)
         if build.stack is not None:
             rules = rec.networking.finish(gid, build.stack, observed, managed_sg, objs, vpc)
@@ -161,8 +167,9 @@ class GatewayReconciler:
         self._publish(gw, got, lb_info)
         self._events(gw, got, plan)
         if adopted:
-            self._event(gw, "Normal", "Adopted", f"took over the load balancer of group {src}")
-            log_event(log, "adopted ingress group", group=src, gateway=gid)
+            whose = f"group {src}" if src else "the AWS Load Balancer Controller"
+            self._event(gw, "Normal", "Adopted", f"took over the load balancer of {whose}")
+            log_event(log, "adopted ingress group" if src else "adopted LBC's gateway", gateway=gid)
         bad = bool(build.problems or build.group_error)
         result = "PartiallyApplied" if bad else "Succeeded"
         log_event(

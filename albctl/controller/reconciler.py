@@ -40,7 +40,13 @@ from albctl.kube.secrets import SecretReader
 from albctl.kube.writer import FINALIZER, KubeWriter
 from albctl.logs import log_event
 from albctl.manifests import ObjectSet
-from albctl.model.adopt import TakeoverRefusedError, adopt_stack, check_adoptable
+from albctl.model.adopt import (
+    TakeoverRefusedError,
+    adopt_stack,
+    check_adoptable,
+    gateway_ref,
+    gateway_target_group_ids,
+)
 from albctl.model.builder import BuildResult, GroupInput, build_group
 from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Change, Plan, diff_stack
@@ -562,15 +568,36 @@ class Reconciler:
                 observed = self.networking.prepare(None, observed, plan, vpc)
         return plan, build, observed
 
+    def adopt_lbc(
+        self,
+        gid: str,
+        build: BuildResult,
+        lbc: ObservedStack,
+        ours: ObservedStack,
+        gateway: str | None = None,
+    ) -> tuple[ObservedStack, list[Change]]:
+        """LBC's stack as AWS holds it once adopted, and the adopt changes (``gateway``:
+        ``<ns>/<name>`` of a Gateway whose LBC stack it is)."""
+        return self._adopt(gid, build, lbc, ours, gateway)
+
     def _adopt(
-        self, gid: str, build: BuildResult, lbc: ObservedStack, ours: ObservedStack
+        self,
+        gid: str,
+        build: BuildResult,
+        lbc: ObservedStack,
+        ours: ObservedStack,
+        gateway: str | None = None,
     ) -> tuple[ObservedStack, list[Change]]:
         """LBC's stack as AWS holds it once adopted, and the adopt changes."""
         assert build.stack is not None
         check_adoptable(gid, sorted(build.invalid), build.group_error is not None)
         have = ours.backend_security_group or self.backend_sg
         backend = self.takeover.backend(build.stack, lbc, have)
-        adoption = adopt_stack(lbc, build.stack, self.settings.cluster_name, backend)
+        ref = gateway_ref(gateway) if gateway else None
+        tg_ids = (
+            gateway_target_group_ids(lbc.target_groups, build.stack, gateway) if gateway else None
+        )
+        adoption = adopt_stack(lbc, build.stack, self.settings.cluster_name, backend, ref, tg_ids)
         sg = adoption.observed.backend_security_group or have
         log_event(log, "adopting LBC's stack", group=gid, resources=len(adoption.changes))
         return adoption.observed.model_copy(update={"backend_security_group": sg}), adoption.changes

@@ -56,6 +56,15 @@ class Takeover:
             self.refuse_while_running(gid)
         return lbc
 
+    def gateway_stack(self, gid: str, observed: ObservedStack) -> ObservedStack | None:
+        """LBC's stack of the Gateway ``gid`` when albctl has none; raises while LBC runs."""
+        if not self.settings.take_over_lbc or not observed.empty:
+            return None
+        lbc = self.stacks.observe_gateways({gid}).get(gid)
+        if lbc is not None:
+            self.refuse_while_running(gid)
+        return lbc
+
     def refuse_while_running(self, gid: str) -> None:
         ns = self.settings.lbc_namespace
         try:
