@@ -160,3 +160,44 @@ def test_cli_writes_yaml_and_the_report_and_needs_the_cluster_name(tmp_path: Pat
         env={"ALBCTL_CLUSTER_NAME": ""},
     )
     assert missing.exit_code == 2 and "cluster name" in missing.output
+
+
+def test_tls_secrets_become_certificate_refs_with_a_grant_for_another_namespace() -> None:
+    ann = {"alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]'}
+    first = ingress(
+        "a",
+        "shop",
+        annotations=ann,
+        group_name="g",
+        group_order="1",
+        target_type="ip",
+        rules=[rule("a.example.com", ("/", "Prefix", backend("a", 80)))],
+        tls=[{"hosts": ["a.example.com"], "secretName": "a-tls"}],
+    )
+    second = ingress(
+        "b",
+        "blog",
+        annotations=ann,
+        group_name="g",
+        group_order="2",
+        target_type="ip",
+        rules=[rule("b.example.com", ("/", "Prefix", backend("b", 80)))],
+        tls=[{"hosts": ["b.example.com"], "secretName": "b-tls"}],
+    )
+    got = to_gateway(
+        [ingress_class(), first, second, service("a", "shop"), service("b", "blog")], SETTINGS
+    )
+    kinds = _kinds(got.documents)
+    [gw] = kinds["Gateway"]
+    assert gw["metadata"]["namespace"] == "shop"
+    [li] = gw["spec"]["listeners"]
+    assert li["tls"]["certificateRefs"] == [
+        {"kind": "Secret", "name": "a-tls", "namespace": "shop"},
+        {"kind": "Secret", "name": "b-tls", "namespace": "blog"},
+    ]
+    [grant] = kinds["ReferenceGrant"]
+    assert grant["metadata"]["namespace"] == "blog"
+    assert grant["spec"]["from"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "shop"}
+    ]
+    assert got.report.exit_code == 0, got.report.to_json()
