@@ -751,3 +751,41 @@ def test_authentication_on_an_http_listener_is_refused() -> None:
     got = gateway_build(lrc={"actions": [{"type": "jwt-validation", "jwtValidationConfig": JWT}]})
     err = got.result.invalid["HTTPRoute/default/web"]
     assert err.obj == "ListenerRuleConfiguration/default/rc" and "HTTPS" in err.message
+
+
+def test_redirect_query_means_what_the_actions_annotation_means() -> None:
+    redirect = {
+        "type": "redirect",
+        "redirectConfig": {
+            "host": "new.example.com",
+            "query": "from=old",
+            "statusCode": "HTTP_301",
+        },
+    }
+    ing = ingress_stack({"actions.moved": json.dumps(redirect)})
+    lrc = config(
+        "ListenerRuleConfiguration",
+        "rc",
+        {"actions": [{"type": "redirect", "redirectConfig": {"query": "from=old"}}]},
+    )
+    rr = {"hostname": "new.example.com", "statusCode": 301}
+    ext = {"group": "gateway.k8s.aws", "kind": "ListenerRuleConfiguration", "name": "rc"}
+    route = http_route(
+        "web",
+        "default",
+        {
+            "filters": [
+                {"type": "RequestRedirect", "requestRedirect": rr},
+                {"type": "ExtensionRef", "extensionRef": ext},
+            ]
+        },
+        parents=[{"name": "gw"}],
+    )
+    objs = objects(
+        gateway("gw", "default", listener("http")), gateway_class(), *_backends(), lrc, route
+    )
+    [g] = our_gateways(objs, SETTINGS).values()
+    gw = build_gateway(gateway_input(objs, g, _inv(), SETTINGS)).result.stack
+    assert gw is not None
+    assert _rule_action(gw).redirect == _rule_action(ing).redirect
+    assert _rule_action(gw).redirect.query == "from=old"
