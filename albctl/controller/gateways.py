@@ -139,6 +139,14 @@ class GatewayReconciler:
         frozen = set(build.invalid)
         if build.group_error is not None:
             frozen.add(f"Gateway/{gw.key}")
+        if group_obs is not None:  # the certificates the group imported go with it
+            group_obs = with_certificates(
+                rec.clients,
+                rec.settings.cluster_name,
+                {src or "": group_obs},
+                inventory,
+                needs_certs,
+            ).get(src or "", group_obs)
         adopted: list[Change] = []
         if lbc is not None and build.stack is not None:
             observed, adopted = rec.adopt_lbc(gid, build, lbc, observed, gw.key)

@@ -165,3 +165,49 @@ def test_a_gateway_that_would_route_differently_is_refused(aws: AwsEnv) -> None:
         ResourceArns=[c.elbv2.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"]]
     )["TagDescriptions"][0]
     assert {t["Key"]: t["Value"] for t in tags["Tags"]}["albctl.io/stack"] == "shop"
+
+
+def test_a_certificate_imported_from_a_tls_secret_goes_with_the_load_balancer(
+    aws: AwsEnv, calls: list[str]
+) -> None:
+    from tests.helpers import backend, endpoint_slice, ingress, ingress_class, rule, service
+    from tests.tls_helpers import tls_secret
+
+    c: AwsClients = aws.clients  # type: ignore[assignment]
+    app = [
+        ingress_class(),
+        service("web", "shop", node_port=None, target_port=8080),
+        endpoint_slice("web", ["10.0.1.10"], "shop", port=8080),
+        tls_secret("web-tls", "shop", ["secure.example.org"]),
+        ingress(
+            "web",
+            "shop",
+            annotations={"alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]'},
+            target_type="ip",
+            rules=[rule("secure.example.org", ("/", "Prefix", backend("web", 80)))],
+            tls=[{"hosts": ["secure.example.org"], "secretName": "web-tls"}],
+        ),
+    ]
+    assert _run(aws, "apply", app).ok
+
+    def imported() -> list[str]:
+        return [
+            x["CertificateArn"]
+            for x in c.acm.list_certificates()["CertificateSummaryList"]
+            if x["DomainName"] == "secure.example.org"
+        ]
+
+    [cert_arn] = imported()
+    migrated = to_gateway(app, BuildSettings(cluster_name=aws.cluster, default_target_type="ip"))
+    calls.clear()
+    acm: list[str] = []
+    c.acm.meta.events.register("before-call", lambda model, **_: acm.append(model.name))
+    report = _run(aws, "apply", migrated.documents + _ingresses(app))
+    assert report.ok, [o.error for o in report.outcomes]
+    assert "ImportCertificate" not in acm
+    assert imported() == [cert_arn]
+    [lb] = c.elbv2.describe_load_balancers()["LoadBalancers"]
+    [li] = c.elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    assert li["Certificates"][0]["CertificateArn"] == cert_arn
+    tags = c.acm.list_tags_for_certificate(CertificateArn=cert_arn)["Tags"]
+    assert {t["Key"]: t.get("Value") for t in tags}["albctl.io/stack"] == "gateway/shop/web"
