@@ -6,8 +6,12 @@ group's Ingresses, still there, would route a request differently from the Gatew
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
+from albctl.kube.writer import FINALIZER, KubeWriter
+from albctl.logs import log_event
+from albctl.manifests import ObjectSet
 from albctl.model.adopt import Adoption
 from albctl.model.adopt_group import (
     ADOPT_ANNOTATION,
@@ -16,8 +20,13 @@ from albctl.model.adopt_group import (
     check_scheme,
 )
 from albctl.model.desired import Stack
+from albctl.model.gateway.select import our_gateways
+from albctl.model.objects import Ingress
 from albctl.model.observed import ObservedStack
 from albctl.model.route_compare import differences
+from albctl.model.settings import BuildSettings
+
+log = logging.getLogger(__name__)
 
 
 def adopted_group(annotations: Mapping[str, str]) -> str | None:
@@ -51,3 +60,40 @@ def take_group(
                 "gateway shows the differences) or delete the Ingresses first"
             )
     return adopt_group_stack(group, stack, cluster)
+
+
+def adopter_of(objs: ObjectSet, gid: str, settings: BuildSettings) -> str | None:
+    """The Gateway of albctl's that names group ``gid`` in albctl.io/adopt-ingress-group."""
+    for gw in our_gateways(objs, settings).values():
+        if adopted_group(gw.metadata.annotations) == gid:
+            return f"Gateway/{gw.key}"
+    return None
+
+
+def release_handed_over(
+    writer: KubeWriter,
+    objs: ObjectSet,
+    where: Mapping[str, str],
+    gid: str,
+    observed: ObservedStack,
+    adopter: str,
+) -> list[Ingress]:
+    """A group a Gateway takes over is not reconciled (nothing is created or changed for it);
+    once its stack is the Gateway's (nothing of it left under the group's tags), its Ingresses
+    lose albctl's finalizer: deleting them removes nothing of the load balancer. The
+    Ingresses released."""
+    released: list[Ingress] = []
+    if observed.empty:
+        for ing in objs.ingresses:
+            if where.get(ing.key) == gid and FINALIZER in ing.metadata.finalizers:
+                writer.remove_finalizer(ing.metadata.namespace, ing.metadata.name)
+                released.append(ing)
+    log_event(
+        log,
+        "group handed over",
+        group=gid,
+        gateway=adopter,
+        adopted=observed.empty,
+        released=len(released),
+    )
+    return released

@@ -27,7 +27,7 @@ from albctl.aws.discover import DiscoveryCache, discover_inventory
 from albctl.aws.observe import Observer, TagCache
 from albctl.config import Settings
 from albctl.controller.engine import needs_of
-from albctl.controller.handover import adopted_group
+from albctl.controller.handover import adopter_of, release_handed_over
 from albctl.controller.indexes import build_indexes
 from albctl.controller.metrics import Metrics
 from albctl.controller.networking import ControllerNetworking
@@ -50,7 +50,6 @@ from albctl.model.adopt import (
 from albctl.model.builder import BuildResult, GroupInput, build_group
 from albctl.model.desired import MANAGED_SG_ID, Stack
 from albctl.model.diff import Change, Plan, diff_stack
-from albctl.model.gateway.select import our_gateways
 from albctl.model.groups import Group, group_ingresses
 from albctl.model.inventory import Inventory
 from albctl.model.objects import Ingress, Secret, Service
@@ -339,9 +338,10 @@ class Reconciler:
             backend_security_group=self.backend_sg,
         )
         observed = self.read_stack(gid, observer)
-        adopter = self._adopter(objs, gid)
+        adopter = adopter_of(objs, gid, self.settings.build_settings())
         if adopter is not None:
-            return self._handed_over(gid, objs, where, observed, adopter)
+            released = release_handed_over(self.writer, objs, where, gid, observed, adopter)
+            return Plan(group_id=gid), None, None, [], released, "Succeeded"
         # --take-over-lbc: LBC's stack of a group albctl has none for (refused while LBC runs)
         lbc = self.takeover.stack(gid, observed) if group and group.members else None
         leaving = self._leaving(gid, objs, where, group, observed)
@@ -378,40 +378,6 @@ class Reconciler:
             leaving=len(leaving),
         )
         return plan, build, lb_info, members, leaving, res
-
-    def _adopter(self, objs: ObjectSet, gid: str) -> str | None:
-        """The Gateway of albctl's that names this group in albctl.io/adopt-ingress-group."""
-        for gw in our_gateways(objs, self.settings.build_settings()).values():
-            if adopted_group(gw.metadata.annotations) == gid:
-                return f"Gateway/{gw.key}"
-        return None
-
-    def _handed_over(
-        self,
-        gid: str,
-        objs: ObjectSet,
-        where: Mapping[str, str],
-        observed: ObservedStack,
-        adopter: str,
-    ) -> tuple[Plan, BuildResult | None, dict[str, Any] | None, list[Ingress], list[Ingress], str]:
-        """A group a Gateway takes over is not reconciled (nothing is created or changed for
-        it); once its stack is the Gateway's (nothing of it left under the group's tags), its
-        Ingresses lose albctl's finalizer: deleting them removes nothing of the load balancer."""
-        released: list[Ingress] = []
-        if observed.empty:
-            for ing in objs.ingresses:
-                if where.get(ing.key) == gid and FINALIZER in ing.metadata.finalizers:
-                    self.writer.remove_finalizer(ing.metadata.namespace, ing.metadata.name)
-                    released.append(ing)
-        log_event(
-            log,
-            "group handed over",
-            group=gid,
-            gateway=adopter,
-            adopted=observed.empty,
-            released=len(released),
-        )
-        return Plan(group_id=gid), None, None, [], released, "Succeeded"
 
     def _leaving(
         self,
