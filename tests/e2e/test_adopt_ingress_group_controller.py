@@ -52,6 +52,7 @@ def _gone(lv: Live, name: str) -> bool:
     return False
 
 
+@pytest.mark.localstack
 def test_a_gateway_takes_the_group_over_and_the_ingresses_go_without_it(live: Live) -> None:
     app = tc.app(live)
     for d in app:  # /api before / (the order the Gateway API's precedence gives too)

@@ -40,6 +40,14 @@ def _tgc(interval: int) -> dict[str, Any]:
     return _cfg("TargetGroupConfiguration", "web", spec)
 
 
+def _tgs(lv: Live) -> list[dict[str, Any]]:
+    """The target groups of this test's load balancer (an endpoint may hold others)."""
+    lb = _lb_of(lv, STACK)
+    assert lb is not None
+    elb = lv.e2e.clients.elbv2
+    return list(elb.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"])
+
+
 def _idle_timeout(lv: Live) -> str:
     lb = _lb_of(lv, STACK)
     assert lb is not None
@@ -48,6 +56,7 @@ def _idle_timeout(lv: Live) -> str:
     return str({a["Key"]: a["Value"] for a in attrs["Attributes"]}["idle_timeout.timeout_seconds"])
 
 
+@pytest.mark.localstack
 def test_configuration_kinds_reach_aws_and_invalid_fields_are_conditions(live: Live) -> None:
     gw = gateway("gw", "shop", listener("http"))
     gw["spec"]["infrastructure"] = {
@@ -86,7 +95,7 @@ def test_configuration_kinds_reach_aws_and_invalid_fields_are_conditions(live: L
         timeout=60,
     )
     assert _idle_timeout(live) == "120"
-    [tg] = live.e2e.clients.elbv2.describe_target_groups()["TargetGroups"]
+    [tg] = _tgs(live)
     assert (tg["HealthCheckPath"], tg["HealthCheckIntervalSeconds"]) == ("/healthz", 10)
     assert _where(live, STACK, "http://shop.example.com/closed") == "503"
     assert _where(live, STACK, "http://shop.example.com/x") == "shop/web:80"
@@ -127,7 +136,7 @@ def test_configuration_kinds_reach_aws_and_invalid_fields_are_conditions(live: L
     msg = next(c["message"] for c in p["conditions"] if c["type"] == "Accepted")
     assert "TargetGroupConfiguration/shop/web" in msg and "healthCheckInterval" in msg
     assert _where(live, STACK, "http://shop.example.com/x") == "shop/web:80"
-    [tg] = live.e2e.clients.elbv2.describe_target_groups()["TargetGroups"]
+    [tg] = _tgs(live)
     assert tg["HealthCheckIntervalSeconds"] == 10
 
     # a GatewayClass whose parametersRef names nothing: the class says so
