@@ -72,7 +72,7 @@ class Adoption:
     changes: list[Change] = field(default_factory=list)
 
 
-def _tags(cluster: str, gid: str, rid: str, desired: Mapping[str, str]) -> dict[str, str]:
+def ownership_tags(cluster: str, gid: str, rid: str, desired: Mapping[str, str]) -> dict[str, str]:
     """albctl's ownership tags, plus the desired resource's own tags (not the OIDC digest, nor
     a targets record: those follow what albctl itself wrote)."""
     extra = {
@@ -126,8 +126,8 @@ def adopt_stack(
     sgs = []
     for sg in lbc.security_groups:
         sg_want = desired.security_group if sg.resource_id == MANAGED_SG_ID else None
-        tags = _tags(cluster, gid, sg.resource_id, sg_want.tags if sg_want else {})
-        out.changes.append(_change("SecurityGroup", sg.resource_id, sg, sg.tags, tags))
+        tags = ownership_tags(cluster, gid, sg.resource_id, sg_want.tags if sg_want else {})
+        out.changes.append(adopt_change("SecurityGroup", sg.resource_id, sg, sg.tags, tags))
         sgs.append(sg.model_copy(update={"tags": {**sg.tags, **tags}}))
     if backend is not None:
         tags = {CLUSTER_TAG: cluster, RESOURCE_TAG: BACKEND_SG_RESOURCE}
@@ -140,13 +140,13 @@ def adopt_stack(
     for tg in lbc.target_groups:
         rid = tg_ids.get(tg.resource_id, tg.resource_id)
         want = by_tg.get(rid)
-        tags = _tags(cluster, gid, rid, want.tags if want else {})
-        out.changes.append(_change("TargetGroup", rid, tg, tg.tags, tags))
+        tags = ownership_tags(cluster, gid, rid, want.tags if want else {})
+        out.changes.append(adopt_change("TargetGroup", rid, tg, tg.tags, tags))
         tgs.append(tg.model_copy(update={"resource_id": rid, "tags": {**tg.tags, **tags}}))
     lbs = []
     for lb in lbc.load_balancers:
-        tags = _tags(cluster, gid, lb.resource_id, desired.load_balancer.tags)
-        out.changes.append(_change("LoadBalancer", lb.resource_id, lb, lb.tags, tags))
+        tags = ownership_tags(cluster, gid, lb.resource_id, desired.load_balancer.tags)
+        out.changes.append(adopt_change("LoadBalancer", lb.resource_id, lb, lb.tags, tags))
         lbs.append(lb.model_copy(update={"tags": {**lb.tags, **tags}}))
     listeners, ports = _listeners(lbc, desired, cluster, tg_ids, out.changes, ref)
     rules = _rules(lbc, desired, cluster, tg_ids, ports, out.changes, ref)
@@ -163,7 +163,7 @@ def adopt_stack(
     return out
 
 
-def _change(
+def adopt_change(
     kind: Any, rid: str, obs: Any, have: Mapping[str, str], tags: Mapping[str, str]
 ) -> Change:
     arn = str(getattr(obs, "arn", None) or getattr(obs, "group_id", ""))
@@ -217,7 +217,7 @@ def gateway_target_group_ids(
     return out
 
 
-def _remap(action: Action, tg_ids: Mapping[str, str]) -> Action:
+def remap_forward(action: Action, tg_ids: Mapping[str, str]) -> Action:
     if not action.forward:
         return action
     forward = tuple(
@@ -248,9 +248,9 @@ def _listeners(
             continue
         rid = str(li.port)
         want = wanted.get(rid)
-        tags = _tags(cluster, gid, rid, want.tags if want else {})
-        changes.append(_change("Listener", rid, li, li.tags, tags))
-        action = _remap(li.default_action, tg_ids)
+        tags = ownership_tags(cluster, gid, rid, want.tags if want else {})
+        changes.append(adopt_change("Listener", rid, li, li.tags, tags))
+        action = remap_forward(li.default_action, tg_ids)
         out.append(
             li.model_copy(
                 update={"resource_id": rid, "tags": {**li.tags, **tags}, "default_action": action}
@@ -327,18 +327,12 @@ def _rules(
             out.append(r.model_copy(update={"resource_id": ""}))
             continue
         rid = ids.get(r.arn, f"lbc:{r.resource_id}")
-        tags = _tags(cluster, gid, rid, tags_of.get(rid, {}))
-        changes.append(_change("ListenerRule", rid, r, r.tags, tags))
+        tags = ownership_tags(cluster, gid, rid, tags_of.get(rid, {}))
+        changes.append(adopt_change("ListenerRule", rid, r, r.tags, tags))
         update = {
             "resource_id": rid,
             "tags": {**r.tags, **tags},
-            "action": _remap(r.action, tg_ids),
+            "action": remap_forward(r.action, tg_ids),
         }
         out.append(r.model_copy(update=update))
     return out
-
-
-# shared with the adoption of an IngressGroup's stack by a Gateway (albctl.model.adopt_group)
-ownership_tags = _tags
-adopt_change = _change
-remap_forward = _remap

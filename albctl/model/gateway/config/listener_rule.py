@@ -143,7 +143,7 @@ def read_rule_config(
 def _check_actions(c: ConfigObject, spec: ListenerRuleConfigurationSpec) -> None:
     """The CRD's validation rules (listenerruleconfig_types.go)."""
     for i, a in enumerate(spec.actions):
-        given = {k for k in _CONFIG_OF.values() if getattr(a, _ATTR[k]) is not None}
+        given = set(a.model_dump(by_alias=True, exclude_none=True)) - {"type"}
         want = _CONFIG_OF[a.type]
         if a.type != "forward" and a.type != "redirect" and want not in given:
             raise ConfigError(c.obj, f"spec.actions[{i}].{want}", f"required for type {a.type}")
@@ -155,16 +155,6 @@ def _check_actions(c: ConfigObject, spec: ListenerRuleConfigurationSpec) -> None
         raise ConfigError(c.obj, "spec.actions", "at most one authentication action")
     if len(spec.actions) - len(pre) > 1:
         raise ConfigError(c.obj, "spec.actions", "at most one routing action")
-
-
-_ATTR = {
-    "forwardConfig": "forward_config",
-    "redirectConfig": "redirect_config",
-    "fixedResponseConfig": "fixed_response_config",
-    "authenticateCognitoConfig": "cognito",
-    "authenticateOIDCConfig": "oidc",
-    "jwtValidationConfig": "jwt",
-}
 
 
 def _routing(c: ConfigObject, a: RuleAction, where: str, out: RuleConfig) -> None:
